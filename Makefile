@@ -1,0 +1,32 @@
+# Two commands for a newcomer (see README): `make demo` and `make test`.
+# Each installs what it needs into .venv by itself; re-running installs nothing new.
+PY ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint bench serve clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/factory-review demo $(ARGS)
+
+test: $(STAMP)
+	bash scripts/test.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python -m bench $(ARGS)
+
+serve: $(STAMP)
+	$(BIN)/factory-review serve
+
+clean:
+	rm -rf $(VENV) data out

@@ -1,0 +1,1 @@
+"""Persistence and the small value types every layer shares: settings, clock, enums, tables."""

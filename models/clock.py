@@ -1,0 +1,101 @@
+"""Injected time. Every deadline check takes a clock so a past season can be replayed.
+
+Deadlines are calendar dates in Asia/Shanghai; "于2025年7月18日前" is read as "by the end of that day"
+(shared/domain.md §4). Instants are stored in UTC and shown in Asia/Shanghai.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """An aware datetime."""
+        ...
+
+
+@dataclass
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass
+class FixedClock:
+    """A clock that stands still until moved: replays and tests."""
+
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def __post_init__(self) -> None:
+        self.at = ensure_aware(self.at)
+
+    def now(self) -> datetime:
+        return self.at
+
+    def advance(self, delta: timedelta) -> datetime:
+        self.at = self.at + delta
+        return self.at
+
+    def set(self, at: datetime) -> None:
+        self.at = ensure_aware(at)
+
+
+def ensure_aware(at: datetime) -> datetime:
+    """Refuse naive datetimes: an instant without a zone is ambiguous by eight hours here."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"datetime {at.isoformat()} has no time zone; give one, e.g. +08:00")
+    return at
+
+
+def parse_instant(text: str) -> datetime:
+    """Parse `--now`/`FACTORY_REVIEW_NOW`: a date (start of that day in Shanghai) or an ISO instant.
+
+    A date-time without an offset is read as Asia/Shanghai local time, the programme's zone.
+    """
+    text = text.strip()
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), time(9, 0), SHANGHAI)
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"not a date or ISO date-time: {text!r}") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=SHANGHAI)
+    return parsed
+
+
+def clock_from_env(value: str | None = None) -> Clock:
+    """`FACTORY_REVIEW_NOW` (or the given text) fixes the clock; otherwise the system clock."""
+    text = value if value is not None else os.environ.get("FACTORY_REVIEW_NOW")
+    return FixedClock(parse_instant(text)) if text else SystemClock()
+
+
+def local_date(at: datetime) -> date:
+    """The calendar date in Asia/Shanghai of an instant."""
+    return ensure_aware(at).astimezone(SHANGHAI).date()
+
+
+def end_of_day(day: date) -> datetime:
+    """The last instant of a Shanghai calendar day: the moment a "…前" deadline closes."""
+    return datetime.combine(day + timedelta(days=1), time(0, 0), SHANGHAI) - timedelta(microseconds=1)
+
+
+def is_on_or_before(at: datetime, deadline: date) -> bool:
+    """True while `at` falls on or before the deadline day, in Asia/Shanghai."""
+    return local_date(at) <= deadline
+
+
+def to_utc(at: datetime) -> datetime:
+    return ensure_aware(at).astimezone(UTC)
+
+
+def shanghai_text(at: datetime) -> str:
+    """Display form for people: Asia/Shanghai, to the second."""
+    return ensure_aware(at).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S CST")

@@ -1,0 +1,219 @@
+"""The tables. Small on purpose: rules live in `programmes/` (data) and `states/` (the lifecycle table).
+
+Every instant is stored in UTC (`UTCDateTime`); every deadline is a Shanghai calendar date.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.types import UTCDateTime
+
+
+def _json(default: Any = None) -> Any:
+    factory = (lambda: dict(default)) if isinstance(default, dict) else (lambda: list(default or []))
+    return Field(default_factory=factory, sa_column=Column(JSON, nullable=False))
+
+
+def _instant(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class Enterprise(SQLModel, table=True):
+    """An applicant, identified by its unified social credit code (GB 32100-2015)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    credit_code: str = Field(max_length=18, unique=True, index=True)
+    name: str = Field(max_length=200)
+    # Jurisdiction unit codes from the season data, e.g. province "sh", district "sh.qingpu".
+    province: str = Field(max_length=40, index=True)
+    city: str | None = Field(default=None, max_length=60)
+    district: str | None = Field(default=None, max_length=80)
+    industry: str = Field(max_length=60)
+    # 251 §2(一)1: an independent legal person, or a branch in industries such as 石油石化 / 有色金属.
+    is_branch: bool = False
+    # 要素 一 basic requirements, declared by the applicant and checked by reviewers.
+    above_designated_size: bool = True  # 规模以上工业企业 (要素 一.1)
+    clean_record_3y: bool = True  # 近三年无不良信用记录、无较大及以上事故 (要素 一.2)
+    security_controllable: bool = True  # 关键装备、软件安全可控 (要素 一.3)
+    has_smart_factory_org: bool = True  # 组织机制与人才 (要素 一.4)
+    # 430 §1(二)4: units that passed local acceptance as 示范工厂揭榜单位 don't use a district's quota.
+    demonstration_unit: bool = False
+    tax_district: str | None = Field(default=None, max_length=80)  # 青浦 §2(一): 财税户管地
+    # Tiers already held: [{"tier": "advanced", "year": 2024, "by": "tj"}]; prerequisite checks read it.
+    recognitions: list[dict[str, Any]] = _json()
+    contact_name: str = Field(default="", max_length=100)
+    contact_email: str = Field(default="", max_length=254)
+    contact_phone: str = Field(default="", max_length=40)
+    created_at: datetime | None = _instant(nullable=False)
+
+    @property
+    def jurisdiction(self) -> str:
+        """The lowest unit the enterprise belongs to: where its recommendation chain starts."""
+        return self.district or self.city or self.province
+
+
+class Actor(SQLModel, table=True):
+    """A person or system acting in a role for a unit (role@unit)."""
+
+    __table_args__ = (UniqueConstraint("role", "unit", "email", name="uq_actor_role_unit_email"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    email: str = Field(default="", max_length=254)
+    role: str = Field(max_length=30, index=True)
+    unit: str = Field(max_length=80, index=True)
+
+
+class Application(SQLModel, table=True):
+    """One application of one enterprise for one tier (or Qingpu kind) in one season."""
+
+    __table_args__ = (
+        Index("ix_application_season_state", "season", "state"),
+        Index("ix_application_state_level", "state", "review_level"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    tier: str = Field(max_length=30)  # models.enums.Tier or DesignationKind
+    track: str = Field(max_length=20)
+    season: str = Field(max_length=10)
+    state: str = Field(default="draft", max_length=40, index=True)
+    # Optimistic lock: every transition bumps it; a stale writer's UPDATE matches no row.
+    version: int = 0
+    title: str = Field(default="", max_length=300)
+    content: dict[str, Any] = _json({})
+    # Frozen at submission: SHA-256 of the canonical JSON; the paper copy must equal it (251 §2(二)3).
+    content_sha256: str | None = Field(default=None, max_length=64)
+    pledge: dict[str, Any] = _json({})  # 真实性承诺 + no state/trade secrets (251 §2(二)1)
+    # The recommendation chain from the season data, lowest unit first (e.g. district → city → province).
+    chain: list[str] = _json()
+    review_level: int = 0  # index into chain of the unit that holds the application now
+    ranks: dict[str, int] = _json({})  # unit → priority (按推荐项目优先顺序)
+    warnings: list[dict[str, Any]] = _json()  # recorded for reviewers, not blocks (e.g. 原则上 five segments)
+    milestones: dict[str, Any] = _json({})  # dates of notices, verification, cultivation checkpoints
+    open_objections: int = 0
+    cultivation_ends_on: date | None = None
+    # Audit chain head and length kept on the row, so a removed tail is detected.
+    audit_head: str = Field(default="", max_length=64)
+    audit_count: int = 0
+    created_at: datetime | None = _instant(nullable=False)
+    updated_at: datetime | None = _instant(nullable=False)
+    submitted_at: datetime | None = _instant()
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only: written in the same transaction as the change it records; never updated."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (UniqueConstraint("subject", "seq", name="uq_audit_subject_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str = Field(max_length=100, index=True)  # "application:12", "unit:sh.qingpu:2025"
+    seq: int
+    application_id: int | None = Field(default=None, index=True)
+    actor_name: str = Field(max_length=100)
+    actor_role: str = Field(max_length=30)
+    actor_unit: str = Field(max_length=80)
+    event: str = Field(max_length=60)
+    from_state: str | None = Field(default=None, max_length=40)
+    to_state: str | None = Field(default=None, max_length=40)
+    reason: str = Field(default="", max_length=4000)
+    data: dict[str, Any] = _json({})
+    at: datetime | None = _instant(nullable=False)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AuditChain(SQLModel, table=True):
+    """Head and length of the chains whose subject is not an application (units, seasons)."""
+
+    __tablename__ = "audit_chain"
+
+    subject: str = Field(primary_key=True, max_length=100)
+    head: str = Field(default="", max_length=64)
+    count: int = 0
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A mail to send, queued in the transaction that caused it; a sender drains it after commit.
+
+    `dedupe_key` is unique: queuing the same reminder twice inserts nothing the second time.
+    `message_id` is fixed at queue time, so a resend after an uncertain crash carries the same Message-ID.
+    """
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=300, unique=True)
+    kind: str = Field(max_length=60, index=True)
+    locale: str = Field(default="zh-CN", max_length=10)
+    recipient: str = Field(max_length=254)
+    recipient_name: str = Field(default="", max_length=200)
+    subject: str = Field(max_length=500)
+    body_text: str
+    body_html: str = ""
+    message_id: str = Field(max_length=200)
+    # pending → sending → sent | failed; sending left behind by a crash → uncertain → resent once.
+    status: str = Field(default="pending", max_length=20)
+    attempts: int = 0
+    last_error: str = Field(default="", max_length=2000)
+    application_id: int | None = Field(default=None, index=True)
+    deadline_on: date | None = None
+    offset_days: int | None = None
+    created_at: datetime | None = _instant(nullable=False)
+    next_attempt_at: datetime | None = _instant()
+    attempted_at: datetime | None = _instant()
+    sent_at: datetime | None = _instant()
+
+
+class DeadlineExtension(SQLModel, table=True):
+    """An explicit, audited extension of one unit's deadline for one step (granted by an admin)."""
+
+    __tablename__ = "deadline_extension"
+    __table_args__ = (UniqueConstraint("season", "unit", "step", name="uq_extension_season_unit_step"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    season: str = Field(max_length=10)
+    unit: str = Field(max_length=80)
+    step: str = Field(max_length=30)
+    until: date
+    granted_by: str = Field(max_length=200)
+    reason: str = Field(max_length=2000)
+    granted_at: datetime | None = _instant(nullable=False)
+
+
+class RecommendationRound(SQLModel, table=True):
+    """A unit's ranked recommendation for one tier: the priority order it forwarded (推荐汇总表)."""
+
+    __tablename__ = "recommendation_round"
+    __table_args__ = (UniqueConstraint("season", "unit", "tier", name="uq_round_season_unit_tier"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    season: str = Field(max_length=10)
+    unit: str = Field(max_length=80)
+    tier: str = Field(max_length=30)
+    ranked_application_ids: list[int] = _json()
+    counted_against_quota: int = 0
+    quota: int | None = None
+    submitted_by: str = Field(max_length=200)
+    submitted_at: datetime | None = _instant(nullable=False)
+
+
+class PublicNotice(SQLModel, table=True):
+    """A public notice (公示): opened on a day, closes after a period; applications point at it."""
+
+    __tablename__ = "public_notice"
+
+    id: int | None = Field(default=None, primary_key=True)
+    season: str = Field(max_length=10)
+    scope: str = Field(max_length=80)  # e.g. "excellent", "qingpu"
+    opens_on: date
+    closes_on: date
+    opened_by: str = Field(max_length=200)
+    closed_at: datetime | None = _instant()

@@ -1,0 +1,99 @@
+"""One error hierarchy for every refusal. Each names the rule it enforces and where the rule comes from.
+
+A refused operation changes nothing: the one door raises before it commits, and rolls back otherwise.
+The CLI prints `str(error)` as one line and exits non-zero.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ReviewError(Exception):
+    """Base of every refusal. `rule` is a stable identifier; `source` cites the seed clause."""
+
+    default_rule = "review"
+    exit_code = 2
+
+    def __init__(self, message: str, *, rule: str | None = None, source: str = "", **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.rule = rule or self.default_rule
+        self.source = source
+        self.details = details
+
+    def __str__(self) -> str:
+        cited = f" [{self.rule}" + (f"; {self.source}" if self.source else "") + "]"
+        return f"{self.message}{cited}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "error": type(self).__name__,
+            "rule": self.rule,
+            "source": self.source,
+            "message": self.message,
+            **{k: v for k, v in self.details.items() if isinstance(v, str | int | float | bool | None)},
+        }
+
+
+class InvalidInput(ReviewError, ValueError):
+    """Malformed input: a bad credit code, a missing field, a date without a time zone."""
+
+    default_rule = "input"
+
+
+class NotFound(ReviewError, LookupError):
+    default_rule = "not-found"
+
+
+class NotAuthorised(ReviewError, PermissionError):
+    """The actor's role or unit does not allow this event on this application."""
+
+    default_rule = "authorisation"
+    exit_code = 3
+
+
+class TransitionRefused(ReviewError):
+    """The event is not allowed from the application's current state (or a guard said no)."""
+
+    default_rule = "lifecycle"
+
+
+class ConcurrentUpdate(TransitionRefused):
+    """Another actor changed the application first; re-read and decide again."""
+
+    default_rule = "concurrent-update"
+
+
+class DeadlinePassed(ReviewError):
+    default_rule = "deadline"
+
+
+class QuotaExceeded(ReviewError):
+    default_rule = "quota"
+
+
+class QuotaUnknown(ReviewError):
+    """The season data has no rank or count to compute this unit's quota: we refuse, never guess."""
+
+    default_rule = "quota-unknown"
+
+
+class MaterialsIncomplete(ReviewError):
+    default_rule = "materials"
+
+
+class NotEligible(ReviewError):
+    default_rule = "eligibility"
+
+
+class SeasonDataError(ReviewError):
+    """A season file is malformed; the message names the file, the line and the field."""
+
+    default_rule = "season-data"
+
+
+class CalendarNotCovered(ReviewError):
+    """A working-day period reaches past the years the official calendar covers."""
+
+    default_rule = "calendar"

@@ -18,7 +18,12 @@ class Tier(StrEnum):
         return TIER_LABELS[self]
 
 
-TIER_LABELS = {Tier.BASIC: "基础级", Tier.ADVANCED: "先进级", Tier.EXCELLENT: "卓越级", Tier.LEADING: "领航级"}
+TIER_LABELS = {
+    Tier.BASIC: "基础级",
+    Tier.ADVANCED: "先进级",
+    Tier.EXCELLENT: "卓越级",
+    Tier.LEADING: "领航级",
+}
 
 
 class DesignationKind(StrEnum):

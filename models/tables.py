@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime
@@ -69,8 +69,13 @@ class Actor(SQLModel, table=True):
     unit: str = Field(max_length=80, index=True)
 
 
+_VERSION = Column("version", Integer, nullable=False, default=0)
+
+
 class Application(SQLModel, table=True):
     """One application of one enterprise for one tier (or Qingpu kind) in one season."""
+
+    __mapper_args__ = {"version_id_col": _VERSION}
 
     __table_args__ = (
         Index("ix_application_season_state", "season", "state"),
@@ -83,8 +88,9 @@ class Application(SQLModel, table=True):
     track: str = Field(max_length=20)
     season: str = Field(max_length=10)
     state: str = Field(default="draft", max_length=40, index=True)
-    # Optimistic lock: every transition bumps it; a stale writer's UPDATE matches no row.
-    version: int = 0
+    # Optimistic lock: SQLAlchemy adds "AND version = :old" to every UPDATE of the row and raises
+    # StaleDataError when another writer got there first (the one door turns it into ConcurrentUpdate).
+    version: int = Field(default=0, sa_column=_VERSION)
     title: str = Field(default="", max_length=300)
     content: dict[str, Any] = _json({})
     # Frozen at submission: SHA-256 of the canonical JSON; the paper copy must equal it (251 §2(二)3).
@@ -98,7 +104,7 @@ class Application(SQLModel, table=True):
     milestones: dict[str, Any] = _json({})  # dates of notices, verification, cultivation checkpoints
     open_objections: int = 0
     cultivation_ends_on: date | None = None
-    # Audit chain head and length kept on the row, so a removed tail is detected.
+    # Audit chain head and length kept on the row, so a removed tail is detected (states.audit).
     audit_head: str = Field(default="", max_length=64)
     audit_count: int = 0
     created_at: datetime | None = _instant(nullable=False)

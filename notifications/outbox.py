@@ -42,7 +42,7 @@ def queue(
     """
     if not recipient:
         return False
-    exists = session.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)).first()  # type: ignore[call-overload]
+    exists = session.scalars(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)).first()
     if exists is not None:
         return False
     rendered = render(kind, {**context, "recipient_name": recipient_name})

@@ -1,0 +1,277 @@
+"""Records that precede the lifecycle: enterprises, actors, draft applications and their content.
+
+Content may change only while an application is a draft or returned for revision: submission freezes it
+(its SHA-256 is recorded), so the paper copy can be checked against the online one (251 §2(二)3).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlmodel import Session
+
+from models.clock import ensure_aware, to_utc
+from models.credit_code import CreditCodeError, validate_credit_code
+from models.enums import MINISTRY_UNIT, SYSTEM_UNIT, DesignationKind, Role, Tier, Track
+from models.tables import Actor, Application, Enterprise
+from states.audit import append_event, content_digest
+from states.errors import InvalidInput, NotAuthorised, NotFound, TransitionRefused
+from states.lifecycle import State
+
+EDITABLE = frozenset({State.DRAFT, State.RETURNED})
+SYSTEM_ACTOR = Actor(name="scheduler", email="", role=Role.SYSTEM, unit=SYSTEM_UNIT)
+
+_ENTERPRISE_FIELDS = {
+    "credit_code",
+    "name",
+    "province",
+    "city",
+    "district",
+    "industry",
+    "is_branch",
+    "above_designated_size",
+    "clean_record_3y",
+    "security_controllable",
+    "has_smart_factory_org",
+    "demonstration_unit",
+    "tax_district",
+    "recognitions",
+    "contact_name",
+    "contact_email",
+    "contact_phone",
+}
+
+
+def _pydantic_message(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ())) or "input"
+    return f"{where}: {first.get('msg', 'invalid')}"
+
+
+def parse_actor(spec: str) -> tuple[Role, str]:
+    """`ROLE@UNIT` → (Role, unit); e.g. `local_officer@sh.qingpu`, `enterprise@91310118…`."""
+    if "@" not in spec:
+        raise InvalidInput(f"actor must be ROLE@UNIT, got {spec!r}", rule="actor-spec")
+    role_text, unit = spec.split("@", 1)
+    try:
+        role = Role(role_text.strip())
+    except ValueError:
+        raise InvalidInput(
+            f"unknown role {role_text!r}; one of {', '.join(r.value for r in Role)}", rule="actor-spec"
+        ) from None
+    if not unit.strip():
+        raise InvalidInput("actor unit is empty", rule="actor-spec")
+    return role, unit.strip()
+
+
+def resolve_actor(session: Session, spec: str) -> Actor:
+    """Find the actor for ROLE@UNIT. The scheduler is built in; everyone else must be registered."""
+    role, unit = parse_actor(spec)
+    if role == Role.SYSTEM:
+        return SYSTEM_ACTOR
+    actor = session.scalars(select(Actor).where(Actor.role == role, Actor.unit == unit).order_by(Actor.id)).first()
+    if actor is None:
+        raise NotAuthorised(
+            f"no actor registered as {role}@{unit}; add one with `factory-review actor add`", rule="unknown-actor"
+        )
+    return actor
+
+
+def add_actor(session: Session, *, name: str, email: str, role: Role | str, unit: str) -> Actor:
+    """Register (or return the existing) actor; commits. Idempotent on (role, unit, email)."""
+    role = Role(role)
+    if role == Role.MINISTRY_OFFICER and unit != MINISTRY_UNIT:
+        raise InvalidInput(f"ministry officers belong to unit '{MINISTRY_UNIT}'", rule="actor-unit")
+    existing = session.scalars(
+        select(Actor).where(Actor.role == role, Actor.unit == unit, Actor.email == email)
+    ).first()
+    if existing:
+        return existing
+    actor = Actor(name=name, email=email, role=role, unit=unit)
+    session.add(actor)
+    session.commit()
+    return actor
+
+
+def add_enterprise(session: Session, *, data: dict[str, Any], actor: Actor, at: datetime) -> Enterprise:
+    """Register an enterprise (credit code validated) and its enterprise actor; audited; commits.
+
+    Re-adding the same credit code with the same data is a no-op (idempotent re-runs)."""
+    at = ensure_aware(at)
+    unknown = set(data) - _ENTERPRISE_FIELDS
+    if unknown:
+        raise InvalidInput(f"unknown enterprise field(s): {', '.join(sorted(unknown))}", rule="enterprise-schema")
+    try:
+        code = validate_credit_code(str(data.get("credit_code", "")))
+    except CreditCodeError as exc:
+        raise InvalidInput(str(exc), rule="credit-code", source="GB 32100-2015") from None
+    for required in ("name", "province", "industry"):
+        if not str(data.get(required) or "").strip():
+            raise InvalidInput(f"enterprise {required} is required", rule="enterprise-schema")
+    _check_units(data)
+    existing = session.scalars(select(Enterprise).where(Enterprise.credit_code == code)).first()
+    if existing is not None:
+        return existing
+    try:
+        enterprise = Enterprise.model_validate({**data, "credit_code": code, "created_at": to_utc(at)})
+    except ValidationError as exc:
+        raise InvalidInput(_pydantic_message(exc), rule="enterprise-schema") from None
+    try:
+        session.add(enterprise)
+        session.flush()
+        if enterprise.contact_email:
+            session.add(Actor(name=enterprise.name, email=enterprise.contact_email, role=Role.ENTERPRISE, unit=code))
+        append_event(
+            session,
+            subject=f"enterprise:{code}",
+            actor=actor,
+            event="register_enterprise",
+            at=at,
+            data={"name": enterprise.name, "jurisdiction": enterprise.jurisdiction},
+        )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return enterprise
+
+
+def _check_units(data: dict[str, Any]) -> None:
+    """Province/city/district must be units of the season data (the chain is computed from them)."""
+    from programmes.season import get_season
+
+    season = get_season()
+    for key in ("province", "city", "district"):
+        value = data.get(key)
+        if value:
+            try:
+                season.unit(str(value))
+            except Exception:
+                raise InvalidInput(
+                    f"enterprise {key} {value!r} is not a unit of season {season.name}", rule="jurisdiction"
+                ) from None
+
+
+def create_application(
+    session: Session,
+    *,
+    enterprise_code: str,
+    tier: str,
+    track: str,
+    season: str,
+    title: str,
+    content: dict[str, Any],
+    pledge: dict[str, Any] | None,
+    actor: Actor,
+    at: datetime,
+) -> Application:
+    """Create a draft with its recommendation chain from the season data; audited; commits."""
+    from programmes.season import get_season
+
+    at = ensure_aware(at)
+    try:
+        track_value = Track(track)
+        if track_value == Track.DISTRICT:
+            DesignationKind(tier)
+        else:
+            Tier(tier)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), rule="application-schema") from None
+    try:
+        code = validate_credit_code(enterprise_code)
+    except CreditCodeError as exc:
+        raise InvalidInput(str(exc), rule="credit-code", source="GB 32100-2015") from None
+    enterprise = session.scalars(select(Enterprise).where(Enterprise.credit_code == code)).first()
+    if enterprise is None:
+        raise NotFound(f"enterprise {code} is not registered; `factory-review enterprise add` first")
+    if not (actor.role == Role.ENTERPRISE and actor.unit == code) and actor.role not in {Role.ADMIN, Role.SYSTEM}:
+        raise NotAuthorised(f"{actor.role}@{actor.unit} may not create an application for {code}", rule="authorisation")
+    chain = get_season(season).chain_for(enterprise, track_value, tier)
+    now = to_utc(at)
+    application = Application(
+        enterprise_id=enterprise.id,
+        tier=tier,
+        track=track_value,
+        season=season,
+        state=State.DRAFT,
+        title=title,
+        content=content,
+        pledge=pledge or {},
+        chain=chain,
+        review_level=0,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        session.add(application)
+        session.flush()
+        append_event(
+            session,
+            subject=f"application:{application.id}",
+            application_id=application.id,
+            actor=actor,
+            event="create",
+            at=at,
+            to_state=State.DRAFT,
+            data={"tier": tier, "track": track_value, "chain": chain, "content_sha256": content_digest(content)},
+        )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return application
+
+
+def update_content(
+    session: Session,
+    application_id: int,
+    *,
+    content: dict[str, Any],
+    pledge: dict[str, Any] | None,
+    actor: Actor,
+    at: datetime,
+) -> Application:
+    """Replace a draft's (or returned application's) content; anything later is frozen."""
+    application = session.get(Application, application_id)
+    if application is None:
+        raise NotFound(f"application {application_id} does not exist")
+    enterprise = session.get(Enterprise, application.enterprise_id)
+    assert enterprise is not None
+    if not (actor.role == Role.ENTERPRISE and actor.unit == enterprise.credit_code):
+        raise NotAuthorised(f"only the applicant may edit application {application_id}", rule="authorisation")
+    if application.state not in EDITABLE:
+        raise TransitionRefused(
+            f"application {application_id} is {application.state}: its submitted content is frozen; "
+            "it can change only after a return for revision",
+            rule="content-frozen",
+            source="251 §2(二)3 (纸质版申报书须与线上填报一致)",
+        )
+    try:
+        application.content = content
+        if pledge is not None:
+            application.pledge = pledge
+        application.updated_at = to_utc(at)
+        append_event(
+            session,
+            subject=f"application:{application.id}",
+            application_id=application.id,
+            actor=actor,
+            event="edit_content",
+            at=at,
+            from_state=application.state,
+            to_state=application.state,
+            data={"content_sha256": content_digest(content)},
+        )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return application
+
+
+def paper_copy_matches(application: Application, paper_content: dict[str, Any]) -> bool:
+    """251 §2(二)3: the paper application must be identical to the online one."""
+    return application.content_sha256 == content_digest(paper_content)

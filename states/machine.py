@@ -1,0 +1,158 @@
+"""The `transitions` machine, bound to an adapter (it cannot live on a SQLModel row: pydantic refuses
+its generated attributes). One machine definition per track is built once and shared; each transition
+adds the adapter as a model, fires the trigger, and removes it.
+
+Branch conditions (`when`) and guards both run as transitions `conditions`: a `when` returning False
+passes to the next row with the same trigger; a guard raises a typed error, which aborts the trigger.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cache
+from typing import Any
+
+from transitions import EventData, Machine, MachineError
+
+from models.enums import Track
+from states.errors import TransitionRefused
+from states.guards import CONDITIONS, GUARDS, GuardContext
+from states.lifecycle import State, Step, states_for, steps_for
+
+
+class ApplicationAdapter:
+    """What the machine sees: a state attribute and the guard context of the transition in flight."""
+
+    def __init__(self, ctx: GuardContext) -> None:
+        self.ctx = ctx
+        self.state = ctx.application.state
+        self.step_taken: Step | None = None
+
+
+def _when(name: str) -> Any:
+    predicate = CONDITIONS[name]
+
+    def check(event: EventData) -> bool:
+        return predicate(event.model.ctx)
+
+    check.__name__ = f"when_{name}"
+    return check
+
+
+def _guard(name: str) -> Any:
+    fn = GUARDS[name]
+
+    def check(event: EventData) -> bool:
+        fn(event.model.ctx)  # raises a typed ReviewError to refuse
+        return True
+
+    check.__name__ = f"guard_{name}"
+    return check
+
+
+def _record(step: Step) -> Any:
+    def before(event: EventData) -> None:
+        event.model.step_taken = step
+        event.model.ctx.step = step
+
+    return before
+
+
+def missing_names() -> list[str]:
+    """Guard and condition names the tables use but nobody registered (checked at start-up and in tests)."""
+    from states.lifecycle import TABLES
+
+    missing = set()
+    for steps in TABLES.values():
+        for step in steps:
+            missing |= {g for g in step.guards if g not in GUARDS}
+            missing |= {w for w in step.when if w not in CONDITIONS}
+    return sorted(missing)
+
+
+@cache
+def machine_for(track: Track) -> Machine:
+    """The shared machine of a track, built from its table."""
+    steps = steps_for(track)
+    transitions = [
+        {
+            "trigger": step.event,
+            "source": [s.value for s in step.sources],
+            "dest": step.dest.value,
+            "conditions": [_when(w) for w in step.when] + [_guard(g) for g in step.guards],
+            "before": _record(step),
+        }
+        for step in steps
+    ]
+    return Machine(
+        model=None,
+        states=[s.value for s in states_for(track)],
+        transitions=transitions,
+        initial=State.DRAFT.value,
+        auto_transitions=False,  # generated to_<state>() would bypass every guard
+        send_event=True,
+        ignore_invalid_triggers=False,
+    )
+
+
+_LOCK = threading.Lock()
+
+
+def fire(track: Track, adapter: ApplicationAdapter, event: str) -> Step:
+    """Fire `event` on the adapter; return the row taken. Raises TransitionRefused or a guard's error."""
+    machine = machine_for(track)
+    with _LOCK:  # add_model/remove_model mutate the shared machine
+        machine.add_model(adapter, initial=adapter.state)
+    try:
+        try:
+            moved = getattr(adapter, event)()
+        except (MachineError, AttributeError) as exc:
+            raise TransitionRefused(
+                f"'{event}' is not allowed from state '{adapter.state}'",
+                rule="lifecycle",
+                source="states/lifecycle.py",
+                state=adapter.state,
+                event=event,
+            ) from exc
+        if not moved or adapter.step_taken is None:
+            raise TransitionRefused(
+                f"no branch of '{event}' applies from state '{adapter.state}'",
+                rule="lifecycle",
+                source="states/lifecycle.py",
+                state=adapter.state,
+                event=event,
+            )
+        return adapter.step_taken
+    finally:
+        with _LOCK:
+            machine.remove_model(adapter)
+
+
+class _DiagramModel:
+    """A bare model for the diagram machine (it draws from its first model)."""
+
+
+def mermaid(track: Track | str = Track.NATIONAL) -> str:
+    """The state diagram of a track, from the table, via transitions' mermaid export."""
+    from transitions.extensions.diagrams import GraphMachine
+
+    steps = steps_for(track)
+    graph = GraphMachine(
+        model=_DiagramModel(),
+        states=[s.value for s in states_for(track)],
+        transitions=[
+            {
+                "trigger": s.event,
+                "source": [x.value for x in s.sources],
+                "dest": s.dest.value,
+                "conditions": list(s.when),
+            }
+            for s in steps
+        ],
+        initial=State.DRAFT.value,
+        auto_transitions=False,
+        graph_engine="mermaid",
+        title=f"factory-review lifecycle: {Track(track).value} track",
+        show_conditions=True,
+    )
+    return str(graph.get_combined_graph().draw(None))

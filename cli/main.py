@@ -1,0 +1,456 @@
+"""`factory-review`: the command line. Imports stay lazy so `--help` never pays for Prefect (~1.5 s)."""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cli.context import STATE, console, emit_json, err_console
+
+app = typer.Typer(
+    name="factory-review",
+    help="智能工厂梯度培育 — the smart-factory tiered cultivation programme as an auditable pipeline.\n\n"
+    "Every state change goes through one guarded, audited door. Times are Asia/Shanghai.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+enterprise_app = typer.Typer(help="Register enterprises (credit code validated, GB 32100-2015).", no_args_is_help=True)
+actor_app = typer.Typer(help="Register actors: role@unit, e.g. local_officer@sh.qingpu.", no_args_is_help=True)
+audit_app = typer.Typer(help="Audit trail: verify the hash chains, export for auditors.", no_args_is_help=True)
+app.add_typer(enterprise_app, name="enterprise")
+app.add_typer(actor_app, name="actor")
+app.add_typer(audit_app, name="audit")
+
+NowOption = Annotated[
+    str | None,
+    typer.Option(
+        "--now",
+        help="Act as if it were this time (date or ISO instant, Asia/Shanghai if no offset). Also FACTORY_REVIEW_NOW.",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+
+
+@app.callback()
+def _root(now: NowOption = None, json_out: JsonOption = False) -> None:
+    STATE.now_text = now or os.environ.get("FACTORY_REVIEW_NOW")
+    STATE.json = json_out
+
+
+def _session() -> Any:
+    from models.database import session_scope
+
+    return session_scope()
+
+
+def _load_file(path: Path) -> Any:
+    from states.errors import InvalidInput
+
+    if not path.exists():
+        raise InvalidInput(f"{path}: no such file", rule="input-file")
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix.lower() == ".json":
+            return json.loads(text)
+        import yaml
+
+        return yaml.safe_load(text)
+    except (ValueError, Exception) as exc:  # yaml.YAMLError, json.JSONDecodeError
+        raise InvalidInput(
+            f"{path}: not valid {path.suffix.lstrip('.').upper() or 'YAML'}: {exc}".splitlines()[0], rule="input-file"
+        ) from None
+
+
+# ---- set-up ---------------------------------------------------------------------------------------
+
+
+@app.command()
+def init() -> None:
+    """Create or upgrade the database (SQLite under ./data unless DATABASE_URL is set)."""
+    from models.database import get_engine, migrate
+    from models.settings import get_settings
+
+    migrate(get_engine())
+    url = get_settings().resolved_database_url
+    shown = url.split("@")[-1] if "@" in url else url
+    if STATE.json:
+        emit_json({"database": shown, "migrated": True})
+    else:
+        console.print(f"database ready: [bold]{shown}[/]")
+
+
+@enterprise_app.command("add")
+def enterprise_add(
+    file: Annotated[Path, typer.Argument(help="YAML/JSON: one enterprise mapping or a list of them.")],
+) -> None:
+    """Register enterprises from a file (idempotent: an existing credit code is left as it is)."""
+    from states.intake import SYSTEM_ACTOR, add_enterprise
+
+    data = _load_file(file)
+    items = data if isinstance(data, list) else (data.get("enterprises", [data]) if isinstance(data, dict) else [])
+    added = []
+    with _session() as session:
+        for item in items:
+            if not isinstance(item, dict):
+                from states.errors import InvalidInput
+
+                raise InvalidInput(f"{file}: each enterprise must be a mapping", rule="enterprise-schema")
+            enterprise = add_enterprise(session, data=item, actor=SYSTEM_ACTOR, at=STATE.now())
+            added.append({"id": enterprise.id, "credit_code": enterprise.credit_code, "name": enterprise.name})
+    if STATE.json:
+        emit_json(added)
+    else:
+        for row in added:
+            console.print(f"enterprise {row['id']}: {row['credit_code']} {row['name']}")
+
+
+@actor_app.command("add")
+def actor_add(
+    spec: Annotated[str, typer.Argument(help="ROLE@UNIT, e.g. local_officer@sh.qingpu, ministry_officer@miit")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    email: Annotated[str, typer.Option(help="Where notifications go.")] = "",
+) -> None:
+    """Register an actor (idempotent)."""
+    from states.intake import add_actor, parse_actor
+
+    role, unit = parse_actor(spec)
+    with _session() as session:
+        actor = add_actor(session, name=name, email=email, role=role, unit=unit)
+    if STATE.json:
+        emit_json(actor.model_dump())
+    else:
+        console.print(f"actor {actor.id}: {actor.role}@{actor.unit} {actor.name}")
+
+
+# ---- applications -----------------------------------------------------------------------------------
+
+
+@app.command()
+def apply(
+    file: Annotated[
+        Path, typer.Argument(help="Application file (YAML or JSON); schema in README, samples in examples/.")
+    ],
+    submit: Annotated[bool, typer.Option("--submit", help="Submit right away (freezes the content).")] = False,
+) -> None:
+    """Create a draft application from a file, as the enterprise it names."""
+    from programmes.application_file import ApplicationFile
+    from pydantic import ValidationError
+
+    from states.errors import InvalidInput
+    from states.intake import create_application, resolve_actor
+    from states.service import transition
+
+    raw = _load_file(file)
+    try:
+        parsed = ApplicationFile.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "file"
+        raise InvalidInput(f"{file}: {where}: {first.get('msg')}", rule="application-schema") from None
+    content = parsed.model_dump(mode="json")
+    with _session() as session:
+        actor = resolve_actor(session, f"enterprise@{parsed.credit_code}")
+        application = create_application(
+            session,
+            enterprise_code=parsed.credit_code,
+            tier=str(parsed.tier),
+            track=str(parsed.track),
+            season=parsed.season,
+            title=parsed.title,
+            content=content,
+            pledge=content.get("pledge"),
+            actor=actor,
+            at=STATE.now(),
+        )
+        result = None
+        if submit:
+            result = transition(session, application.id, "submit", actor=actor, at=STATE.now())
+    out = {
+        "id": application.id,
+        "state": result.to_state if result else application.state,
+        "chain": application.chain,
+        "warnings": result.warnings if result else [],
+    }
+    if STATE.json:
+        emit_json(out)
+    else:
+        console.print(f"application {out['id']}: {out['state']} (chain {' → '.join(out['chain'])})")
+        for warning in out["warnings"]:
+            console.print(f"[yellow]warning[/] {warning.get('message')} [{warning.get('rule')}]")
+
+
+@app.command()
+def act(
+    application_id: Annotated[int, typer.Argument(help="Application id.")],
+    event: Annotated[str, typer.Argument(help="Event name from the lifecycle table (see `factory-review diagram`).")],
+    as_: Annotated[str, typer.Option("--as", help="Acting ROLE@UNIT.")],
+    reason: Annotated[str, typer.Option(help="Why (required for reject, return, objections).")] = "",
+    data: Annotated[str, typer.Option(help="Extra JSON data recorded with the event.")] = "{}",
+) -> None:
+    """Fire one lifecycle event through the one door (guards, audit, mail, all or nothing)."""
+    from states.errors import InvalidInput
+    from states.intake import resolve_actor
+    from states.service import transition
+
+    try:
+        extra = json.loads(data)
+        if not isinstance(extra, dict):
+            raise ValueError("must be a JSON object")
+    except ValueError as exc:
+        raise InvalidInput(f"--data: {exc}", rule="input") from None
+    with _session() as session:
+        actor = resolve_actor(session, as_)
+        result = transition(session, application_id, event, actor=actor, at=STATE.now(), reason=reason, data=extra)
+    if STATE.json:
+        emit_json(result.__dict__)
+    else:
+        console.print(
+            f"application {result.application_id}: {result.from_state} → [bold]{result.to_state}[/] "
+            f"({event}, audit #{result.audit_seq}, {result.mails_queued} mail queued)"
+        )
+
+
+@app.command()
+def show(application_id: Annotated[int, typer.Argument(help="Application id.")]) -> None:
+    """Show one application: state, chain, ranks, frozen content hash."""
+    from rich.table import Table
+
+    from models.tables import Application, Enterprise
+    from states.errors import NotFound
+    from states.lifecycle import STATE_LABELS, State
+
+    with _session() as session:
+        application = session.get(Application, application_id)
+        if application is None:
+            raise NotFound(f"application {application_id} does not exist")
+        enterprise = session.get(Enterprise, application.enterprise_id)
+        assert enterprise is not None
+        row = application.model_dump(mode="json")
+        row["enterprise"] = {"credit_code": enterprise.credit_code, "name": enterprise.name}
+    if STATE.json:
+        emit_json(row)
+        return
+    table = Table(show_header=False, box=None)
+    table.add_row("application", str(row["id"]))
+    table.add_row("enterprise", f"{enterprise.name} ({enterprise.credit_code})")
+    table.add_row("tier / track / season", f"{row['tier']} / {row['track']} / {row['season']}")
+    table.add_row("state", f"{row['state']} {STATE_LABELS.get(State(row['state']), '')}")
+    holder = row["chain"][row["review_level"]] if row["chain"] else "-"
+    table.add_row("chain", " → ".join(row["chain"]) + f"  (held by {holder})")
+    table.add_row("ranks", json.dumps(row["ranks"], ensure_ascii=False))
+    table.add_row("content sha256", row["content_sha256"] or "(not submitted)")
+    table.add_row("audit", f"{row['audit_count']} events, head {row['audit_head'][:16]}")
+    for warning in row["warnings"]:
+        table.add_row("[yellow]warning[/]", f"{warning.get('message')} [{warning.get('rule')}]")
+    console.print(table)
+
+
+def _history_rows(application_id: int) -> list[dict[str, Any]]:
+    from models.clock import shanghai_text
+    from models.tables import Application
+    from states.audit import history as audit_history
+    from states.errors import NotFound
+
+    with _session() as session:
+        if session.get(Application, application_id) is None:
+            raise NotFound(f"application {application_id} does not exist")
+        events = audit_history(session, f"application:{application_id}")
+        return [
+            {
+                "seq": e.seq,
+                "at": shanghai_text(e.at) if e.at else "",
+                "at_utc": e.at.isoformat() if e.at else "",
+                "actor": f"{e.actor_role}@{e.actor_unit}",
+                "actor_name": e.actor_name,
+                "event": e.event,
+                "from": e.from_state or "",
+                "to": e.to_state or "",
+                "reason": e.reason,
+                "data": json.dumps(e.data, ensure_ascii=False, sort_keys=True),
+                "hash": e.hash,
+            }
+            for e in events
+        ]
+
+
+@app.command()
+def history(
+    application_id: Annotated[int, typer.Argument(help="Application id.")],
+    as_json: JsonOption = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout.")] = False,
+) -> None:
+    """The audit history of one application (times in Asia/Shanghai)."""
+    rows = _history_rows(application_id)
+    if as_json or STATE.json:
+        emit_json(rows)
+    elif as_csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["seq"])
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        print_history(rows, title=f"application {application_id}")
+
+
+def print_history(rows: list[dict[str, Any]], *, title: str) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"audit history — {title}")
+    for column in ("#", "time (Asia/Shanghai)", "actor", "event", "from → to", "reason"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(str(r["seq"]), r["at"], r["actor"], r["event"], f"{r['from'] or '·'} → {r['to']}", r["reason"])
+    console.print(table)
+
+
+# ---- audit ----------------------------------------------------------------------------------------------
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute every hash chain; exit 1 and list the broken ones if anything was edited or removed."""
+    from states.audit import verify
+
+    with _session() as session:
+        report = verify(session)
+    if STATE.json:
+        emit_json({"ok": report.ok, "subjects": report.subjects, "events": report.events, "problems": report.problems})
+    else:
+        if report.ok:
+            console.print(f"[green]audit ok[/]: {report.events} events in {report.subjects} chains verified")
+        for problem in report.problems:
+            console.print(f"[red]broken[/] {problem}")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("export")
+def audit_export(
+    out: Annotated[Path, typer.Option(help="Folder for audit.jsonl, audit.csv and manifest.json.")] = Path("out/audit"),
+) -> None:
+    """Export every audit event (JSON lines and CSV) with a manifest of SHA-256 hashes."""
+    from states.export import export_audit
+
+    with _session() as session:
+        manifest = export_audit(session, out)
+    if STATE.json:
+        emit_json(manifest)
+    else:
+        console.print(f"exported {manifest['events']} events to {out} (manifest.json lists the file hashes)")
+
+
+@app.command()
+def diagram(
+    track: Annotated[str, typer.Option(help="national, provincial or district")] = "national",
+) -> None:
+    """Print the lifecycle state diagram (Mermaid), generated from the transition table."""
+    _register_tracks()
+    from states.machine import mermaid
+
+    sys.stdout.write(mermaid(track) + "\n")
+
+
+def _register_tracks() -> None:
+    try:
+        importlib.import_module("programmes.tracks")
+    except ModuleNotFoundError:
+        pass
+
+
+@app.command()
+def demo(
+    output: Annotated[Path, typer.Option(help="Where summary tables, mails and the audit export go.")] = Path("out"),
+    enterprises: Annotated[int, typer.Option(help="Synthetic enterprises in the season.")] = 120,
+    seed: Annotated[int, typer.Option(help="Seed for a reproducible season.")] = 2025,
+    fast: Annotated[bool, typer.Option("--fast", help="Direct service calls, no Prefect.")] = False,
+    json_out: JsonOption = False,
+) -> None:
+    """The main job: replay the 2025 season end to end on the embedded default (SQLite, local mail sink)."""
+    from cli.demo import run_demo
+
+    run_demo(output=output, enterprises=enterprises, seed=seed, fast=fast, as_json=json_out or STATE.json)
+
+
+# ---- sub-apps written beside this file ----------------------------------------------------------------------
+
+_SUBAPPS = (
+    ("cli.programme_cmds", "app", None),
+    ("cli.notification_cmds", "reminders_app", "reminders"),
+    ("cli.notification_cmds", "outbox_app", "outbox"),
+    ("cli.serve", "app", None),
+)
+
+
+def _mount_subapps() -> None:
+    for module_name, attr, name in _SUBAPPS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        sub = getattr(module, attr, None)
+        if sub is None:
+            continue
+        if name:
+            app.add_typer(sub, name=name)
+        else:
+            for command in sub.registered_commands:
+                app.registered_commands.append(command)
+            for group in sub.registered_groups:
+                app.registered_groups.append(group)
+
+
+_mount_subapps()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: user errors are one readable line and a non-zero exit, never a traceback."""
+    import click
+
+    from states.errors import ReviewError
+
+    try:
+        app(args=argv, prog_name="factory-review", standalone_mode=False)
+        return 0
+    except ReviewError as exc:
+        if STATE.json:
+            emit_json(exc.as_dict())
+        err_console.print(f"[red]refused[/]: {exc}", highlight=False, soft_wrap=True)
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code or 0)
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        return 130
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # an unexpected failure: one line, the trace only on request
+        if os.environ.get("FACTORY_REVIEW_DEBUG"):
+            raise
+        err_console.print(
+            f"[red]error[/]: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+            "(set FACTORY_REVIEW_DEBUG=1 for the traceback)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return 1
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import importlib
 import json
@@ -137,7 +138,7 @@ def actor_add(
 @app.command()
 def apply(
     file: Annotated[
-        Path, typer.Argument(help="Application file (YAML or JSON); schema in README, samples in examples/.")
+        Path, typer.Argument(help="Application file (YAML/JSON); schema in README, samples in examples/.")
     ],
     submit: Annotated[bool, typer.Option("--submit", help="Submit right away (freezes the content).")] = False,
 ) -> None:
@@ -359,10 +360,8 @@ def diagram(
 
 
 def _register_tracks() -> None:
-    try:
+    with contextlib.suppress(ModuleNotFoundError):
         importlib.import_module("programmes.tracks")
-    except ModuleNotFoundError:
-        pass
 
 
 @app.command()

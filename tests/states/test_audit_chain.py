@@ -1,0 +1,152 @@
+"""The audit trail catches an edited, a deleted, a reordered and an inserted event, and a deleted tail."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from models.credit_code import make_credit_code
+from models.database import make_engine, migrate
+from models.enums import Role
+from models.tables import Actor, Application, Enterprise
+from states.audit import append_event, verify
+
+T0 = datetime(2025, 7, 1, 2, 0, tzinfo=UTC)
+ACTOR = Actor(name="审核员", email="a@example.cn", role=Role.LOCAL_OFFICER, unit="sh.qingpu")
+
+
+@pytest.fixture
+def chained(tmp_path: Path) -> Engine:
+    """Two applications with five events each."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'audit.db'}")
+    migrate(engine)
+    with Session(engine) as session:
+        enterprise = Enterprise(
+            credit_code=make_credit_code("310118", "MA1FL4WX0"),
+            name="青浦精密制造有限公司",
+            province="sh",
+            district="sh.qingpu",
+            industry="装备制造",
+            created_at=T0,
+        )
+        session.add(enterprise)
+        session.flush()
+        for _ in range(2):
+            application = Application(
+                enterprise_id=enterprise.id,
+                tier="excellent",
+                track="national",
+                season="2025",
+                created_at=T0,
+                updated_at=T0,
+            )
+            session.add(application)
+            session.flush()
+            for i in range(5):
+                append_event(
+                    session,
+                    subject=f"application:{application.id}",
+                    application_id=application.id,
+                    actor=ACTOR,
+                    event=f"e{i}",
+                    at=T0 + timedelta(hours=i),
+                    from_state="a",
+                    to_state="b",
+                    data={"i": i, "名称": "中文"},
+                )
+        append_event(session, subject="unit:sh.qingpu:2025", actor=ACTOR, event="ranked_recommendation", at=T0)
+        session.commit()
+    return engine
+
+
+def _problems(engine: Engine) -> list[str]:
+    with Session(engine) as session:
+        return verify(session).problems
+
+
+def test_intact_database_verifies(chained: Engine) -> None:
+    with Session(chained) as session:
+        report = verify(session)
+    assert report.ok, report.problems
+    assert (report.subjects, report.events) == (3, 11)
+
+
+def test_edited_event_is_caught(chained: Engine) -> None:
+    with chained.begin() as conn:
+        conn.execute(
+            text("UPDATE audit_event SET reason = 'changed later' WHERE subject = 'application:1' AND seq = 3")
+        )
+    problems = _problems(chained)
+    assert len(problems) == 1 and "application:1 event #3" in problems[0] and "edited" in problems[0]
+
+
+def test_deleted_event_is_caught(chained: Engine) -> None:
+    with chained.begin() as conn:
+        conn.execute(text("DELETE FROM audit_event WHERE subject = 'application:1' AND seq = 2"))
+    problems = _problems(chained)
+    assert len(problems) == 1 and "application:1" in problems[0]
+
+
+def test_reordered_events_are_caught(chained: Engine) -> None:
+    with chained.begin() as conn:
+        conn.execute(text("UPDATE audit_event SET seq = 100 WHERE subject = 'application:2' AND seq = 2"))
+        conn.execute(text("UPDATE audit_event SET seq = 2 WHERE subject = 'application:2' AND seq = 3"))
+        conn.execute(text("UPDATE audit_event SET seq = 3 WHERE subject = 'application:2' AND seq = 100"))
+    problems = _problems(chained)
+    assert len(problems) == 1 and "application:2" in problems[0]
+
+
+def test_inserted_event_is_caught(chained: Engine) -> None:
+    with chained.begin() as conn:
+        # Shift the later events up by one (through 1000+ to step around the unique (subject, seq)).
+        conn.execute(text("UPDATE audit_event SET seq = seq + 1000 WHERE subject = 'application:1' AND seq >= 3"))
+        conn.execute(text("UPDATE audit_event SET seq = seq - 999 WHERE subject = 'application:1' AND seq > 1000"))
+        row = (
+            conn.execute(text("SELECT * FROM audit_event WHERE subject = 'application:1' AND seq = 2")).mappings().one()
+        )
+        forged = {**row, "seq": 3, "event": "forged", "hash": "f" * 64}
+        forged.pop("id")
+        conn.execute(
+            text(
+                "INSERT INTO audit_event (subject, seq, application_id, actor_name, actor_role, actor_unit,"
+                " event, from_state, to_state, reason, data, at, prev_hash, hash) VALUES (:subject, :seq,"
+                " :application_id, :actor_name, :actor_role, :actor_unit, :event, :from_state, :to_state,"
+                " :reason, :data, :at, :prev_hash, :hash)"
+            ),
+            forged,
+        )
+    problems = _problems(chained)
+    assert len(problems) == 1 and "application:1" in problems[0]
+
+
+def test_deleted_tail_is_caught(chained: Engine) -> None:
+    """Removing the last events leaves a chain that is valid link by link: the head on the row catches it."""
+    with chained.begin() as conn:
+        conn.execute(text("DELETE FROM audit_event WHERE subject = 'application:2' AND seq >= 4"))
+    problems = _problems(chained)
+    assert len(problems) == 1 and "tail removed" in problems[0]
+
+
+def test_deleted_unit_tail_is_caught(chained: Engine) -> None:
+    with chained.begin() as conn:
+        conn.execute(text("DELETE FROM audit_event WHERE subject = 'unit:sh.qingpu:2025'"))
+    assert any("unit:sh.qingpu:2025" in p for p in _problems(chained))
+
+
+def test_keyed_chain_cannot_be_recomputed_without_the_key(chained: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With FACTORY_REVIEW_AUDIT_KEY set, hashes are HMACs: a chain made without the key doesn't verify."""
+    from models.settings import get_settings
+
+    monkeypatch.setenv("FACTORY_REVIEW_AUDIT_KEY", "s3cret")
+    get_settings.cache_clear()
+    try:
+        assert _problems(chained), "an unkeyed chain must not verify under a key"
+    finally:
+        monkeypatch.delenv("FACTORY_REVIEW_AUDIT_KEY")
+        get_settings.cache_clear()
+    assert not _problems(chained)

@@ -1,0 +1,52 @@
+"""Effective deadlines: the season's rule, unless an administrator recorded an extension for the unit.
+
+"…前" is read as "by the end of that day, Asia/Shanghai" (models.clock.is_on_or_before).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from models.tables import DeadlineExtension
+from programmes.season import Deadline, Season, get_season
+
+
+def _season(season: Season | str) -> Season:
+    return season if isinstance(season, Season) else get_season(season)
+
+
+def extension_for(session: Session, season: Season | str, unit: str, step: str) -> DeadlineExtension | None:
+    """The extension that covers `unit` for `step`.
+
+    A recommendation extension names exactly the unit that recommends. A submission extension names a
+    jurisdiction and covers the enterprises in it, so the nearest one on the unit's lineage applies.
+    """
+    s = _season(season)
+    lineage = s.lineage(unit) if step == "submit" and s.has_unit(unit) else [unit]
+    rows = session.scalars(
+        select(DeadlineExtension).where(
+            DeadlineExtension.season == s.name,
+            DeadlineExtension.step == step,
+            DeadlineExtension.unit.in_(lineage),  # type: ignore[attr-defined]
+        )
+    ).all()
+    by_unit = {row.unit: row for row in rows}
+    return next((by_unit[code] for code in lineage if code in by_unit), None)
+
+
+def effective_deadline(
+    session: Session, season: Season | str, unit: str, step: str, tier: str, track: str
+) -> Deadline | None:
+    """The season's deadline for (unit, step, tier, track), moved to the extension's date if one exists."""
+    s = _season(season)
+    base = s.deadline_for(unit, step, tier, track)
+    ext = extension_for(session, s, unit, step)
+    if ext is None:
+        return base
+    source = f"extension for {ext.unit} granted by {ext.granted_by}: {ext.reason}"
+    if base is not None:
+        source += f" (was {base.on.isoformat()}, {base.source})"
+        return base.model_copy(update={"on": ext.until, "source": source, "extended": True})
+    return Deadline(step=step, unit=ext.unit, scope="subtree", on=ext.until, tiers=(str(tier),), track=str(track),
+                    what="extension", source=source, extended=True)  # type: ignore[arg-type]

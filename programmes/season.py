@@ -1,0 +1,609 @@
+"""A season of the programme as data: one YAML file, validated by pydantic on load.
+
+The file declares the jurisdiction units, recommendation chains, deadlines, quotas and their statistics,
+tier requirements, material checklists, paper sets, the scenario guide, the KPI list and the maturity
+levels — every rule with its `source` (seed file and clause). A new season or province is a new file.
+
+    season = get_season("2025")            # programmes/seasons/2025.yaml, cached
+    season.chain_for(enterprise, "national", "excellent")   # ["sh.qingpu", "sh"]
+    season.deadline_for("sh.qingpu", "recommend", "excellent", "national").on   # 2025-07-11
+
+A malformed file raises `SeasonDataError` naming the file, the line and the field.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from functools import cache, cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from states.errors import NotFound, SeasonDataError
+
+if TYPE_CHECKING:
+    from models.tables import Enterprise
+
+SEASONS_DIR = Path(__file__).resolve().parent / "seasons"
+ROOT = "*"  # the pseudo-unit above every province: rules for "any unit"
+
+Level = Literal["province", "city", "district", "soe", "xpcc"]
+Scope = Literal["self", "descendants", "subtree"]
+Step = Literal["submit", "recommend"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Unit(_Model):
+    """A jurisdiction (province, city, district) or a recommending channel (central SOE, XPCC)."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
+    name_zh: str
+    name_en: str
+    level: Level
+    parent: str | None = None
+    # GB/T 2260 administrative division prefix: the credit code's characters 3-8 start with it.
+    division: str | None = Field(default=None, pattern=r"^\d{2,6}$")
+    note: str = ""
+
+
+class Scoped(_Model):
+    """A rule that applies to `unit` itself, its descendants, or both, optionally only at some levels."""
+
+    unit: str = ROOT
+    scope: Scope = "subtree"
+    levels: tuple[Level, ...] = ()
+    source: str = Field(min_length=1)
+
+    def applies_to(self, season: Season, code: str) -> bool:
+        """Does the rule cover unit `code`? (`*` is everyone's ancestor.)"""
+        if self.levels and season.unit(code).level not in self.levels:
+            return False
+        if self.unit == code:
+            return self.scope in ("self", "subtree")
+        if self.unit == ROOT or self.unit in season.ancestors(code):
+            return self.scope in ("descendants", "subtree")
+        return False
+
+
+class ChainRule(_Model):
+    """Who reviews and recommends, lowest first: for each level, the enterprise's nearest unit of it."""
+
+    within: str = ROOT  # the enterprise's jurisdiction is this unit or below it
+    track: str = "national"
+    tiers: tuple[str, ...]
+    levels: tuple[Level, ...] = Field(min_length=1)
+    soe: bool = False  # applies to enterprises recommended through a central SOE group
+    source: str = Field(min_length=1)
+
+
+class Deadline(_Model):
+    """A "…前" date: the step must be done by the end of `on` in Asia/Shanghai."""
+
+    step: Step
+    unit: str = ROOT
+    scope: Scope = "subtree"
+    levels: tuple[Level, ...] = ()
+    on: date
+    tiers: tuple[str, ...]
+    track: str = "national"
+    what: str = ""
+    source: str = Field(min_length=1)
+    extended: bool = False  # True on an effective deadline moved by a DeadlineExtension
+
+    def covers(self, season: Season, code: str) -> bool:
+        return Scoped(unit=self.unit, scope=self.scope, levels=self.levels, source=self.source).applies_to(
+            season, code
+        )
+
+
+class Band(_Model):
+    """`min` ≤ value ≤ `max` (either open) → at most `quota` recommendations."""
+
+    min: int | None = None
+    max: int | None = None
+    quota: int = Field(ge=0)
+
+    def holds(self, value: int) -> bool:
+        return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
+
+
+class QuotaRule(Scoped):
+    """A recommending unit's ceiling for one tier: a fixed number, or bands over a season statistic."""
+
+    tier: str
+    track: str = "national"
+    fixed: int | None = Field(default=None, ge=0)
+    by: str | None = None  # a key of `statistics`
+    bands: tuple[Band, ...] = ()
+    exempt: str | None = None  # an Enterprise boolean attribute that doesn't count against the quota
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> QuotaRule:
+        if (self.fixed is None) == (self.by is None):
+            raise ValueError("give either `fixed` or `by` with `bands`")
+        if self.by is not None and not self.bands:
+            raise ValueError("`by` needs `bands`")
+        return self
+
+
+class Statistic(_Model):
+    """Season data entered by an administrator (not in the seeds): unit → value."""
+
+    label: str
+    source: str = Field(min_length=1)
+    values: dict[str, int] = Field(default_factory=dict)
+
+
+class Recognition(_Model):
+    """A pattern over `enterprise.recognitions` entries: every given key must match."""
+
+    tier: str
+    by: str | None = None
+    year: int | None = None
+    batch: int | None = None
+
+    def matches(self, held: dict[str, Any]) -> bool:
+        return all(
+            getattr(self, key) is None or str(held.get(key)) == str(getattr(self, key))
+            for key in ("tier", "by", "year", "batch")
+        )
+
+
+class Prerequisite(_Model):
+    """The tier an applicant must already hold (any one of `any_of`)."""
+
+    tier: str
+    within: str = ROOT
+    track: str | None = None
+    any_of: tuple[Recognition, ...] = Field(min_length=1)
+    source: str = Field(min_length=1)
+
+
+class TierRule(_Model):
+    """要素条件 per tier: maturity minimum, segments to cover, AI-scenario ratio."""
+
+    label: str
+    min_maturity: int = Field(ge=1, le=5)
+    maturity_source: str
+    segments: tuple[str, ...] = ()
+    segments_mode: Literal["block", "warn"] = "block"
+    segments_source: str
+    ai_ratio_min: float | None = None  # percent
+    ai_ratio_source: str = ""
+
+
+class Material(_Model):
+    key: str
+    name_zh: str
+    detail: str = ""
+    required: bool = True
+
+
+class Checklist(_Model):
+    tier: str
+    items: tuple[Material, ...]
+    source: str = Field(min_length=1)
+
+
+class PaperItem(_Model):
+    item: str
+    name_zh: str
+    copies: int = Field(ge=1)
+    note: str = ""
+
+
+class PaperSet(Scoped):
+    """What a recommending unit sends up on paper (and as scans) with its summary table."""
+
+    tiers: tuple[str, ...]
+    track: str = "national"
+    to: str
+    items: tuple[PaperItem, ...]
+
+
+class Scenario(_Model):
+    no: int
+    name: str
+
+
+class GuideLink(_Model):
+    """A link (环节) of the scenario guide and the 要素 segment it belongs to."""
+
+    link: str
+    segment: str
+    scenarios: tuple[Scenario, ...]
+
+
+class Kpi(_Model):
+    no: int
+    group: str
+    name: str
+    unit: str
+
+
+class MaturityLevel(_Model):
+    level: int
+    name_zh: str
+    name_en: str
+
+
+class DesignationRule(_Model):
+    """Qingpu district designation kinds (QP §1, §3)."""
+
+    kind: str
+    label: str
+    min_investment_cny: int
+    min_key_links: int = 0
+    needs_new_it_scenario: bool = False
+    min_smart_lines: int = 0
+    upgrades_from: tuple[str, ...] = ()
+    source: str
+
+
+class DistrictCall(_Model):
+    """A district designation call (Qingpu): where, who, what."""
+
+    unit: str
+    built_by: date
+    built_by_mode: Literal["block", "warn"] = "warn"
+    clean_years: int
+    notice_working_days: int
+    new_it_tags: tuple[str, ...]
+    kinds: tuple[DesignationRule, ...]
+    materials: tuple[Material, ...]
+    source: str
+
+
+class Season(_Model):
+    """One season's rules. Load with `load_season` / `get_season`; the API below is what others call."""
+
+    name: str
+    title: str = ""
+    sources: dict[str, str] = Field(default_factory=dict)
+    segments: tuple[str, ...]
+    units: tuple[Unit, ...]
+    chains: tuple[ChainRule, ...]
+    deadlines: tuple[Deadline, ...]
+    quotas: tuple[QuotaRule, ...] = ()
+    statistics: dict[str, Statistic] = Field(default_factory=dict)
+    tiers: dict[str, TierRule]
+    prerequisites: tuple[Prerequisite, ...] = ()
+    special_industries: tuple[str, ...] = ()
+    special_industries_source: str = ""
+    materials: tuple[Checklist, ...] = ()
+    paper_sets: tuple[PaperSet, ...] = ()
+    guide: tuple[GuideLink, ...]
+    guide_source: str = ""
+    kpis: tuple[Kpi, ...] = ()
+    maturity_levels: tuple[MaturityLevel, ...] = ()
+    future_modes: tuple[str, ...] = ()
+    district_calls: tuple[DistrictCall, ...] = ()
+    path: str = ""
+
+    # ---- validation across sections ----------------------------------------------------------
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Season:
+        codes: dict[str, Unit] = {}
+        for i, unit in enumerate(self.units):
+            if unit.code in codes:
+                raise _SectionError(("units", i, "code"), f"duplicate unit code {unit.code!r}")
+            codes[unit.code] = unit
+        for i, unit in enumerate(self.units):
+            if unit.parent is not None:
+                if unit.parent not in codes:
+                    raise _SectionError(("units", i, "parent"), f"unknown parent unit {unit.parent!r}")
+                if not unit.code.startswith(unit.parent + "."):
+                    raise _SectionError(("units", i, "code"), f"{unit.code!r} must start with its parent's code")
+        known = set(codes) | {ROOT}
+        for section in ("chains", "deadlines", "quotas", "paper_sets", "prerequisites"):
+            for i, rule in enumerate(getattr(self, section)):
+                field = "within" if hasattr(rule, "within") else "unit"
+                if getattr(rule, field) not in known:
+                    raise _SectionError((section, i, field), f"unknown unit {getattr(rule, field)!r}")
+        for i, rule in enumerate(self.quotas):
+            if rule.by is not None and rule.by not in self.statistics:
+                raise _SectionError(("quotas", i, "by"), f"no statistic {rule.by!r} in `statistics`")
+        for key, stat in self.statistics.items():
+            for code in stat.values:
+                if code not in codes:
+                    raise _SectionError(("statistics", key, "values", code), f"unknown unit {code!r}")
+        for i, link in enumerate(self.guide):
+            if link.segment not in self.segments:
+                raise _SectionError(("guide", i, "segment"), f"{link.segment!r} is not one of `segments`")
+        for key, tier in self.tiers.items():
+            for seg in tier.segments:
+                if seg not in self.segments:
+                    raise _SectionError(("tiers", key, "segments"), f"{seg!r} is not one of `segments`")
+        return self
+
+    # ---- units -------------------------------------------------------------------------------
+
+    @cached_property
+    def _units(self) -> dict[str, Unit]:
+        return {u.code: u for u in self.units}
+
+    def unit(self, code: str) -> Unit:
+        """The unit with this code; `NotFound` if the season doesn't declare it."""
+        try:
+            return self._units[code]
+        except KeyError:
+            raise NotFound(
+                f"unit {code!r} is not declared in season {self.name}", rule="unknown-unit", source=self.path
+            ) from None
+
+    def has_unit(self, code: str | None) -> bool:
+        return code is not None and code in self._units
+
+    def ancestors(self, code: str) -> list[str]:
+        """Parents of `code`, nearest first (not including `code` or `*`)."""
+        out: list[str] = []
+        parent = self.unit(code).parent
+        while parent is not None:
+            out.append(parent)
+            parent = self.unit(parent).parent
+        return out
+
+    def lineage(self, code: str) -> list[str]:
+        """`code` and its ancestors, nearest first."""
+        return [code, *self.ancestors(code)]
+
+    def province_of(self, code: str) -> Unit:
+        """The top of `code`'s lineage (a province, XPCC or a central SOE group)."""
+        return self.unit(self.lineage(code)[-1])
+
+    def children(self, code: str) -> list[Unit]:
+        return [u for u in self.units if u.parent == code]
+
+    def is_within(self, code: str, within: str) -> bool:
+        return within == ROOT or within in self.lineage(code)
+
+    # ---- chains ------------------------------------------------------------------------------
+
+    @staticmethod
+    def soe_group_of(enterprise: Enterprise) -> str | None:
+        """The central SOE group an enterprise recommends through, if any.
+
+        Read from `enterprise.soe_group` when the table has it; otherwise an enterprise whose
+        `province` is an SOE unit code (e.g. "soe.sinopec") is taken to belong to that group.
+        """
+        group = getattr(enterprise, "soe_group", None)
+        if group:
+            return str(group)
+        return enterprise.province if str(enterprise.province).startswith("soe.") else None
+
+    def chain_for(self, enterprise: Enterprise, track: str, tier: str) -> list[str]:
+        """The recommendation chain of an application: unit codes, lowest first.
+
+        Takes the most specific chain rule (deepest `within` containing the enterprise's jurisdiction)
+        for the track and tier; for each of the rule's levels, the enterprise's nearest unit of that level.
+        """
+        track, tier = str(track), str(tier)
+        soe = self.soe_group_of(enterprise)
+        start = enterprise.jurisdiction if not str(enterprise.province).startswith("soe.") else enterprise.province
+        self.unit(start)
+        usable = [r for r in self.chains if r.track == track and tier in r.tiers]
+        # An SOE group's own channel first (251 §2(二)2; 430 §1(二)3); for tiers it has no channel for
+        # (leading: 251 §3(二)2 "有关中央企业的项目由所在省统一推荐") the enterprise's territorial chain.
+        candidates = [r for r in usable if r.soe and soe and self.is_within(soe, r.within)]
+        if not candidates:
+            candidates = [r for r in usable if not r.soe and self.is_within(start, r.within)]
+        if not candidates:
+            raise NotFound(
+                f"season {self.name} has no recommendation chain for {start} ({track}, {tier})",
+                rule="chain",
+                source=self.path,
+            )
+        rule = max(candidates, key=lambda r: 0 if r.within == ROOT else len(self.lineage(r.within)))
+        lineage = self.lineage(soe) if rule.soe and soe else self.lineage(start)
+        chain: list[str] = []
+        for level in rule.levels:
+            nearest = next((c for c in lineage if self.unit(c).level == level), None)
+            if nearest is not None and nearest not in chain:
+                chain.append(nearest)
+        if not chain:
+            raise NotFound(
+                f"no unit of levels {list(rule.levels)} above {start} for the chain rule ({rule.source})",
+                rule="chain",
+                source=rule.source,
+            )
+        return chain
+
+    # ---- deadlines ---------------------------------------------------------------------------
+
+    def deadline_for(self, unit: str, step: str, tier: str, track: str) -> Deadline | None:
+        """The deadline for `unit` doing `step`: the rule on the unit itself, else the nearest ancestor's.
+
+        Within one unit, a rule for the unit itself (`self`) wins over one for its subtree.
+        """
+        tier, track = str(tier), str(track)
+        matching = [d for d in self.deadlines if d.step == step and d.track == track and tier in d.tiers]
+        for depth, anchor in enumerate([*self.lineage(unit), ROOT]):
+            here = [d for d in matching if d.unit == anchor and d.covers(self, unit)]
+            if here:
+                here.sort(key=lambda d: (0 if d.scope == "self" else 1) if depth == 0 else 0)
+                return here[0]
+        return None
+
+    # ---- quotas ------------------------------------------------------------------------------
+
+    def quota_rule_for(self, unit: str, tier: str, track: str = "national") -> QuotaRule | None:
+        """The nearest quota rule covering `unit` for this tier (None: the seeds set no ceiling)."""
+        matching = [q for q in self.quotas if q.tier == str(tier) and q.track == str(track)]
+        for anchor in [*self.lineage(unit), ROOT]:
+            here = [q for q in matching if q.unit == anchor and q.applies_to(self, unit)]
+            if here:
+                return here[0]
+        return None
+
+    # ---- tiers, materials, guide -------------------------------------------------------------
+
+    def tier_rule(self, tier: str) -> TierRule:
+        try:
+            return self.tiers[str(tier)]
+        except KeyError:
+            raise NotFound(f"season {self.name} has no tier {tier!r}", rule="unknown-tier", source=self.path) from None
+
+    def prerequisite_for(self, enterprise: Enterprise, tier: str, track: str) -> Prerequisite | None:
+        """The most specific prerequisite rule for the enterprise's jurisdiction (e.g. Tianjin's lists)."""
+        start = enterprise.jurisdiction
+        rules = [
+            p for p in self.prerequisites
+            if p.tier == str(tier) and (p.track is None or p.track == str(track))
+            and (p.within == ROOT or (self.has_unit(start) and self.is_within(start, p.within)))
+        ]  # fmt: skip
+        if not rules:
+            return None
+        return max(rules, key=lambda p: 0 if p.within == ROOT else len(self.lineage(p.within)))
+
+    def checklist(self, tier: str) -> Checklist | None:
+        return next((c for c in self.materials if c.tier == str(tier)), None)
+
+    def paper_set_for(self, unit: str, tier: str, track: str = "national") -> PaperSet | None:
+        matching = [p for p in self.paper_sets if str(tier) in p.tiers and p.track == str(track)]
+        for anchor in [*self.lineage(unit), ROOT]:
+            here = [p for p in matching if p.unit == anchor and p.applies_to(self, unit)]
+            if here:
+                return here[0]
+        return None
+
+    @cached_property
+    def scenario_index(self) -> dict[tuple[str, str], str]:
+        """(guide link, scenario name) → 要素 segment."""
+        return {(link.link, s.name): link.segment for link in self.guide for s in link.scenarios}
+
+    def segment_of_link(self, link: str) -> str | None:
+        return next((g.segment for g in self.guide if g.link == link), None)
+
+    def district_call(self, unit: str) -> DistrictCall | None:
+        return next((c for c in self.district_calls if c.unit == unit), None)
+
+
+class _SectionError(ValueError):
+    """Raised by the cross-section validator with the location of the offending value."""
+
+    def __init__(self, loc: tuple[Any, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+        self.message = message
+
+
+# ---- loading -----------------------------------------------------------------------------------
+
+
+class SeasonLoader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans: only true/false. (YAML 1.1 reads the keys `on` and `no` as
+    booleans, which would turn a deadline's `on:` into `True:`.)"""
+
+
+SeasonLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+SeasonLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def _node_at(node: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[yaml.Node | None, bool]:
+    """Walk the composed node tree along a pydantic `loc`; return the deepest node reached and whether
+    the whole path was found (a missing field points at its parent mapping)."""
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            found = None
+            for key, value in node.value:
+                if str(key.value) == str(part):
+                    found = key if value is None else value
+                    break
+            if found is None:
+                return node, False
+            node = found
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            node = node.value[part]
+        else:
+            return node, False
+    return node, True
+
+
+def _where(root: yaml.Node | None, loc: tuple[Any, ...]) -> str:
+    node, _ = _node_at(root, loc)
+    return f"line {node.start_mark.line + 1}" if node is not None else "line ?"
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def parse_season(text: str, path: str) -> Season:
+    """Validate season YAML text; `path` is only used in messages."""
+    try:
+        root = yaml.compose(text, Loader=SeasonLoader)
+        data = yaml.load(text, Loader=SeasonLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f"line {mark.line + 1}" if mark is not None else "line ?"
+        raise SeasonDataError(f"{path}, {line}: not valid YAML: {exc}", rule="season-data", source=path) from exc
+    if not isinstance(data, dict):
+        raise SeasonDataError(f"{path}, line 1: a season file is a mapping", rule="season-data", source=path)
+    data.setdefault("path", path)
+    try:
+        return Season.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            ctx_error = (err.get("ctx") or {}).get("error")
+            if isinstance(ctx_error, _SectionError):
+                loc, msg = ctx_error.loc, ctx_error.message
+            else:
+                msg = err["msg"]
+                # Pydantic adds the union/tagged member names to loc; drop the non-field parts it inserts.
+                loc = tuple(p for p in loc if not (isinstance(p, str) and p.startswith("function-")))
+            problems.append(f"{path}, {_where(root, loc)}, field {_field(loc)}: {msg}")
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more: " + "; ".join(problems[1:4]) + ")" if len(problems) > 1 else ""
+        raise SeasonDataError(first + more, rule="season-data", source=path, problems=len(problems)) from exc
+
+
+def load_season(path: str | Path) -> Season:
+    """Load and validate a season file. Raises `SeasonDataError` naming file, line and field."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SeasonDataError(f"{path}: cannot read season file ({exc.strerror})", source=str(path)) from exc
+    return parse_season(text, str(path))
+
+
+def season_path(name_or_path: str | Path) -> Path:
+    """A bare name ("2025") means programmes/seasons/<name>.yaml; anything else is a path."""
+    text = str(name_or_path)
+    if "/" in text or text.endswith((".yaml", ".yml")):
+        return Path(text)
+    return SEASONS_DIR / f"{text}.yaml"
+
+
+@cache
+def _cached(path: str) -> Season:
+    return load_season(path)
+
+
+def get_season(name_or_path: str | Path = "2025") -> Season:
+    """The season by name or path, loaded once per process."""
+    path = season_path(name_or_path)
+    if not path.exists():
+        raise NotFound(f"no season file {path}", rule="unknown-season", source=str(path))
+    return _cached(str(path.resolve()))
+
+
+def available_seasons() -> list[str]:
+    return sorted(p.stem for p in SEASONS_DIR.glob("*.yaml"))

@@ -48,5 +48,14 @@ def effective_deadline(
     if base is not None:
         source += f" (was {base.on.isoformat()}, {base.source})"
         return base.model_copy(update={"on": ext.until, "source": source, "extended": True})
-    return Deadline(step=step, unit=ext.unit, scope="subtree", on=ext.until, tiers=(str(tier),), track=str(track),
-                    what="extension", source=source, extended=True)  # type: ignore[arg-type]
+    return Deadline(
+        step=step,
+        unit=ext.unit,
+        scope="subtree",
+        on=ext.until,
+        tiers=(str(tier),),
+        track=str(track),
+        what="extension",
+        source=source,
+        extended=True,
+    )  # type: ignore[arg-type]

@@ -97,9 +97,7 @@ class Deadline(_Model):
     extended: bool = False  # True on an effective deadline moved by a DeadlineExtension
 
     def covers(self, season: Season, code: str) -> bool:
-        return Scoped(unit=self.unit, scope=self.scope, levels=self.levels, source=self.source).applies_to(
-            season, code
-        )
+        return Scoped(unit=self.unit, scope=self.scope, levels=self.levels, source=self.source).applies_to(season, code)
 
 
 class Band(_Model):
@@ -547,7 +545,7 @@ def parse_season(text: str, path: str) -> Season:
     """Validate season YAML text; `path` is only used in messages."""
     try:
         root = yaml.compose(text, Loader=SeasonLoader)
-        data = yaml.load(text, Loader=SeasonLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=SeasonLoader)  # a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"line {mark.line + 1}" if mark is not None else "line ?"

@@ -1,8 +1,20 @@
-"""Queue mail in the caller's transaction. Sending happens after commit (notifications.sender)."""
+"""Queue mail in the caller's transaction. Sending happens after commit (notifications.sender).
+
+Two entry points, both idempotent on `dedupe_key`:
+
+- `queue(...)`: one message (the lifecycle door calls it for each recipient of a transition);
+- `queue_many(session, messages, at=...)`: a whole reminder sweep, rendered only for keys not yet queued
+  and inserted with one set-based statement that skips keys another sweep inserted meanwhile.
+
+A recipient address that can't be used (bad form, CR/LF) is not silently dropped: its row is inserted as
+`failed` with the reason, so the administrator sees it in `outbox list --status failed`.
+"""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -11,15 +23,103 @@ from sqlmodel import Session
 
 from models.clock import to_utc
 from models.tables import OutboxMessage
+from notifications.addresses import BadAddress, validate_address
 from notifications.render import one_line, render
 
 MESSAGE_ID_DOMAIN = "factory-review.local"
+_KEY_CHUNK = 500  # keys per IN (...) lookup: well under SQLite's variable limit
 
 
 def message_id_for(dedupe_key: str) -> str:
     """A stable Message-ID per outbox row: a resend after an uncertain crash carries the same one."""
     digest = hashlib.sha256(dedupe_key.encode("utf-8")).hexdigest()[:32]
     return f"<{digest}@{MESSAGE_ID_DOMAIN}>"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to queue: what `queue` takes, as a value (used by sweeps)."""
+
+    kind: str
+    recipient: str
+    recipient_name: str
+    context: dict[str, Any]
+    dedupe_key: str
+    locale: str = "zh-CN"
+    application_id: int | None = None
+    deadline_on: date | None = None
+    offset_days: int | None = None
+    send_at: datetime | None = None  # not before this instant (reminders: the morning of the day)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _row(message: Outgoing, at: datetime) -> dict[str, Any]:
+    """Render and build the insert values; a bad address becomes a `failed` row, not an exception."""
+    name = one_line(message.recipient_name or "")
+    status, error, recipient = "pending", "", (message.recipient or "").strip()
+    try:
+        recipient = validate_address(message.recipient)
+    except BadAddress as exc:
+        # Keep the evidence but neutralise it: the stored value never reaches a header (status failed).
+        status, error, recipient = "failed", str(exc)[:2000], one_line(recipient)[:254]
+    rendered = render(message.kind, {**message.context, "recipient_name": name})
+    return {
+        "dedupe_key": message.dedupe_key,
+        "kind": message.kind,
+        "locale": message.locale,
+        "recipient": recipient,
+        "recipient_name": name[:200],
+        "subject": rendered.subject[:500],
+        "body_text": rendered.text,
+        "body_html": rendered.html,
+        "message_id": message_id_for(message.dedupe_key),
+        "status": status,
+        "attempts": 0,
+        "last_error": error,
+        "application_id": message.application_id,
+        "deadline_on": message.deadline_on,
+        "offset_days": message.offset_days,
+        "created_at": to_utc(at),
+        "next_attempt_at": to_utc(message.send_at or at),
+    }
+
+
+def existing_keys(session: Session, keys: Iterable[str]) -> set[str]:
+    """Which of these dedupe keys are already in the outbox (chunked IN lookups on the unique index)."""
+    keys = list(dict.fromkeys(keys))
+    found: set[str] = set()
+    for i in range(0, len(keys), _KEY_CHUNK):
+        chunk = keys[i : i + _KEY_CHUNK]
+        found.update(session.scalars(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(chunk))))
+    return found
+
+
+def _insert_skipping_existing(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """INSERT … ON CONFLICT (dedupe_key) DO NOTHING: a concurrent sweep's rows win, ours are skipped."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:  # other backends: the pre-check in queue_many is the only guard
+        session.execute(insert(OutboxMessage), list(rows))
+        return
+    statement = dialect_insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    session.execute(statement, list(rows))
+
+
+def queue_many(session: Session, messages: Iterable[Outgoing], *, at: datetime) -> list[str]:
+    """Queue many messages in the caller's transaction; returns the dedupe keys newly queued.
+
+    Already-queued keys are found with one indexed lookup per 500 keys and not rendered again.
+    """
+    pending = {m.dedupe_key: m for m in messages}
+    already = existing_keys(session, pending)
+    new = [m for key, m in pending.items() if key not in already]
+    _insert_skipping_existing(session, [_row(m, at) for m in new])
+    return [m.dedupe_key for m in new]
 
 
 def queue(
@@ -35,36 +135,25 @@ def queue(
     application_id: int | None = None,
     deadline_on: date | None = None,
     offset_days: int | None = None,
+    send_at: datetime | None = None,
 ) -> bool:
     """Insert one outbox row unless its dedupe key is already queued. Returns True if inserted.
 
     Runs inside the caller's transaction (no commit here), so the mail exists iff the change does.
+    An empty recipient queues nothing; a malformed one is recorded as a `failed` row (never sent).
     """
     if not recipient:
         return False
-    exists = session.scalars(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)).first()
-    if exists is not None:
-        return False
-    rendered = render(kind, {**context, "recipient_name": recipient_name})
-    session.execute(
-        insert(OutboxMessage).values(
-            dedupe_key=dedupe_key,
-            kind=kind,
-            locale=locale,
-            recipient=one_line(recipient),
-            recipient_name=one_line(recipient_name),
-            subject=rendered.subject,
-            body_text=rendered.text,
-            body_html=rendered.html,
-            message_id=message_id_for(dedupe_key),
-            status="pending",
-            attempts=0,
-            last_error="",
-            application_id=application_id,
-            deadline_on=deadline_on,
-            offset_days=offset_days,
-            created_at=to_utc(at),
-            next_attempt_at=to_utc(at),
-        )
+    message = Outgoing(
+        kind=kind,
+        recipient=recipient,
+        recipient_name=recipient_name,
+        context=context,
+        dedupe_key=dedupe_key,
+        locale=locale,
+        application_id=application_id,
+        deadline_on=deadline_on,
+        offset_days=offset_days,
+        send_at=send_at,
     )
-    return True
+    return bool(queue_many(session, [message], at=at))

@@ -1,7 +1,10 @@
 """Pure rendering of a message kind: subject, plain text and HTML, zh-CN first, English second.
 
-Templates live in notifications/templates/<kind>.subject.txt, <kind>.txt, <kind>.html. Nothing here
-sends; `render` is tested on its own. Subjects are folded to one line so user data can't inject a header.
+Templates live in notifications/templates/<kind>.subject.txt, <kind>.txt, <kind>.html (`_macros.*` are
+shared pieces, not kinds). Nothing here sends or touches the database; `render` is tested on its own.
+Subjects are folded to one line so user data can't inject a header. `.html` templates are autoescaped;
+`.txt` ones (subject, plain text, shared text macros) are not, because escaping plain text would show
+`&amp;` to the reader — the text parts never reach a header except the folded subject.
 """
 
 from __future__ import annotations
@@ -17,6 +20,16 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
 
+# The message kinds and who receives them (reminder kinds are produced by notifications.reminders).
+KINDS: dict[str, str] = {
+    "transition": "applicant / holder / next holder of an application, on every state change",
+    "reminder_submit": "enterprise with draft applications before its submission deadline",
+    "reminder_recommend": "recommending unit holding pending applications before its recommendation deadline",
+    "reminder_ministry": "provincial-level unit with unfinished reviews before the 1 August deadline",
+    "reminder_cultivation": "cultivation object and its recommending unit before the cultivation period ends",
+    "escalation": "the unit above, the day after a step became overdue",
+}
+
 
 @dataclass(frozen=True)
 class Rendered:
@@ -27,13 +40,14 @@ class Rendered:
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
-    env = Environment(
+    return Environment(
         loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True, default=True),
+        autoescape=select_autoescape(
+            enabled_extensions=("html",), disabled_extensions=("txt",), default_for_string=True, default=True
+        ),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
     )
-    return env
 
 
 def one_line(text: str) -> str:

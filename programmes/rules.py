@@ -336,7 +336,7 @@ def content_complete(ctx: GuardContext) -> None:
     check_materials(season, parsed_content(ctx))
 
 
-def _deadline_error(step: str, unit: str, on: date, source: str, at: Any, extended: bool) -> DeadlinePassed:
+def deadline_error(step: str, unit: str, on: date, source: str, at: Any, extended: bool) -> DeadlinePassed:
     what = "online submission" if step == "submit" else "recommendation"
     return DeadlinePassed(
         f"{what} for {unit} closed at the end of {on.isoformat()} (Asia/Shanghai, {shanghai_text(end_of_day(on))}); "
@@ -354,7 +354,7 @@ def check_deadline(ctx: GuardContext, step: str, unit: str | None) -> None:
     app = ctx.application
     deadline = effective_deadline(ctx.session, app.season, unit, step, app.tier, app.track)
     if deadline is not None and not is_on_or_before(ctx.at, deadline.on):
-        raise _deadline_error(step, unit, deadline.on, deadline.source, ctx.at, deadline.extended)
+        raise deadline_error(step, unit, deadline.on, deadline.source, ctx.at, deadline.extended)
 
 
 @guard("deadline:submit")

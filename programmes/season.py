@@ -496,12 +496,17 @@ class _SectionError(ValueError):
 
 
 class SeasonLoader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 booleans: only true/false. (YAML 1.1 reads the keys `on` and `no` as
-    booleans, which would turn a deadline's `on:` into `True:`.)"""
+    """SafeLoader with YAML 1.2 booleans (only true/false: YAML 1.1 reads the keys `on` and `no` as
+    booleans, turning a deadline's `on:` into `True:`) and dates left as text for pydantic to check, so a
+    bad date is reported with its field and line instead of a bare ValueError."""
 
 
 SeasonLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    first: [
+        (tag, regexp)
+        for tag, regexp in resolvers
+        if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")
+    ]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 SeasonLoader.add_implicit_resolver(

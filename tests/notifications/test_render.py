@@ -9,7 +9,13 @@ from notifications.addresses import BadAddress, mailbox, validate_address
 from notifications.render import KINDS, render
 
 ITEMS = [
-    {"application_id": 7, "title": "A & B <script>", "tier": "excellent", "tier_label": "卓越级", "enterprise_name": "甲"}
+    {
+        "application_id": 7,
+        "title": "A & B <script>",
+        "tier": "excellent",
+        "tier_label": "卓越级",
+        "enterprise_name": "甲",
+    }
 ]
 CONTEXT = {
     "recipient_name": "张三",

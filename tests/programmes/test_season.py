@@ -25,7 +25,9 @@ def test_2025_has_all_31_provinces_the_separate_planning_cities_xpcc_and_soes() 
         assert S.unit(code).level == "city"
     assert S.unit("xpcc").level == "xpcc"
     assert S.unit("soe.sinopec").level == "soe"
-    assert len([u for u in S.units if u.parent == "sh" and u.code[3:] not in ("lingang", "chemical", "changxing")]) >= 16
+    assert (
+        len([u for u in S.units if u.parent == "sh" and u.code[3:] not in ("lingang", "chemical", "changxing")]) >= 16
+    )
     assert S.unit("sc.chengdu.longquanyi").parent == "sc.chengdu"
     assert S.unit("tj.binhai").name_en == "Binhai New Area"
 
@@ -39,7 +41,12 @@ def test_unknown_unit_is_not_found() -> None:
     ("enterprise", "track", "tier", "chain"),
     [
         (ent("sh", district="sh.qingpu"), "national", "excellent", ["sh.qingpu", "sh"]),  # 430 §1(二)2
-        (ent("sc", "sc.chengdu", "sc.chengdu.wuhou"), "national", "excellent", ["sc.chengdu.wuhou", "sc.chengdu", "sc"]),
+        (
+            ent("sc", "sc.chengdu", "sc.chengdu.wuhou"),
+            "national",
+            "excellent",
+            ["sc.chengdu.wuhou", "sc.chengdu", "sc"],
+        ),
         (ent("sc", "sc.mianyang"), "national", "excellent", ["sc.mianyang", "sc"]),  # 319
         (ent("tj", district="tj.binhai"), "national", "leading", ["tj.binhai", "tj"]),  # TJ §1(二)2
         (ent("tj", district="tj.xiqing"), "provincial", "advanced", ["tj.xiqing", "tj"]),  # TJ §3(二)
@@ -117,7 +124,7 @@ def test_malformed_season_names_file_line_and_field(tmp_path: Path) -> None:
 
 
 def test_season_unknown_parent_names_the_field(tmp_path: Path) -> None:
-    path = _broken(tmp_path, "level: district, parent: sh, division: \"310118\"", "level: district, parent: shx")
+    path = _broken(tmp_path, 'level: district, parent: sh, division: "310118"', "level: district, parent: shx")
     with pytest.raises(SeasonDataError) as err:
         load_season(path)
     assert "units[" in str(err.value) and ".parent" in str(err.value) and "line " in str(err.value)

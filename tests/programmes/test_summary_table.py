@@ -80,3 +80,30 @@ def test_cli_season_validate_and_deadlines(tmp_path: Path) -> None:
     bad.write_text("name: x\nunits: []\n", encoding="utf-8")
     refused = runner.invoke(app, ["season", "validate", str(bad)])
     assert refused.exit_code != 0 and "bad.yaml" in str(refused.exception)
+
+
+def test_cli_recommend_and_summary_table(app_db: str, tmp_path: Path) -> None:
+    from sqlmodel import Session as SqlSession
+
+    from cli.programme_cmds import app
+    from models.database import make_engine
+
+    engine = make_engine(app_db)
+    with SqlSession(engine, expire_on_commit=False) as session:
+        enterprise = make_enterprise(session)
+        application = make_application(session, enterprise)
+        transition(session, application.id, "submit", actor=applicant(session, enterprise), at=T0)  # type: ignore[arg-type]
+        actor(session, Role.LOCAL_OFFICER, "sh.qingpu")
+        app_id = application.id
+    engine.dispose()
+    runner = CliRunner()
+    late = runner.invoke(app, ["recommend", "sh.qingpu", "excellent", str(app_id), "--as", "local_officer@sh.qingpu",
+                               "--now", "2025-07-12T00:00"])  # fmt: skip
+    assert late.exit_code != 0 and "430 §1(二)2" in str(late.exception)
+    ok = runner.invoke(app, ["recommend", "sh.qingpu", "excellent", str(app_id), "--as", "local_officer@sh.qingpu",
+                             "--now", "2025-07-11T23:59"])  # fmt: skip
+    assert ok.exit_code == 0, ok.output
+    out = tmp_path / "table.xlsx"
+    table = runner.invoke(app, ["summary-table", "sh.qingpu", "excellent", "--out", str(out)])
+    assert table.exit_code == 0, table.output
+    assert load_workbook(out)["推荐汇总表"].cell(HEADER_ROW + 1, 1).value == 1

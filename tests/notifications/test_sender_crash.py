@@ -35,9 +35,7 @@ def in_status(engine: Engine, *statuses: str) -> set[int]:
 
 
 @pytest.mark.slow
-def test_sigkill_at_random_points_loses_nothing_and_duplicates_only_uncertain(
-    engine: Engine, db_url: str
-) -> None:
+def test_sigkill_at_random_points_loses_nothing_and_duplicates_only_uncertain(engine: Engine, db_url: str) -> None:
     queue_messages(engine, MESSAGES)
     rng = random.Random(20250718)
     left_in_sending: list[set[int]] = []
@@ -70,9 +68,7 @@ def test_sigkill_at_random_points_loses_nothing_and_duplicates_only_uncertain(
         received = sink.message_ids()
 
     with engine.connect() as conn:
-        statuses = dict(
-            conn.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
-        )
+        statuses = dict(conn.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
         ids = dict(conn.execute(select(OutboxMessage.message_id, OutboxMessage.id)).all())
     assert statuses == {"sent": MESSAGES}
     # None lost: every row's Message-ID reached the server.

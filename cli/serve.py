@@ -1,0 +1,265 @@
+"""`factory-review serve`: the whole programme on one machine.
+
+1. Without `PREFECT_API_URL`, start a local Prefect server (`prefect server start` as a child process,
+   PREFECT_HOME under the data directory, analytics off) and wait for `/api/health` (5-12 s here).
+   Prefect's temporary server would register deployments but never schedule a run (its scheduler is
+   off), so a real one is needed.
+2. Migrate the database (idempotent).
+3. Register every deployment of prefect.yaml (`flow.to_deployment(...)`, the same names, schedules and
+   tags) and serve them: scheduled and triggered runs execute here.
+4. On Ctrl-C or SIGTERM: stop serving, stop the server this command started (its whole process group),
+   exit 0.
+
+With `PREFECT_API_URL` set, the server is somebody else's and is left alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / "prefect.yaml"
+HEALTH_TIMEOUT = 90.0
+
+app = typer.Typer(help="Serve the Prefect deployments.")
+
+
+class ServeError(RuntimeError):
+    """The local Prefect server did not come up (the message carries the end of its log)."""
+
+
+# ---- the local Prefect server -------------------------------------------------------------------
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def healthy(api_url: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"{api_url.rstrip('/')}/health", timeout=timeout) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+@contextlib.contextmanager
+def local_server(home: Path, *, host: str, port: int) -> Iterator[str]:
+    """Start `prefect server start` in its own process group; yield its API URL; stop it on exit."""
+    home.mkdir(parents=True, exist_ok=True)
+    log_path = home / "server.log"
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_API_HOST": host,
+        "PREFECT_SERVER_API_PORT": str(port),
+    }
+    env.pop("PREFECT_API_URL", None)
+    command = [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port)]
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+    (home / "server.pid").write_text(str(process.pid), encoding="utf-8")
+    api_url = f"http://{host}:{port}/api"
+    try:
+        deadline = time.monotonic() + HEALTH_TIMEOUT
+        while not healthy(api_url):
+            if process.poll() is not None:
+                raise ServeError(f"prefect server exited with {process.returncode}:\n{_tail(log_path)}")
+            if time.monotonic() > deadline:
+                raise ServeError(f"prefect server not healthy after {HEALTH_TIMEOUT:.0f} s:\n{_tail(log_path)}")
+            time.sleep(0.5)
+        print(f"prefect server ready at {api_url} (pid {process.pid}, log {log_path})", flush=True)
+        yield api_url
+    finally:
+        stop_process_group(process)
+        with contextlib.suppress(OSError):
+            (home / "server.pid").unlink()
+        print(f"prefect server stopped (pid {process.pid})", flush=True)
+
+
+def stop_process_group(process: subprocess.Popen[Any], timeout: float = 20.0) -> None:
+    """SIGTERM the child's process group (uvicorn and its services), SIGKILL what outlives `timeout`."""
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+
+
+# ---- deployments from prefect.yaml --------------------------------------------------------------
+
+
+def load_entrypoint(entrypoint: str) -> Any:
+    """`flows/intake.py:submission_intake` → the flow object (imported as a module of this repository)."""
+    path, _, attr = entrypoint.partition(":")
+    module_name = path.removesuffix(".py").replace("/", ".")
+    if (ROOT / path).exists():
+        module = importlib.import_module(module_name)
+    else:  # an entrypoint outside the repository: load it by path
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    return getattr(module, attr)
+
+
+def deployment_specs(config: Path = CONFIG) -> list[dict[str, Any]]:
+    return list(yaml.safe_load(config.read_text(encoding="utf-8")).get("deployments") or [])
+
+
+def build_deployments(config: Path = CONFIG) -> list[Any]:
+    """`flow.to_deployment(...)` for each deployment in prefect.yaml: names, schedules, tags, limits."""
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig
+    from prefect.schedules import Cron, Interval
+
+    deployments = []
+    for spec in deployment_specs(config):
+        schedules = []
+        for s in spec.get("schedules") or []:
+            if "cron" in s:
+                schedules.append(Cron(s["cron"], timezone=s.get("timezone"), active=s.get("active", True)))
+            elif "interval" in s:
+                schedules.append(Interval(s["interval"], timezone=s.get("timezone"), active=s.get("active", True)))
+        limit = spec.get("concurrency_limit")
+        if isinstance(limit, dict):
+            limit = ConcurrencyLimitConfig(**limit)
+        flow = load_entrypoint(spec["entrypoint"])
+        deployments.append(
+            flow.to_deployment(
+                name=spec["name"],
+                description=spec.get("description"),
+                tags=spec.get("tags"),
+                schedules=schedules or None,
+                parameters=spec.get("parameters") or {},
+                concurrency_limit=limit,
+            )
+        )
+    return deployments
+
+
+# ---- serve --------------------------------------------------------------------------------------
+
+
+def _prepare_environment(data_dir: Path | None) -> Path:
+    if data_dir is not None:
+        os.environ["FACTORY_REVIEW_DATA_DIR"] = str(data_dir)
+    from models.settings import get_settings
+
+    get_settings.cache_clear()
+    resolved = get_settings().data_dir.resolve()
+    resolved.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    return resolved
+
+
+def _sigterm_to_interrupt(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _runner(limit: int | None) -> Any:
+    """Prefect's Runner (what `prefect.serve` uses), stopping on SIGTERM the way it stops on Ctrl-C: the
+    stock handler calls an async stop without awaiting it and exits from inside the event loop."""
+    from prefect.runner import Runner
+
+    class _Runner(Runner):
+        def handle_sigterm(self, *args: Any, **kwargs: Any) -> None:
+            raise KeyboardInterrupt
+
+    # Schedules stay active on shutdown: runs due while nobody serves show as Late, not silently paused.
+    return _Runner(name="factory-review", pause_on_shutdown=False, limit=limit)
+
+
+def serve(
+    *,
+    data_dir: Path | None = None,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    config: Path = CONFIG,
+    limit: int | None = None,
+) -> int:
+    """Run everything on this machine until Ctrl-C or SIGTERM; returns the exit code (0 on a clean stop)."""
+    data = _prepare_environment(data_dir)
+    previous = signal.signal(signal.SIGTERM, _sigterm_to_interrupt)  # before the server starts: clean stop
+    stack = contextlib.ExitStack()
+    try:
+        api_url = os.environ.get("PREFECT_API_URL")
+        if not api_url:
+            home = data / "prefect"
+            os.environ["PREFECT_HOME"] = str(home)
+            api_url = stack.enter_context(local_server(home, host=host, port=port or free_port(host)))
+            os.environ["PREFECT_API_URL"] = api_url
+        from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
+
+        stack.enter_context(
+            temporary_settings(updates={PREFECT_API_URL: api_url, PREFECT_HOME: os.environ.get("PREFECT_HOME")})
+        )
+        from models.database import get_engine, migrate
+
+        migrate(get_engine())
+        deployments = build_deployments(config)
+        runner = _runner(limit)
+        for deployment in deployments:
+            runner.add_deployment(deployment)
+        print(f"serving {len(deployments)} deployments against {api_url}", flush=True)
+        asyncio.run(runner.start())
+    except (KeyboardInterrupt, SystemExit) as exc:
+        if isinstance(exc, SystemExit) and exc.code not in (0, None):
+            raise
+    finally:
+        try:
+            stack.close()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    print("stopped", flush=True)
+    return 0
+
+
+@app.command("serve")
+def serve_command(
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Data directory (database, Prefect home). Default: FACTORY_REVIEW_DATA_DIR.")
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address of the local Prefect server.")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="Port of the local Prefect server (default: a free one).")] = None,
+    limit: Annotated[int | None, typer.Option(help="Most flow runs at once.")] = None,
+) -> None:
+    """Run the programme on this machine: a local Prefect server (unless PREFECT_API_URL is set), every
+    deployment of prefect.yaml served, a clean stop on Ctrl-C or SIGTERM."""
+    raise typer.Exit(serve(data_dir=data_dir, host=host, port=port, limit=limit))
+
+
+if __name__ == "__main__":
+    app(prog_name="factory-review serve")

@@ -1,0 +1,367 @@
+"""What every stage flow shares: parameter bases, the clock, decisions input, and the one task that fires
+lifecycle events through the one door for a batch of applications.
+
+Idempotency: before firing, the task reads the application's audit history (`states.audit.history`). An
+event counts as already applied when, since the application's latest (re)submission, the same actor
+(role and unit) fired the same event — with the same `flow_key` for steps that stay in their state
+(objections, checkpoints). Such an item is skipped; nothing is written and no mail is queued. Because of
+this, a task's retry or a whole re-run is safe.
+
+Authority stays in the door: the flow passes the acting `role@unit` through, and `transition` refuses an
+actor who may not act on that application (a flow parameter can't make a district officer act for
+another district).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.exceptions import MissingContextError
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy.exc import OperationalError
+
+import programmes.tracks  # noqa: F401  (registers the programme's guards and tracks before the first transition)
+from models.clock import clock_from_env, parse_instant
+from models.database import session_scope
+from models.tables import Actor, AuditEvent
+from states.audit import history
+from states.errors import ConcurrentUpdate, InvalidInput, NotFound, ReviewError
+from states.intake import parse_actor, resolve_actor
+from states.lifecycle import TABLES
+from states.service import transition
+
+ACTOR_PATTERN = r"^[a-z_]+@\S+$"
+BOUNDARY_EVENTS = frozenset({"submit", "resubmit"})  # a (re)submission starts a new pass through the chain
+CHUNK = 100  # applications per task run: a task costs ~5 ms, so a flow works in chunks, not per item
+
+
+def logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    """The run logger inside a flow or task, a module logger outside (direct calls in benchmarks)."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger("flows")
+
+
+# ---- parameters ---------------------------------------------------------------------------------
+
+
+class StageParams(BaseModel):
+    """Fields every stage's parameters carry: who acts, and an optional instant for replays."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    actor: str = Field(
+        pattern=ACTOR_PATTERN,
+        description="Who acts, as role@unit (e.g. local_officer@sh.qingpu, ministry_officer@miit). "
+        "The one door checks this actor's role and unit for every application.",
+    )
+    now: str | None = Field(
+        default=None,
+        description="Act as if it were this instant (ISO date-time or date; Asia/Shanghai if no offset). "
+        "Empty: FACTORY_REVIEW_NOW, else the current time.",
+    )
+
+    @field_validator("actor")
+    @classmethod
+    def _actor_spec(cls, value: str) -> str:
+        parse_actor(value)  # raises InvalidInput for an unknown role
+        return value
+
+    @field_validator("now")
+    @classmethod
+    def _instant(cls, value: str | None) -> str | None:
+        if value:
+            parse_instant(value)
+        return value or None
+
+    def at(self) -> datetime:
+        """The instant this run acts at (fixed for the whole batch)."""
+        return parse_instant(self.now) if self.now else clock_from_env().now()
+
+
+class Outcome(BaseModel):
+    """What happened to one application in one step."""
+
+    application_id: int = 0  # 0: no application yet (an intake file that did not validate)
+    event: str
+    result: Literal["applied", "skipped", "refused"]
+    ref: str = ""  # the input it came from (an intake file, a credit code)
+    from_state: str = ""
+    to_state: str = ""
+    rule: str = ""
+    message: str = ""
+    mails_queued: int = 0
+
+
+class StageReport(BaseModel):
+    """A flow's return value: every outcome, and the counts."""
+
+    flow: str
+    outcomes: list[Outcome] = Field(default_factory=list)
+    notes: dict[str, Any] = Field(default_factory=dict)
+
+    def count(self, result: str) -> int:
+        return sum(1 for o in self.outcomes if o.result == result)
+
+    @property
+    def refused(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.result == "refused"]
+
+    def summary(self) -> str:
+        return (
+            f"{self.flow}: {self.count('applied')} applied, {self.count('skipped')} already done, "
+            f"{self.count('refused')} refused"
+        )
+
+
+class StageRefused(Exception):
+    """Some applications of the batch were refused; the others were processed. The run fails so an
+    administrator sees it; re-running after fixing the inputs skips what was already done."""
+
+    def __init__(self, report: StageReport) -> None:
+        lines = [f"#{o.application_id or o.ref} {o.event}: {o.message} [{o.rule}]" for o in report.refused[:20]]
+        super().__init__(report.summary() + "\n" + "\n".join(lines))
+        self.report = report
+
+
+# ---- events through the door --------------------------------------------------------------------
+
+
+class EventItem(BaseModel):
+    """One event to fire on one application."""
+
+    application_id: int
+    event: str
+    reason: str = ""
+    data: dict[str, Any] = Field(default_factory=dict)
+    key: str | None = None  # distinguishes repeated steps that stay in their state (objection id, checkpoint id)
+    actor: str | None = None  # role@unit acting for this item, when not the batch's actor (intake feed)
+    only_from: list[str] | None = None  # skip (not refuse) when the application is in none of these states
+
+
+def since_last_submission(events: Sequence[AuditEvent]) -> list[AuditEvent]:
+    """The events of the application's current pass: from its latest submit/resubmit on."""
+    for i in range(len(events) - 1, -1, -1):
+        if events[i].event in BOUNDARY_EVENTS:
+            return list(events[i:])
+    return list(events)
+
+
+def sources_of(event: str) -> frozenset[str]:
+    """Every state an event may be fired from, over all registered tracks."""
+    return frozenset(
+        str(src) for steps in TABLES.values() for step in steps if step.event == event for src in step.sources
+    )
+
+
+def already_applied(events: Sequence[AuditEvent], item: EventItem, actor: Actor) -> bool:
+    """True when this actor already fired this event (with this key) in the application's current pass,
+    and nothing since has brought the application back to where the event starts (e.g. a failed
+    preliminary review sends it back to cultivation, so a new acceptance request is a new step)."""
+    current = since_last_submission(events)
+    sources = sources_of(item.event)
+    for index in range(len(current) - 1, -1, -1):
+        e = current[index]
+        if e.event != item.event or e.actor_role != actor.role or e.actor_unit != actor.unit:
+            continue
+        if item.key is not None:
+            if (e.data or {}).get("flow_key") == item.key:
+                return True
+            continue
+        later = current[index + 1 :]
+        return not any(x.to_state in sources and x.to_state != x.from_state for x in later)
+    return False
+
+
+def current_state(events: Sequence[AuditEvent]) -> str:
+    return next((e.to_state for e in reversed(events) if e.to_state), "")
+
+
+def _fire_one(session: Any, actor: Actor, item: EventItem, at: datetime) -> Outcome:
+    base = {"application_id": item.application_id, "event": item.event}
+    for attempt in range(3):
+        events = history(session, f"application:{item.application_id}")
+        if not events:
+            error = NotFound(f"application {item.application_id} does not exist")
+            return Outcome(**base, result="refused", rule=error.rule, message=error.message)
+        state = current_state(events)
+        if already_applied(events, item, actor):
+            return Outcome(**base, result="skipped", from_state=state, to_state=state, message="already applied")
+        if item.only_from is not None and state not in item.only_from:
+            return Outcome(
+                **base, result="skipped", from_state=state, to_state=state, message=f"no longer applies ({state})"
+            )
+        data = {**item.data, **({"flow_key": item.key} if item.key else {})}
+        try:
+            result = transition(
+                session, item.application_id, item.event, actor=actor, at=at, reason=item.reason, data=data
+            )
+        except ConcurrentUpdate:
+            if attempt == 2:
+                raise
+            continue  # someone else moved it: re-read and decide again
+        except ReviewError as error:
+            return Outcome(**base, result="refused", from_state=state, rule=error.rule, message=error.message)
+        return Outcome(
+            **base,
+            result="applied",
+            from_state=result.from_state,
+            to_state=result.to_state,
+            mails_queued=result.mails_queued,
+        )
+    raise AssertionError("unreachable")
+
+
+def fire_batch(items: Sequence[EventItem], actor: str, at: datetime) -> list[Outcome]:
+    """Fire each item through the one door (`states.service.transition`), skipping what was applied."""
+    with session_scope() as session:
+        actors = {actor: resolve_actor(session, actor)}
+        outcomes = []
+        for item in items:
+            spec = item.actor or actor
+            if spec not in actors:
+                actors[spec] = resolve_actor(session, spec)
+            outcomes.append(_fire_one(session, actors[spec], item, at))
+        return outcomes
+
+
+def _retry_on_database(_task: Any, _run: Any, state: Any) -> bool:
+    """Retry a chunk only for what can succeed later (a locked or unreachable database, a lost race).
+    Retrying is safe: applied items are skipped."""
+    try:
+        state.result()
+    except (OperationalError, ConcurrentUpdate):
+        return True
+    except Exception:
+        return False
+    return False
+
+
+fire_events = task(
+    fire_batch,
+    name="fire-events",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=2,
+    retry_condition_fn=_retry_on_database,
+)
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def fire_all(items: Sequence[EventItem], actor: str, at: datetime, *, chunk: int = CHUNK) -> list[Outcome]:
+    """Fire a batch in chunks, one task run per chunk."""
+    outcomes: list[Outcome] = []
+    for part in chunks(items, chunk):
+        outcomes.extend(fire_events(part, actor, at))
+    return outcomes
+
+
+# ---- decisions: parameters, a YAML file, or a form ----------------------------------------------
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_decisions_file(path: str | Path, model: type[M]) -> M:
+    """Read a decisions file (YAML or JSON): a mapping of the model's fields, or a bare list of decisions."""
+    file = Path(path)
+    if not file.exists():
+        raise InvalidInput(f"{file}: no such decisions file", rule="input-file")
+    try:
+        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise InvalidInput(f"{file}: not valid YAML: {str(exc).splitlines()[0]}", rule="input-file") from None
+    if isinstance(raw, list):
+        raw = {"decisions": raw}
+    try:
+        return model.model_validate(raw or {})
+    except Exception as exc:
+        raise InvalidInput(f"{file}: {str(exc).splitlines()[0]}", rule="input-file") from None
+
+
+def ask_for(model: type[M], *, description: str, timeout: int, **initial: Any) -> M:
+    """Pause the run for a human decision; the Prefect UI renders `model` as a form.
+
+    Pauses are for decisions taken within the hour (the timeout fails the run); long waits are scheduled
+    runs instead (see flows.cultivation)."""
+    from prefect.flow_runs import pause_flow_run
+    from prefect.input import RunInput
+
+    form = RunInput.subclass_from_base_model_type(model).with_initial_data(description=description, **initial)
+    answer = pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=2)
+    return model.model_validate(answer.model_dump(exclude={"metadata"}) if answer is not None else {})
+
+
+# ---- reporting ----------------------------------------------------------------------------------
+
+
+def publish(report: StageReport, *, key: str) -> StageReport:
+    """Log the summary, attach the outcomes as a table artifact, and fail the run if any were refused."""
+    log = logger()
+    log.info(report.summary())
+    for o in report.refused:
+        log.warning("application %s %s refused: %s [%s]", o.application_id or o.ref, o.event, o.message, o.rule)
+    try:
+        from prefect.artifacts import create_table_artifact
+
+        if report.outcomes:
+            create_table_artifact(
+                [o.model_dump(exclude={"mails_queued"}) for o in report.outcomes],
+                key=key,
+                description=report.summary(),
+            )
+    except MissingContextError:
+        pass
+    if report.refused:
+        raise StageRefused(report)
+    return report
+
+
+def schedule_follow_up(deployment: str, parameters: dict[str, Any], *, when: datetime, key: str) -> str | None:
+    """Schedule a later run of a deployment and return its id; the same key returns the run already
+    scheduled (Prefect's idempotency key), so a re-run schedules nothing twice. Long waits (a notice
+    period, a two-year cultivation) are scheduled runs, never a paused or sleeping one.
+
+    Outside a deployment's world (no such deployment registered) it logs and returns None."""
+    from prefect.deployments import run_deployment
+    from prefect.exceptions import ObjectNotFound
+
+    try:
+        run = run_deployment(
+            deployment,
+            parameters=parameters,
+            scheduled_time=when,
+            idempotency_key=key,
+            timeout=0,
+            as_subflow=False,
+            tags=["follow-up"],
+        )
+    except ObjectNotFound:
+        logger().warning("deployment %s is not registered; follow-up %s not scheduled", deployment, key)
+        return None
+    logger().info("follow-up %s scheduled for %s (flow run %s)", key, when.isoformat(), run.id)
+    return str(run.id)
+
+
+schedule = task(schedule_follow_up, name="schedule-follow-up", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+
+
+def each(values: Iterable[int], event: str, **fields: Any) -> list[EventItem]:
+    return [EventItem(application_id=v, event=event, **fields) for v in values]
+
+
+def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a service function in its own session (the session is its first argument)."""
+    with session_scope() as session:
+        return fn(session, *args, **kwargs)

@@ -1,0 +1,97 @@
+"""Read-only look-ups the flows need to pick their batch (nothing here writes; writes go through the door).
+
+Candidates for `states/` (a `states.queries` module) so the CLI and the flows share them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from models.tables import Application, Enterprise
+from states.lifecycle import State
+
+CLOSED = frozenset({State.WITHDRAWN, State.REJECTED})
+
+
+def find_application(session: Session, *, credit_code: str, tier: str, track: str, season: str) -> Application | None:
+    """The enterprise's live application for this tier, track and season (the newest not withdrawn or
+    rejected), if any: what an intake re-run finds instead of creating a duplicate."""
+    rows = session.scalars(
+        select(Application)
+        .join(Enterprise, Enterprise.id == Application.enterprise_id)  # type: ignore[arg-type]
+        .where(
+            Enterprise.credit_code == credit_code,
+            Application.tier == tier,
+            Application.track == track,
+            Application.season == season,
+        )
+        .order_by(Application.id.desc())  # type: ignore[union-attr]
+    ).all()
+    return next((a for a in rows if a.state not in CLOSED), None)
+
+
+def held_by(session: Session, *, unit: str, tier: str, season: str) -> list[Application]:
+    """Applications waiting for `unit`'s local review (held at its level of their chain)."""
+    rows = session.scalars(
+        select(Application)
+        .where(
+            Application.season == season,
+            Application.tier == tier,
+            Application.state.in_([State.SUBMITTED, State.LOCAL_REVIEW]),  # type: ignore[attr-defined]
+        )
+        .order_by(Application.id)  # type: ignore[arg-type]
+    ).all()
+    return [a for a in rows if 0 <= a.review_level < len(a.chain) and a.chain[a.review_level] == unit]
+
+
+def in_states(
+    session: Session, states: Iterable[str], *, tier: str | None = None, season: str | None = None
+) -> list[Application]:
+    query = select(Application).where(Application.state.in_(list(states)))  # type: ignore[attr-defined]
+    if tier:
+        query = query.where(Application.tier == tier)
+    if season:
+        query = query.where(Application.season == season)
+    return list(session.scalars(query.order_by(Application.id)).all())  # type: ignore[arg-type]
+
+
+def applications(session: Session, ids: Iterable[int]) -> dict[int, Application]:
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    rows = session.scalars(select(Application).where(Application.id.in_(wanted))).all()  # type: ignore[union-attr]
+    return {a.id: a for a in rows if a.id is not None}
+
+
+def cultivation_ends(session: Session, ids: Iterable[int]) -> dict[int, date]:
+    """When each application's cultivation period ends (set by `start_cultivation`)."""
+    return {i: a.cultivation_ends_on for i, a in applications(session, ids).items() if a.cultivation_ends_on}
+
+
+def describe(session: Session, rows: Iterable[Application]) -> list[dict[str, Any]]:
+    """Rows for a decision form's description: id, enterprise, title, state."""
+    rows = list(rows)
+    names = dict(
+        session.execute(
+            select(Enterprise.id, Enterprise.name).where(
+                Enterprise.id.in_({a.enterprise_id for a in rows})  # type: ignore[union-attr]
+            )
+        ).all()
+    )
+    return [
+        {"id": a.id, "enterprise": names.get(a.enterprise_id, ""), "title": a.title, "state": a.state} for a in rows
+    ]
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "_(none)_"
+    head = list(rows[0])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(str(r[h]).replace("|", "/") for h in head) + " |" for r in rows]
+    return "\n".join(lines)

@@ -38,7 +38,7 @@ from sqlmodel import Session
 
 from models.clock import end_of_day, ensure_aware, local_date
 from models.enums import MINISTRY_UNIT, TIER_LABELS, Role
-from models.tables import Actor, Application, Enterprise
+from models.tables import Actor, Application, DeadlineExtension, Enterprise
 from notifications.outbox import Outgoing, existing_keys, queue_many
 
 POLICY_PATH = Path(__file__).resolve().parent / "reminder_policy.yaml"
@@ -139,12 +139,24 @@ class _Deadlines:
     season: Any
     cache: dict[tuple[str, str, str, str], Any] = field(default_factory=dict)
 
+    extended_steps: set[str] | None = None
+
     def get(self, unit: str, step: str, tier: str, track: str) -> Any:
         key = (unit, step, tier, track)
         if key not in self.cache:
-            from programmes.deadlines import effective_deadline
+            if self.extended_steps is None:
+                # One query instead of one per unit: most seasons have no extension for most steps.
+                self.extended_steps = set(
+                    self.session.scalars(
+                        select(DeadlineExtension.step).where(DeadlineExtension.season == self.season.name).distinct()
+                    )
+                )
+            if step in self.extended_steps:
+                from programmes.deadlines import effective_deadline
 
-            self.cache[key] = effective_deadline(self.session, self.season, unit, step, tier, track)
+                self.cache[key] = effective_deadline(self.session, self.season, unit, step, tier, track)
+            else:
+                self.cache[key] = self.season.deadline_for(unit, step, tier, track)
         return self.cache[key]
 
     def combos(self, step: str) -> set[tuple[str, str]]:

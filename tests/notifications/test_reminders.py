@@ -221,3 +221,16 @@ def test_plan_lists_without_writing(engine: Engine, season: Season) -> None:
     assert planned[("reminder_cultivation", "e5@corp.example.com", "2025-08-20", 30)] == 1
     assert all(p.send_at.time() == time(9) for p in items)
     assert max(planned.values()) == 1
+
+
+def test_an_extension_moves_the_reminders(engine: Engine, season: Season) -> None:
+    from models.tables import DeadlineExtension
+
+    with Session(engine) as session:
+        seed(session)
+        session.add(DeadlineExtension(season="2025", unit="sh.pudong", step="recommend", until=date(2025, 7, 18),
+                                      granted_by="admin@sh", reason="系统故障", granted_at=NOW0))  # fmt: skip
+        session.commit()
+        sweep(session, now=at("2025-07-11", 9), season=season)
+    pudong = [(r.deadline_on, r.offset_days) for r in outbox(engine) if r.recipient.startswith("sh.pudong@")]
+    assert pudong == [(date(2025, 7, 18), 7)]

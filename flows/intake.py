@@ -11,6 +11,7 @@ and skips the submissions already made.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
@@ -31,10 +32,14 @@ PLATFORM_FEED = Role.SYSTEM
 
 
 class IntakeParams(StageParams):
-    """A batch of applications: inline (the UI form) and/or file paths on the worker (YAML or JSON)."""
+    """A batch of applications: inline (the UI form, a few), file paths, or one batch file on the worker.
+
+    Prefect refuses flow-run parameters over 512 KB (about 200 inline applications), so a unit's whole
+    batch goes in as a batch file: a YAML/JSON list of application files (or `{applications: [...]}`)."""
 
     applications: list[ApplicationFile] = Field(default_factory=list, description="Application files, inline.")
     files: list[str] = Field(default_factory=list, description="Paths of application files (YAML/JSON).")
+    batch_file: str | None = Field(default=None, description="Path of a YAML/JSON list of application files.")
     submit: bool = Field(default=True, description="Submit the drafts (freezes their content).")
     chunk: int = Field(default=CHUNK, ge=1, le=1000, description="Applications per task run.")
 
@@ -69,7 +74,46 @@ def validate(params: IntakeParams) -> tuple[list[tuple[str, ApplicationFile]], l
             bad.append(
                 Outcome(event="validate", result="refused", ref=path, rule="application-schema", message=message)
             )
+    if params.batch_file:
+        try:
+            raw = load_batch(params.batch_file)
+        except (OSError, ValueError) as exc:
+            raw = []
+            bad.append(
+                Outcome(
+                    event="validate",
+                    result="refused",
+                    ref=params.batch_file,
+                    rule="input-file",
+                    message=str(exc).splitlines()[0],
+                )
+            )
+        for i, item in enumerate(raw):
+            ref = f"{params.batch_file}#{i + 1}"
+            try:
+                good.append((ref, ApplicationFile.model_validate(item)))
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                message = f"{'.'.join(str(p) for p in first.get('loc', ()))}: {first.get('msg')}"
+                bad.append(
+                    Outcome(event="validate", result="refused", ref=ref, rule="application-schema", message=message)
+                )
     return good, bad
+
+
+def load_batch(path: str) -> list[Any]:
+    """A batch file: a list of application files, or a mapping with `applications`. JSON or YAML."""
+    import json
+
+    import yaml
+
+    text = Path(path).read_text(encoding="utf-8")
+    raw = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+    if isinstance(raw, dict):
+        raw = raw.get("applications")
+    if not isinstance(raw, list):
+        raise ValueError(f"{path}: a batch file is a list of application files (or {{applications: [...]}})")
+    return raw
 
 
 @task(name="create-drafts", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)

@@ -20,6 +20,7 @@ from models.database import get_engine, session_scope
 
 class ReminderParams(StageParams):
     actor: str = Field(default="system@system", pattern=r"^[a-z_]+@\S+$", description="The scheduler.")
+    season: str | None = Field(default=None, description="Season to sweep. Empty: FACTORY_REVIEW_SEASON.")
     send: bool = Field(default=True, description="Send the due outbox mail after the sweep.")
 
 
@@ -36,12 +37,13 @@ def _plain(value: Any) -> Any:
 
 
 @task(name="sweep-reminders", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
-def sweep_reminders(at: datetime) -> Any:
+def sweep_reminders(at: datetime, season: str | None = None) -> Any:
     """`notifications.reminders.sweep`: queue the reminders due today (deduplicated)."""
     from notifications.reminders import sweep
+    from programmes.season import get_season
 
     with session_scope() as session:
-        return _plain(sweep(session, now=at))
+        return _plain(sweep(session, now=at, season=get_season(season) if season else None))
 
 
 @task(name="send-outbox", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30)
@@ -57,7 +59,7 @@ def reminder_sweep(params: ReminderParams | None = None) -> dict[str, Any]:
     """Queue today's reminders, then send the outbox."""
     params = params or ReminderParams()
     at = params.at()
-    swept = sweep_reminders(at)
+    swept = sweep_reminders(at, params.season)
     sent = send_outbox(at) if params.send else None
     logger().info("reminders: %s; outbox: %s", swept, sent)
     return {"swept": swept, "sent": sent}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -118,7 +118,7 @@ def recommend(
         round_ = submit_ranked_recommendation(
             session, unit=unit, tier=tier, ranked_application_ids=app_ids, actor=actor, at=at, season=season
         )
-        result = {
+        result: dict[str, Any] = {
             "round": round_.id,
             "unit": unit,
             "tier": tier,

@@ -93,9 +93,9 @@ def held_applications(session: Session, *, unit: str, tier: str, season: str) ->
     """National-track applications of the tier and season that `unit` holds now (awaiting its review)."""
     rows = session.scalars(
         select(Application).where(
-            Application.season == season,
-            Application.tier == str(tier),
-            Application.track == Track.NATIONAL.value,
+            Application.season == season,  # type: ignore[arg-type]
+            Application.tier == str(tier),  # type: ignore[arg-type]
+            Application.track == Track.NATIONAL.value,  # type: ignore[arg-type]
             Application.state.in_([s.value for s in AWAITING_LOCAL_REVIEW]),  # type: ignore[attr-defined]
         )
     ).all()
@@ -296,7 +296,9 @@ def grant_extension(
             )
         row = session.scalars(
             select(DeadlineExtension).where(
-                DeadlineExtension.season == s.name, DeadlineExtension.unit == unit, DeadlineExtension.step == step
+                DeadlineExtension.season == s.name,  # type: ignore[arg-type]
+                DeadlineExtension.unit == unit,  # type: ignore[arg-type]
+                DeadlineExtension.step == step,  # type: ignore[arg-type]
             )
         ).first()
         previous = row.until.isoformat() if row is not None else None

@@ -600,8 +600,10 @@ def _cached(path: str) -> Season:
     return load_season(path)
 
 
-def get_season(name_or_path: str | Path = "2025") -> Season:
-    """The season by name or path, loaded once per process."""
+def get_season(name_or_path: str | Path | Season = "2025") -> Season:
+    """The season by name or path, loaded once per process (a `Season` is returned as it is)."""
+    if isinstance(name_or_path, Season):
+        return name_or_path
     path = season_path(name_or_path)
     if not path.exists():
         raise NotFound(f"no season file {path}", rule="unknown-season", source=str(path))

@@ -113,7 +113,7 @@ def paper_checklist(
     return out
 
 
-def write_summary_table(session: Session, *, unit: str, tier: str, season: str, path: str | Path) -> Path:
+def write_summary_table(session: Session, *, unit: str, tier: str, season: str | Season, path: str | Path) -> Path:
     """Write the unit's 推荐汇总表 for the tier as .xlsx (sheet 1) with the paper set (sheet 2)."""
     s = get_season(season)
     unit_name = s.unit(unit).name_zh

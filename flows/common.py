@@ -15,7 +15,7 @@ another district).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -186,19 +186,19 @@ def current_state(events: Sequence[AuditEvent]) -> str:
 
 
 def _fire_one(session: Any, actor: Actor, item: EventItem, at: datetime) -> Outcome:
-    base = {"application_id": item.application_id, "event": item.event}
+    def outcome(result: Literal["applied", "skipped", "refused"], **fields: Any) -> Outcome:
+        return Outcome(application_id=item.application_id, event=item.event, result=result, **fields)
+
     for attempt in range(3):
         events = history(session, f"application:{item.application_id}")
         if not events:
             error = NotFound(f"application {item.application_id} does not exist")
-            return Outcome(**base, result="refused", rule=error.rule, message=error.message)
+            return outcome("refused", rule=error.rule, message=error.message)
         state = current_state(events)
         if already_applied(events, item, actor):
-            return Outcome(**base, result="skipped", from_state=state, to_state=state, message="already applied")
+            return outcome("skipped", from_state=state, to_state=state, message="already applied")
         if item.only_from is not None and state not in item.only_from:
-            return Outcome(
-                **base, result="skipped", from_state=state, to_state=state, message=f"no longer applies ({state})"
-            )
+            return outcome("skipped", from_state=state, to_state=state, message=f"no longer applies ({state})")
         data = {**item.data, **({"flow_key": item.key} if item.key else {})}
         try:
             result = transition(
@@ -209,10 +209,9 @@ def _fire_one(session: Any, actor: Actor, item: EventItem, at: datetime) -> Outc
                 raise
             continue  # someone else moved it: re-read and decide again
         except ReviewError as error:
-            return Outcome(**base, result="refused", from_state=state, rule=error.rule, message=error.message)
-        return Outcome(
-            **base,
-            result="applied",
+            return outcome("refused", from_state=state, rule=error.rule, message=error.message)
+        return outcome(
+            "applied",
             from_state=result.from_state,
             to_state=result.to_state,
             mails_queued=result.mails_queued,
@@ -246,13 +245,12 @@ def _retry_on_database(_task: Any, _run: Any, state: Any) -> bool:
 
 
 fire_events = task(
-    fire_batch,
     name="fire-events",
     cache_policy=NO_CACHE,
     retries=2,
     retry_delay_seconds=2,
     retry_condition_fn=_retry_on_database,
-)
+)(fire_batch)
 
 
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[list[Any]]:
@@ -334,11 +332,13 @@ def schedule_follow_up(deployment: str, parameters: dict[str, Any], *, when: dat
     period, a two-year cultivation) are scheduled runs, never a paused or sleeping one.
 
     Outside a deployment's world (no such deployment registered) it logs and returns None."""
+    from prefect.client.schemas.objects import FlowRun
     from prefect.deployments import run_deployment
     from prefect.exceptions import ObjectNotFound
 
     try:
-        run = run_deployment(
+        # Called from sync code, run_deployment returns the FlowRun itself.
+        run: FlowRun = run_deployment(  # type: ignore[assignment]
             deployment,
             parameters=parameters,
             scheduled_time=when,
@@ -354,14 +354,8 @@ def schedule_follow_up(deployment: str, parameters: dict[str, Any], *, when: dat
     return str(run.id)
 
 
-schedule = task(schedule_follow_up, name="schedule-follow-up", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+schedule = task(name="schedule-follow-up", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)(schedule_follow_up)
 
 
 def each(values: Iterable[int], event: str, **fields: Any) -> list[EventItem]:
     return [EventItem(application_id=v, event=event, **fields) for v in values]
-
-
-def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Run a service function in its own session (the session is its first argument)."""
-    with session_scope() as session:
-        return fn(session, *args, **kwargs)

@@ -49,7 +49,9 @@ def ministry_review(params: MinistryReviewParams) -> StageReport:
     else:
         decisions = None
     with session_scope() as session:
-        recommended = [a.id for a in in_states(session, [State.RECOMMENDED], tier=params.tier, season=params.season)]
+        recommended = [
+            a.id for a in in_states(session, [State.RECOMMENDED], tier=params.tier, season=params.season) if a.id
+        ]
     to_open = sorted(set(recommended) | {d.application_id for d in decisions or []})
     # Open the review: a step from `recommended`; applications already under review are skipped.
     report = StageReport(

@@ -101,7 +101,8 @@ def public_notice(params: PublicNoticeParams) -> StageReport:
     with session_scope() as session:
         rows = applications(session, closing)
         closes = {i: a.milestones.get("notice_closes_on") for i, a in rows.items() if a.state == State.PUBLIC_NOTICE}
-    due, waiting = [], {}
+    due: list[int] = []
+    waiting: dict[date, list[int]] = {}
     for i in closing:
         closes_on = closes.get(i)
         if closes_on and local_date(at) <= date.fromisoformat(closes_on):

@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.tables import Application, Enterprise
 from states.lifecycle import State
@@ -25,10 +25,10 @@ def find_application(session: Session, *, credit_code: str, tier: str, track: st
         select(Application)
         .join(Enterprise, Enterprise.id == Application.enterprise_id)  # type: ignore[arg-type]
         .where(
-            Enterprise.credit_code == credit_code,
-            Application.tier == tier,
-            Application.track == track,
-            Application.season == season,
+            col(Enterprise.credit_code) == credit_code,
+            col(Application.tier) == tier,
+            col(Application.track) == track,
+            col(Application.season) == season,
         )
         .order_by(Application.id.desc())  # type: ignore[union-attr]
     ).all()
@@ -40,8 +40,8 @@ def held_by(session: Session, *, unit: str, tier: str, season: str) -> list[Appl
     rows = session.scalars(
         select(Application)
         .where(
-            Application.season == season,
-            Application.tier == tier,
+            col(Application.season) == season,
+            col(Application.tier) == tier,
             Application.state.in_([State.SUBMITTED, State.LOCAL_REVIEW]),  # type: ignore[attr-defined]
         )
         .order_by(Application.id)  # type: ignore[arg-type]
@@ -54,9 +54,9 @@ def in_states(
 ) -> list[Application]:
     query = select(Application).where(Application.state.in_(list(states)))  # type: ignore[attr-defined]
     if tier:
-        query = query.where(Application.tier == tier)
+        query = query.where(Application.tier == tier)  # type: ignore[arg-type]
     if season:
-        query = query.where(Application.season == season)
+        query = query.where(Application.season == season)  # type: ignore[arg-type]
     return list(session.scalars(query.order_by(Application.id)).all())  # type: ignore[arg-type]
 
 
@@ -76,9 +76,9 @@ def cultivation_ends(session: Session, ids: Iterable[int]) -> dict[int, date]:
 def describe(session: Session, rows: Iterable[Application]) -> list[dict[str, Any]]:
     """Rows for a decision form's description: id, enterprise, title, state."""
     rows = list(rows)
-    names = dict(
-        session.execute(
-            select(Enterprise.id, Enterprise.name).where(
+    names: dict[int | None, str] = dict(
+        session.execute(  # type: ignore[arg-type]
+            select(Enterprise.id, Enterprise.name).where(  # type: ignore[call-overload]
                 Enterprise.id.in_({a.enterprise_id for a in rows})  # type: ignore[union-attr]
             )
         ).all()

@@ -56,7 +56,7 @@ def audit_ok() -> None:
     assert report.ok, report.problems
 
 
-def test_excellent_from_submission_to_recognition(world: str) -> None:
+def test_excellent_from_submission_to_recognition(world: str, registered_deployments: None) -> None:
     from flows.intake import IntakeParams, submission_intake
     from flows.local_review import ReviewRoundParams, local_review
     from flows.ministry import MinistryReviewParams, ministry_review
@@ -126,6 +126,10 @@ def test_excellent_from_submission_to_recognition(world: str) -> None:
         ),
     )
     assert state_of(app_id) == "public_notice"
+    # The notice (09-03, five working days, to 09-10) closes by a run scheduled for 09:00 the day after.
+    (closing,) = scheduled_runs("public-notice/public-notice")
+    assert closing.expected_start_time.isoformat().startswith("2026-09-11T01:00")  # 09:00 Shanghai
+    assert closing.parameters == {"params": {"actor": "ministry_officer@miit", "close": [app_id]}}
 
     objection = {"application_id": app_id, "objection_id": "2026-YY-001", "reason": "匿名来信：产能数据存疑"}
     twice(

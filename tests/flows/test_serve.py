@@ -1,4 +1,4 @@
-"""The scripted check of `factory-review serve`: start it (here `python -m cli.serve`) with a temporary
+"""The scripted check of `factory-review serve`: start it (or `python -m cli.serve`) with a temporary
 PREFECT_HOME and data directory on a free port, trigger a deployment with `prefect deployment run`, see
 the run complete, send SIGTERM, and check a clean stop (exit 0, the Prefect server it started gone)."""
 
@@ -17,6 +17,7 @@ from cli.serve import free_port, healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 PREFECT = Path(sys.executable).parent / "prefect"
+FACTORY_REVIEW = Path(sys.executable).parent / "factory-review"
 
 
 def _wait_for(predicate, timeout: float, what: str, log: Path) -> None:  # type: ignore[no-untyped-def]
@@ -50,8 +51,10 @@ def test_serve_runs_a_triggered_deployment_and_stops_cleanly_on_sigterm(tmp_path
     )
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
+        # The installed command (the lead's CLI mounts cli.serve), else the module itself.
+        command = [str(FACTORY_REVIEW), "serve"] if FACTORY_REVIEW.exists() else [sys.executable, "-m", "cli.serve"]
         serve = subprocess.Popen(
-            [sys.executable, "-m", "cli.serve", "--data-dir", str(data), "--port", str(port)],
+            [*command, "--data-dir", str(data), "--port", str(port)],
             cwd=ROOT,
             env=env,
             stdout=out,

@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, ExceptionContext
 from sqlmodel import Session, create_engine
 
 from models.settings import get_settings
+from states.errors import ReviewError
+
+T = TypeVar("T")
+
+
+class DatabaseUnavailable(ReviewError, ConnectionError):
+    """The database connection dropped (server restart, `pg_terminate_backend`, network, a closed SQLite
+    handle). The transaction in flight was rolled back by the server; nothing of it was applied, unless the
+    drop hit the COMMIT itself, when the caller re-reads before deciding again (`retry_on_disconnect`)."""
+
+    default_rule = "database-unavailable"
+    exit_code = 4
 
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
@@ -29,9 +42,48 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False}, **kwargs)
         _configure_sqlite(engine)
+        _typed_disconnects(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _typed_disconnects(engine)
+    return engine
+
+
+def _typed_disconnects(engine: Engine) -> None:
+    """A dropped connection surfaces as `DatabaseUnavailable` (a `ReviewError`), not a driver error.
+
+    SQLAlchemy still invalidates the connection (and the pool, for a server restart) after this hook, so
+    the next checkout gets a fresh connection; the session's rollback after the error is a no-op."""
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> BaseException | None:
+        if not context.is_disconnect:
+            return None
+        original = context.original_exception
+        first_line = str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
+        return DatabaseUnavailable(
+            f"the database connection was lost during the operation ({first_line}); nothing was applied "
+            "unless the commit had already reached the server: re-read and try again",
+            rule="database-unavailable",
+            source=f"{engine.dialect.name} connection",
+        )
+
+
+def retry_on_disconnect(operation: Callable[[], T], *, attempts: int = 3, delay: float = 0.2) -> T:
+    """Run an all-or-nothing operation (e.g. one `transition`) again after a dropped connection.
+
+    Safe for the one door's state-changing events: a retry after a commit that did reach the server is
+    refused by the lifecycle (the state moved on), so nothing is applied twice. Each attempt must open
+    its work afresh (the session was rolled back; the next statement checks out a new connection)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return operation()
+        except DatabaseUnavailable:
+            if attempt == attempts:
+                raise
+            time.sleep(delay * attempt)
+    raise AssertionError("unreachable")
 
 
 def _configure_sqlite(engine: Engine) -> None:

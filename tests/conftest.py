@@ -17,6 +17,7 @@ import itertools
 import os
 import shutil
 import sqlite3
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 PG_URL_ENV = "FACTORY_REVIEW_TEST_PG_URL"
@@ -137,6 +139,9 @@ def pg_server() -> Iterator[PgServer]:
         engine = make_engine(make_url(url).set(database=template).render_as_string(hide_password=False))
         migrate(engine)
         engine.dispose()
+        with admin.connect() as connection:
+            # No one (autovacuum included) may sit in the template while it is being copied.
+            connection.execute(text(f"ALTER DATABASE {_quote(template)} ALLOW_CONNECTIONS false"))
     else:
         engine = make_engine(url)
         migrate(engine)
@@ -178,8 +183,15 @@ def pg_database(pg_server: PgServer) -> Iterator[str]:
         yield pg_server.base_url
         return
     name = f"{pg_server.template}_{next(pg_server.counter)}"[:63]
-    with pg_server.admin.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE {_quote(name)} TEMPLATE {_quote(pg_server.template)}"))
+    for attempt in range(20):  # "source database is being accessed by other users": a moment later
+        try:
+            with pg_server.admin.connect() as connection:
+                connection.execute(text(f"CREATE DATABASE {_quote(name)} TEMPLATE {_quote(pg_server.template)}"))
+            break
+        except OperationalError:
+            if attempt == 19:
+                raise
+            time.sleep(0.25)
     try:
         yield pg_server.url_for(name)
     finally:

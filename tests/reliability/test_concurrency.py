@@ -134,10 +134,16 @@ def _deliver(engine: Engine, since_mail: int) -> tuple[int, int]:
     from notifications.sender import send_pending
     from notifications.sinks import SmtpSink
 
+    runs = []
     with SmtpSink() as sink:
-        report = send_pending(engine, transport=sink.transport(), now=f.at("2025-07-06"), batch_size=200)
+        for hour in range(6):  # later runs pick up what a transient failure rescheduled (backoff)
+            report = send_pending(engine, transport=sink.transport(), now=f.at("2025-07-06", 10 + hour),
+                                  batch_size=200)  # fmt: skip
+            runs.append(report.as_dict())
+            if not report.retried:
+                break
         received = sink.message_ids()
-    assert report.failed == 0, report.as_dict()
+    assert all(r["failed"] == 0 for r in runs), runs
     with Session(engine) as session:
         ours = session.scalars(select(OutboxMessage.message_id).where(OutboxMessage.id > since_mail)).all()
         unsent = session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status != "sent"))

@@ -120,16 +120,15 @@ def _sweep(session: Any) -> dict[str, Any]:
     from models.clock import SHANGHAI
 
     try:
-        result = sweep(session, now=datetime(2025, 7, 8, 9, 0, tzinfo=SHANGHAI))
-        session.commit()
+        result = sweep(session, now=datetime(2025, 7, 8, 9, 0, tzinfo=SHANGHAI))  # commits
+
     except Exception as exc:
         session.rollback()
         from states.errors import ReviewError
 
         kind = "refused" if isinstance(exc, ReviewError) else "error"
         return {"outcome": kind, "event": "sweep", "detail": f"{type(exc).__name__}: {exc}"}
-    queued = len(result) if isinstance(result, list | tuple | set) else getattr(result, "queued", result)
-    return {"outcome": "applied", "event": "sweep", "mails": queued if isinstance(queued, int) else 0}
+    return {"outcome": "applied", "event": "sweep", "mails": int(getattr(result, "queued", 0) or 0)}
 
 
 def batch_then_hang(db_url: str, app_ids: list[int], event: str, actor_spec: str, at_iso: str,

@@ -32,12 +32,15 @@ from sqlmodel import Session
 PG_URL_ENV = "FACTORY_REVIEW_TEST_PG_URL"
 
 # No example database in the work tree; no per-example deadline (real databases vary in speed).
-settings.register_profile(
-    "factory-review",
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+# The default profile is derandomized, so CI sees the same examples on every run; hunt for new failures
+# with `pytest --hypothesis-profile=explore tests/reliability/test_bad_input.py` (random, 5x examples).
+_COMMON: dict[str, object] = {
+    "database": None,
+    "deadline": None,
+    "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+}
+settings.register_profile("factory-review", derandomize=True, **_COMMON)  # type: ignore[arg-type]
+settings.register_profile("explore", derandomize=False, max_examples=2000, **_COMMON)  # type: ignore[arg-type]
 settings.load_profile("factory-review")
 
 

@@ -360,6 +360,8 @@ def test_application_file_is_valid_or_refused_typed(data: st.DataObject) -> None
 
     FIGURES.example("application file (ApplicationFile)")
     document, _label = data.draw(mutations(_valid_file()))
+    season = document.get("season")
+    assume(not (isinstance(season, str) and len(season) > 200))  # pinned below: get_season's OSError
     try:
         parsed = ApplicationFile.model_validate(document)
     except (ValidationError, ReviewError) as exc:
@@ -368,6 +370,17 @@ def test_application_file_is_valid_or_refused_typed(data: st.DataObject) -> None
     dumped = parsed.model_dump(mode="json")
     assert validate_credit_code(dumped["credit_code"]) == dumped["credit_code"]
     assert 1 <= dumped["maturity_level"] <= 5 and 0 < len(dumped["title"]) <= 300
+
+
+@pytest.mark.xfail(strict=True, reason="programmes/season.py get_season: an over-long season name reaches the "
+                   "file system and raises OSError (and a name with '/' is read as a path)")  # fmt: skip
+def test_gap_application_file_season_name_too_long() -> None:
+    from pydantic import ValidationError
+
+    from programmes.application_file import ApplicationFile
+
+    with pytest.raises((ValidationError, ReviewError)):
+        ApplicationFile.model_validate({**_valid_file(), "season": "x" * 300})
 
 
 # ---- CLI arguments (Typer app in-process) -------------------------------------------------------

@@ -147,7 +147,8 @@ def _verify_chain(subject: str, events: list[AuditEvent], head: str, count: int,
             return
         prev = event.hash
     if len(events) != count or (head or GENESIS) != prev:
-        yield f"{subject}: chain holds {len(events)} events ending {prev[:12]}, head says {count} ending {head[:12]} (tail removed or added)"
+        yield (f"{subject}: chain holds {len(events)} events ending {prev[:12]}, head says {count} ending "
+               f"{head[:12]} (tail removed or added)")
 
 
 def verify(session: Session) -> VerifyReport:

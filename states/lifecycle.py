@@ -181,7 +181,8 @@ NATIONAL: tuple[Step, ...] = (
          source="251 §3(二)5 (验收认定，发布名单)", label="验收通过"),
     Step("not_accept", (State.EXPERT_ACCEPTANCE,), State.NOT_ACCEPTED, (Who.MINISTRY,),
          guards=("reason_given",), source="251 §3(二)5", label="验收未通过"),
-    Step("expire", (State.CULTIVATION_OBJECT, State.IN_CULTIVATION, State.ACCEPTANCE_REQUESTED),
+    # A cultivation object whose cultivation never started has no period to run out.
+    Step("expire", (State.IN_CULTIVATION, State.ACCEPTANCE_REQUESTED),
          State.CULTIVATION_EXPIRED, (Who.SYSTEM,), guards=("cultivation_over",), notify=("applicant", "recommender"),
          source="251 §3(二)5 (培育期不超过2年)", label="培育期满"),
 )  # fmt: skip

@@ -15,6 +15,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
+# The season-data guards and the provincial/district track tables register themselves on import.
+import programmes  # noqa: F401
 from models.clock import ensure_aware, shanghai_text, to_utc
 from models.enums import Role, Tier, Track
 from models.tables import Actor, Application, Enterprise
@@ -24,7 +26,10 @@ from states.audit import append_event, content_digest
 from states.errors import ConcurrentUpdate, NotFound, ReviewError, TransitionRefused
 from states.guards import GuardContext
 from states.lifecycle import STATE_LABELS, State, Step, steps_for
-from states.machine import ApplicationAdapter, fire
+from states.machine import ApplicationAdapter, fire, missing_names
+
+if _missing := missing_names():
+    raise RuntimeError(f"lifecycle tables name guards nobody registered: {', '.join(_missing)}")
 
 
 @dataclass

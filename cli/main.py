@@ -56,9 +56,15 @@ def _session() -> Any:
 def _load_file(path: Path) -> Any:
     from states.errors import InvalidInput
 
-    if not path.exists():
-        raise InvalidInput(f"{path}: no such file", rule="input-file")
-    text = path.read_text(encoding="utf-8")
+    try:
+        if not path.is_file():
+            raise InvalidInput(f"{path}: no such file" if not path.exists() else f"{path}: not a file",
+                               rule="input-file")
+        text = path.read_text(encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        if isinstance(exc, InvalidInput):
+            raise
+        raise InvalidInput(f"{str(path)[:80]}: cannot read: {exc.__class__.__name__}", rule="input-file") from None
     try:
         if path.suffix.lower() == ".json":
             return json.loads(text)
@@ -143,9 +149,9 @@ def apply(
     submit: Annotated[bool, typer.Option("--submit", help="Submit right away (freezes the content).")] = False,
 ) -> None:
     """Create a draft application from a file, as the enterprise it names."""
-    from programmes.application_file import ApplicationFile
     from pydantic import ValidationError
 
+    from programmes.application_file import ApplicationFile
     from states.errors import InvalidInput
     from states.intake import create_application, resolve_actor
     from states.service import transition
@@ -414,8 +420,13 @@ _mount_subapps()
 def main(argv: list[str] | None = None) -> int:
     """Entry point: user errors are one readable line and a non-zero exit, never a traceback."""
     import click
+    from typer import _click as typer_click  # Typer 0.29 vendors click: its exceptions aren't click's
 
     from states.errors import ReviewError
+
+    exit_types = (click.exceptions.Exit, typer.Exit)
+    usage_types = (click.ClickException, typer_click.exceptions.ClickException)
+    abort_types = (click.exceptions.Abort, typer.Abort)
 
     try:
         app(args=argv, prog_name="factory-review", standalone_mode=False)
@@ -425,12 +436,12 @@ def main(argv: list[str] | None = None) -> int:
             emit_json(exc.as_dict())
         err_console.print(f"[red]refused[/]: {exc}", highlight=False, soft_wrap=True)
         return exc.exit_code
-    except click.exceptions.Exit as exc:
+    except exit_types as exc:
         return int(exc.exit_code or 0)
-    except click.ClickException as exc:
+    except usage_types as exc:
         exc.show()
-        return exc.exit_code
-    except click.exceptions.Abort:
+        return int(exc.exit_code)
+    except abort_types:
         err_console.print("aborted")
         return 130
     except KeyboardInterrupt:

@@ -14,7 +14,8 @@ class Settings(BaseSettings):
 
     # No URL → a SQLite file under data_dir (WAL). Any SQLAlchemy URL otherwise, e.g.
     # postgresql+psycopg://user@host/db.
-    database_url: str | None = Field(
+    # Secret: a URL may carry the database password, so it never shows in repr() or logs.
+    database_url: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "FACTORY_REVIEW_DATABASE_URL")
     )
     data_dir: Path = Path("data")
@@ -39,7 +40,7 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
-            url = self.database_url
+            url = self.database_url.get_secret_value()
             # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
             if url.startswith("postgresql://"):
                 url = "postgresql+psycopg://" + url.removeprefix("postgresql://")

@@ -546,11 +546,20 @@ def _field(loc: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
+def one_line(text: str) -> str:
+    """Fold control characters (line breaks included) so an error message stays one line."""
+    return re.sub(r"[\x00-\x1f\x7f\u2028\u2029]+", " ", text)
+
+
 def parse_season(text: str, path: str) -> Season:
     """Validate season YAML text; `path` is only used in messages."""
     try:
         root = yaml.compose(text, Loader=SeasonLoader)
         data = yaml.load(text, Loader=SeasonLoader)  # a SafeLoader subclass
+    except RecursionError:
+        # PyYAML recurses per nesting level: a hostile file must be refused, not crash the loader.
+        raise SeasonDataError(f"{path}, line 1: not valid YAML: nested too deeply", rule="season-data",
+                              source=path) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"line {mark.line + 1}" if mark is not None else "line ?"
@@ -571,7 +580,8 @@ def parse_season(text: str, path: str) -> Season:
                 msg = err["msg"]
                 # Pydantic adds the union/tagged member names to loc; drop the non-field parts it inserts.
                 loc = tuple(p for p in loc if not (isinstance(p, str) and p.startswith("function-")))
-            problems.append(f"{path}, {_where(root, loc)}, field {_field(loc)}: {msg}")
+            # A key may carry a line break; the message must stay one line (no forged log lines).
+            problems.append(one_line(f"{path}, {_where(root, loc)}, field {_field(loc)}: {msg}"))
         first = problems[0]
         more = f" (and {len(problems) - 1} more: " + "; ".join(problems[1:4]) + ")" if len(problems) > 1 else ""
         raise SeasonDataError(first + more, rule="season-data", source=path, problems=len(problems)) from exc
@@ -584,6 +594,9 @@ def load_season(path: str | Path) -> Season:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SeasonDataError(f"{path}: cannot read season file ({exc.strerror})", source=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise SeasonDataError(f"{path}, line ?: season files are UTF-8 ({exc.reason} at byte {exc.start})",
+                              source=str(path)) from exc
     return parse_season(text, str(path))
 
 
@@ -604,8 +617,15 @@ def get_season(name_or_path: str | Path | Season = "2025") -> Season:
     """The season by name or path, loaded once per process (a `Season` is returned as it is)."""
     if isinstance(name_or_path, Season):
         return name_or_path
+    text = str(name_or_path)
+    if len(text) > 255 or "\x00" in text:
+        raise NotFound(f"no season {text[:40]!r}…", rule="unknown-season")
     path = season_path(name_or_path)
-    if not path.exists():
+    try:
+        exists = path.is_file()
+    except (OSError, ValueError):
+        exists = False
+    if not exists:
         raise NotFound(f"no season file {path}", rule="unknown-season", source=str(path))
     return _cached(str(path.resolve()))
 

@@ -111,6 +111,7 @@ def add_enterprise(session: Session, *, data: dict[str, Any], actor: Actor, at: 
     for required in ("name", "province", "industry"):
         if not str(data.get(required) or "").strip():
             raise InvalidInput(f"enterprise {required} is required", rule="enterprise-schema")
+    _check_text(data)
     _check_units(data)
     existing = session.scalars(select(Enterprise).where(Enterprise.credit_code == code)).first()
     if existing is not None:
@@ -137,6 +138,23 @@ def add_enterprise(session: Session, *, data: dict[str, Any], actor: Actor, at: 
         session.rollback()
         raise
     return enterprise
+
+
+def _check_text(data: dict[str, Any]) -> None:
+    """No NUL anywhere (PostgreSQL can't store it); contacts become mail headers, so no line breaks."""
+    from notifications.addresses import BadAddress, validate_address, validate_name
+
+    for key, value in data.items():
+        if isinstance(value, str) and "\x00" in value:
+            raise InvalidInput(f"enterprise {key} contains a NUL character", rule="enterprise-schema")
+    try:
+        if data.get("contact_email") not in (None, ""):
+            validate_address(str(data["contact_email"]))
+        validate_name(str(data.get("contact_name") or ""))
+        validate_name(str(data.get("name") or ""))
+    except BadAddress as exc:
+        raise InvalidInput(f"enterprise contact: {exc}", rule="header-injection",
+                           source="notifications/addresses.py") from None
 
 
 def _check_units(data: dict[str, Any]) -> None:

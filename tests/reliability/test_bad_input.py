@@ -1,8 +1,7 @@
 """Bad input, property-based: only typed errors with a clear message, never a traceback, never a partial write.
 
 Each property counts its examples (printed in the terminal summary as "hypothesis examples run per
-property"). Known gaps in code owned elsewhere are pinned as strict xfails at the end of the file, so the
-fix shows up as an XPASS to remove.
+property"). Gaps these properties found were fixed and are kept as regression tests near the end.
 """
 
 from __future__ import annotations
@@ -132,7 +131,6 @@ def _assert_season_error(exc: SeasonDataError, name: str) -> None:
 def test_mutated_season_is_valid_or_names_file_line_and_field(mutated: tuple[dict[str, Any], str]) -> None:
     FIGURES.example("season file: mutated field")
     document, _label = mutated
-    assume(not _control_in_keys(document))  # pinned below: such a key is echoed raw into the message
     text = yaml.safe_dump(document, allow_unicode=True)
     try:
         _parse(text, "mutated.yaml")
@@ -140,18 +138,6 @@ def test_mutated_season_is_valid_or_names_file_line_and_field(mutated: tuple[dic
         _assert_season_error(exc, "mutated.yaml")
 
 
-def _control_in_keys(value: Any) -> bool:
-    if isinstance(value, dict):
-        return any(
-            (isinstance(k, str) and any(ord(c) < 32 for c in k)) or _control_in_keys(v) for k, v in value.items()
-        )
-    if isinstance(value, list):
-        return any(_control_in_keys(v) for v in value)
-    return False
-
-
-@pytest.mark.xfail(strict=True, reason="programmes/season.py: a mapping key with a line break is echoed raw into "
-                   "the SeasonDataError message (two lines; a forged log line)")  # fmt: skip
 def test_gap_season_error_message_is_one_line() -> None:
     document = {**MIN_SEASON, "tiers": {"excellent": MIN_SEASON["tiers"]["excellent"], "\nforged": None}}
     with pytest.raises(SeasonDataError) as caught:
@@ -166,7 +152,6 @@ def test_gap_season_error_message_is_one_line() -> None:
 @example("a: &a [*a]\n")
 @example("name: t\nname: u\n")
 def test_any_season_text_is_refused_with_a_located_message(text: str) -> None:
-    assume(not _known_yaml_gap(text))
     FIGURES.example("season file: arbitrary text")
     with pytest.raises(SeasonDataError) as caught:
         _parse(text, "any.yaml")
@@ -178,24 +163,11 @@ def test_any_season_text_is_refused_with_a_located_message(text: str) -> None:
 def test_season_file_bytes_are_refused_typed(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
     from programmes.season import load_season
 
-    assume(not _known_yaml_gap(data.decode("utf-8")))
     FIGURES.example("season file: raw bytes (UTF-8)")
     path = tmp_path_factory.mktemp("season") / "bytes.yaml"
     path.write_bytes(data)
     with pytest.raises(SeasonDataError):
         load_season(path)
-
-
-def _known_yaml_gap(text: str) -> bool:
-    """Inputs that hit the pinned gap below (PyYAML's RecursionError escaping parse_season): excluded
-    from the properties so they keep probing everything else."""
-    try:
-        yaml.safe_load(text)
-    except RecursionError:
-        return True
-    except Exception:
-        return False
-    return False
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -206,12 +178,9 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
-# ---- known gaps in code owned elsewhere (strict xfail: a fix turns these into XPASS) ------------
+# ---- once known gaps, now fixed: kept as regression tests ---------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True, reason="programmes/season.py: deep YAML nesting raises RecursionError, not SeasonDataError"
-)
 @pytest.mark.parametrize("text", ["[" * 5000, "- " * 3000 + "x"])
 def test_gap_deeply_nested_season_yaml(text: str) -> None:
     with pytest.raises(SeasonDataError):
@@ -224,7 +193,6 @@ def test_out_of_range_yaml_date_is_a_season_error(text: str) -> None:
         _parse(text, "date.yaml")
 
 
-@pytest.mark.xfail(strict=True, reason="programmes/season.py: load_season lets UnicodeDecodeError escape")
 def test_gap_season_file_not_utf8(tmp_path: Path) -> None:
     from programmes.season import load_season
 
@@ -298,8 +266,6 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
-@pytest.mark.xfail(strict=True, reason="states/intake.py add_enterprise: a NUL in a name is stored on SQLite and "
-                   "raises psycopg DataError (untyped) on PostgreSQL; it should be InvalidInput on both")  # fmt: skip
 def test_gap_nul_in_enterprise_name(session: Session) -> None:
     from states.errors import InvalidInput
     from states.intake import SYSTEM_ACTOR, add_enterprise
@@ -312,8 +278,6 @@ def test_gap_nul_in_enterprise_name(session: Session) -> None:
     assert _counts(session) == before
 
 
-@pytest.mark.xfail(strict=True, reason="states/intake.py add_enterprise: contact_email/contact_name are not "
-                   "validated (notifications.addresses.validate_address exists): CR/LF is stored")  # fmt: skip
 @pytest.mark.parametrize(
     ("field", "value"),
     [("contact_email", "a@example.cn\r\nBcc: victim@example.com"), ("contact_email", "\t\n"),
@@ -372,8 +336,6 @@ def test_application_file_is_valid_or_refused_typed(data: st.DataObject) -> None
     assert 1 <= dumped["maturity_level"] <= 5 and 0 < len(dumped["title"]) <= 300
 
 
-@pytest.mark.xfail(strict=True, reason="programmes/season.py get_season: an over-long season name reaches the "
-                   "file system and raises OSError (and a name with '/' is read as a path)")  # fmt: skip
 def test_gap_application_file_season_name_too_long() -> None:
     from pydantic import ValidationError
 
@@ -410,9 +372,6 @@ def test_cli_arguments_give_a_typed_refusal(app_db: str, session: Session, backe
     FIGURES.example(f"CLI arguments [{backend}]")
     args = [part.format(a=a, b=b, c=c) if "{" in part else part for part in shape]
     args = [x.replace("\x00", "") for x in args]  # argv can't carry NUL
-    if shape[:2] in (["enterprise", "add"], ["apply", "{a}"]):
-        # pinned below: a directory or an impossible path as FILE escapes cli._load_file as an OSError
-        assume(_plain_path(args[-1]))
     before = _counts(session)
     result = CliRunner().invoke(cli_app, args)
     exc = result.exception
@@ -428,7 +387,6 @@ CLI_USAGE_GAP = (
 )
 
 
-@pytest.mark.xfail(strict=True, reason=CLI_USAGE_GAP)
 def test_gap_cli_usage_error_is_a_usage_error() -> None:
     from typer.testing import CliRunner
 
@@ -443,14 +401,6 @@ def test_gap_cli_usage_error_is_a_usage_error() -> None:
 _ = (datetime, SPECIAL_STRINGS, Engine)
 
 
-def _plain_path(text: str) -> bool:
-    try:
-        return not Path(text).exists() or Path(text).is_file()
-    except (OSError, ValueError):
-        return False
-
-
-@pytest.mark.xfail(strict=True, reason="cli/main.py _load_file: a directory or a too-long name as FILE raises OSError")
 @pytest.mark.parametrize("kind", ["directory", "name too long"])
 def test_gap_cli_file_argument_is_not_a_file(tmp_path: Path, kind: str) -> None:
     from typer.testing import CliRunner

@@ -264,7 +264,6 @@ def test_logs_never_show_the_secrets(secrets_in_env: None) -> None:
     assert stream.getvalue().count("********") == 2
 
 
-@pytest.mark.xfail(strict=True, reason="models/settings.py: database_url is a plain str, its password shows in repr")
 def test_database_password_not_in_settings_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     from models.settings import Settings
 

@@ -1,0 +1,161 @@
+"""`factory-review demo`: replay the 2025 season end to end on a fresh SQLite file with a local mail sink.
+
+Everything goes under the output folder: demo.db, mail/*.eml, summary-tables/*.xlsx, audit/ (JSON lines,
+CSV, manifest), lifecycle.md (Mermaid per track), refusals.jsonl, summary.json. The summary holds no
+wall-clock time, so the same --seed gives the same summary.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+
+def _point_everything_at(db: Path) -> Any:
+    """A fresh SQLite file; settings and the cached engine see it too (code that calls get_engine())."""
+    from models import database, settings
+
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    os.environ["DATABASE_URL"] = f"sqlite:///{db.resolve()}"
+    settings.get_settings.cache_clear()
+    database.get_engine.cache_clear()
+    engine = database.get_engine()
+    database.migrate(engine)
+    return engine
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, transient=False)  # fmt: skip
+
+
+def _write_outputs(engine: Any, output: Path, refusal_log: list[dict[str, Any]]) -> dict[str, Any]:
+    from sqlmodel import Session
+
+    from models.enums import Track
+    from models.tables import RecommendationRound
+    from programmes.summary_table import write_summary_table
+    from states.export import export_audit
+    from states.machine import mermaid
+
+    tables = output / "summary-tables"
+    tables.mkdir(parents=True, exist_ok=True)
+    written = []
+    with Session(engine) as session:
+        rounds = session.query(RecommendationRound).order_by(RecommendationRound.unit, RecommendationRound.tier).all()
+        for r in rounds:
+            path = write_summary_table(session, unit=r.unit, tier=r.tier, season=r.season,
+                                       path=tables / f"{r.unit}-{r.tier}.xlsx")  # fmt: skip
+            written.append(path.name)
+        manifest = export_audit(session, output / "audit")
+    lines = ["# Lifecycle of the 2025 season\n"]
+    for track in Track:
+        try:
+            diagram = mermaid(track)
+        except KeyError:
+            continue
+        lines += [f"## {track.value}\n", "```mermaid", diagram.strip(), "```\n"]
+    (output / "lifecycle.md").write_text("\n".join(lines), encoding="utf-8")
+    with (output / "refusals.jsonl").open("w", encoding="utf-8") as handle:
+        for row in refusal_log:
+            handle.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
+    return {"summary_tables": written, "audit_manifest_verified": bool(manifest["chains_verified"])}
+
+
+def run_season(output: Path, *, enterprises: int, seed: int, fast: bool, console: Console) -> dict[str, Any]:
+    """Build and replay the season; returns the summary (also written to summary.json)."""
+    from sqlmodel import Session
+
+    from replay.calendar import DirectBackend, Replay
+    from replay.summary import summarise
+    from replay.synthetic import build_season, plan_season
+
+    output.mkdir(parents=True, exist_ok=True)
+    for sub in ("mail", "summary-tables", "audit"):
+        shutil.rmtree(output / sub, ignore_errors=True)
+    (output / "mail").mkdir()
+    engine = _point_everything_at(output / "demo.db")
+    refusals: Counter[str] = Counter()
+    log: list[dict[str, Any]] = []
+    specs = plan_season(enterprises, seed)
+    with _progress(console) as progress:
+        task = progress.add_task("registering enterprises", total=len(specs))
+        with Session(engine) as session:
+            season = build_season(session, specs, refusals, progress=lambda: progress.advance(task))
+        if fast:
+            backend: Any = DirectBackend(engine, output / "mail", refusals, log)
+        else:
+            from replay.flows_backend import FlowBackend
+
+            backend = FlowBackend(engine, output / "mail", refusals, log, prefect_home=output / "prefect")
+        replay = Replay(engine, season, backend)
+        steps = replay.schedule()
+        task = progress.add_task(f"replaying the calendar ({backend.name})", total=len(steps))
+        replay.tick = lambda label: progress.update(task, advance=1, description=label[:34])
+        replay.run()
+        progress.update(task, description=f"replayed the calendar ({backend.name})")
+    with Session(engine) as session:
+        summary = summarise(session, refusals=refusals)
+    summary["season"] = {"enterprises": len(specs), "applications": len(season.applications), "seed": seed,
+                         "backend": backend.name}  # fmt: skip
+    summary["outputs"] = _write_outputs(engine, output, log)
+    summary["outputs"]["mails"] = len(list((output / "mail").glob("*.eml")))
+    (output / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
+                                         encoding="utf-8")  # fmt: skip
+    engine.dispose()
+    return summary
+
+
+def print_summary(summary: dict[str, Any], console: Console) -> None:
+    t = Table(title="Applications per stage, tier and province")
+    for col in ("state", "tier", "province", "count"):
+        t.add_column(col, justify="right" if col == "count" else "left")
+    for row in summary["applications"]:
+        t.add_row(row["state"], row["tier"], row["province"], str(row["count"]))
+    console.print(t)
+    t = Table(title="Quotas: recommended vs allowed per unit")
+    for col in ("unit", "tier", "recommended", "counted", "quota"):
+        t.add_column(col)
+    for row in summary["quotas"]:
+        t.add_row(row["unit"], row["tier"], str(row["recommended"]), str(row["counted_against_quota"]),
+                  "—" if row["quota"] is None else str(row["quota"]))  # fmt: skip
+    console.print(t)
+    t = Table(title="Reminders per deadline and offset")
+    for col in ("kind", "deadline", "offset", "status", "count"):
+        t.add_column(col)
+    for row in summary["reminders"]:
+        t.add_row(row["kind"], str(row["deadline"]), str(row["offset_days"]), row["status"], str(row["count"]))
+    console.print(t)
+    t = Table(title="Refusals by rule")
+    t.add_column("rule")
+    t.add_column("count", justify="right")
+    for rule, n in summary["refusals"].items():
+        t.add_row(rule, str(n))
+    console.print(t)
+    audit = summary["audit"]
+    console.print(f"mail: {summary['mail']}  ({summary['outputs']['mails']} .eml files)")
+    console.print(f"summary tables: {len(summary['outputs']['summary_tables'])} .xlsx")
+    console.print(f"audit verify: {'OK' if audit['ok'] else 'FAILED'} — {audit['chains']} chains, "
+                  f"{audit['events']} events, problems: {audit['problems'] or 'none'}")  # fmt: skip
+
+
+def run_demo(*, output: Path, enterprises: int, seed: int, fast: bool, as_json: bool) -> dict[str, Any]:
+    console = Console(stderr=True) if as_json else Console()
+    summary = run_season(Path(output), enterprises=enterprises, seed=seed, fast=fast, console=console)
+    if as_json:
+        sys.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+    else:
+        print_summary(summary, console)
+        console.print(f"written under {output}/: demo.db, mail/, summary-tables/, audit/, lifecycle.md, "
+                      "refusals.jsonl, summary.json")  # fmt: skip
+    return summary

@@ -422,8 +422,10 @@ def main(argv: list[str] | None = None) -> int:
     import click
     from typer import _click as typer_click  # Typer 0.29 vendors click: its exceptions aren't click's
 
+    from models.masking import install_log_masking
     from states.errors import ReviewError
 
+    install_log_masking()  # phone numbers, e-mail addresses and secrets never reach a log line
     exit_types = (click.exceptions.Exit, typer.Exit)
     usage_types = (click.ClickException, typer_click.exceptions.ClickException)
     abort_types = (click.exceptions.Abort, typer.Abort)

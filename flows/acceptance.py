@@ -13,9 +13,9 @@ from prefect import flow
 from pydantic import BaseModel, Field
 
 from flows.common import EventItem, StageParams, StageReport, ask_for, each, fire_all, load_decisions_file, publish
-from flows.queries import describe, in_states, markdown_table
 from models.database import session_scope
 from states.lifecycle import State
+from states.queries import describe, in_states, markdown_table
 
 Stage = Literal["request", "preliminary_review", "expert_acceptance"]
 EVENTS: dict[str, dict[str, str]] = {

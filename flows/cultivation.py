@@ -15,10 +15,10 @@ from prefect import flow
 from pydantic import BaseModel, Field
 
 from flows.common import EventItem, StageParams, StageReport, each, fire_all, publish, schedule
-from flows.queries import applications
 from models.clock import SHANGHAI
 from models.database import session_scope
 from states.lifecycle import State
+from states.queries import applications
 
 DEPLOYMENT = "cultivation/cultivation"
 SYSTEM = "system@system"

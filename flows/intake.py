@@ -19,7 +19,6 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field, ValidationError
 
 from flows.common import CHUNK, EventItem, Outcome, StageParams, StageReport, chunks, fire_all, publish
-from flows.queries import find_application
 from models.database import session_scope
 from models.enums import Role
 from programmes.application_file import ApplicationFile, load_application_file
@@ -27,6 +26,7 @@ from states.audit import content_digest
 from states.errors import ReviewError
 from states.intake import create_application, parse_actor, resolve_actor, update_content
 from states.lifecycle import State
+from states.queries import find_application
 
 PLATFORM_FEED = Role.SYSTEM
 

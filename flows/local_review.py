@@ -29,11 +29,11 @@ from flows.common import (
     load_decisions_file,
     publish,
 )
-from flows.queries import describe, held_by, markdown_table
 from models.database import session_scope
 from states.audit import history
 from states.errors import ReviewError
 from states.intake import resolve_actor
+from states.queries import describe, held_by, markdown_table
 
 
 class LocalDecision(BaseModel):

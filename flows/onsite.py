@@ -17,10 +17,10 @@ from pydantic import BaseModel, Field
 
 from flows.common import EventItem, StageParams, StageReport, ask_for, fire_all, load_decisions_file, publish
 from flows.public_notice import NoticeWindow, open_items, schedule_closing
-from flows.queries import applications, describe, in_states, markdown_table
 from models.database import session_scope
 from models.enums import Tier
 from states.lifecycle import State
+from states.queries import applications, describe, in_states, markdown_table
 
 
 class Visit(BaseModel):

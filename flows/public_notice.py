@@ -16,10 +16,10 @@ from prefect import flow
 from pydantic import BaseModel, Field
 
 from flows.common import EventItem, StageParams, StageReport, fire_all, publish, schedule
-from flows.queries import applications
 from models.clock import SHANGHAI, local_date
 from models.database import session_scope
 from states.lifecycle import State
+from states.queries import applications
 
 DEPLOYMENT = "public-notice/public-notice"
 NOTICE_WORKING_DAYS = 5

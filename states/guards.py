@@ -122,6 +122,23 @@ def _pledge_given(ctx: GuardContext) -> None:
         )
 
 
+@guard("notice_dates_given")
+def _notice_dates_given(ctx: GuardContext) -> None:
+    """The excellent list goes to an online public notice before recognition (2025: 09-04..09-11); without
+    its dates `recognise` could never be decided, so the verification outcome must carry them."""
+    from datetime import date
+
+    try:
+        opens = date.fromisoformat(str(ctx.data["notice_opens_on"]))
+        closes = date.fromisoformat(str(ctx.data["notice_closes_on"]))
+    except (KeyError, ValueError):
+        raise InvalidInput("passing verification of an excellent application opens its public notice: give "
+                           "notice_opens_on and notice_closes_on (YYYY-MM-DD)", rule="notice-dates",
+                           source="251 §2(二)4 (评审认定、名单发布); domain.md §8 网上公示") from None
+    if closes < opens:
+        raise InvalidInput(f"the notice closes ({closes}) before it opens ({opens})", rule="notice-dates")
+
+
 @guard("notice_open")
 def _notice_open(ctx: GuardContext) -> None:
     closes = ctx.application.milestones.get("notice_closes_on")

@@ -1,7 +1,4 @@
-"""Read-only look-ups the flows need to pick their batch (nothing here writes; writes go through the door).
-
-Candidates for `states/` (a `states.queries` module) so the CLI and the flows share them.
-"""
+"""Read-only look-ups that pick a batch (the flows and the CLI share them; writes go through the door)."""
 
 from __future__ import annotations
 

@@ -40,6 +40,7 @@ def _progress(console: Console) -> Progress:
 
 
 def _write_outputs(engine: Any, output: Path, refusal_log: list[dict[str, Any]]) -> dict[str, Any]:
+    from sqlalchemy import select
     from sqlmodel import Session
 
     from models.enums import Track
@@ -52,7 +53,9 @@ def _write_outputs(engine: Any, output: Path, refusal_log: list[dict[str, Any]])
     tables.mkdir(parents=True, exist_ok=True)
     written = []
     with Session(engine) as session:
-        rounds = session.query(RecommendationRound).order_by(RecommendationRound.unit, RecommendationRound.tier).all()
+        rounds = session.scalars(
+            select(RecommendationRound).order_by(RecommendationRound.unit, RecommendationRound.tier)  # type: ignore[arg-type]
+        ).all()
         for r in rounds:
             path = write_summary_table(session, unit=r.unit, tier=r.tier, season=r.season,
                                        path=tables / f"{r.unit}-{r.tier}.xlsx")  # fmt: skip

@@ -250,13 +250,15 @@ class Replay:
         for a in self._rows([source]):
             if self.spec(a.id).fate != "accept":
                 continue
-            actor = {"request_acceptance": self.applicant(a.id), "pass_preliminary_review": f"local_officer@{a.chain[-1]}",
-                     "accept": MINISTRY_ACTOR}[event]  # fmt: skip
+            actors = {"request_acceptance": self.applicant(a.id),
+                      "pass_preliminary_review": f"local_officer@{a.chain[-1]}", "accept": MINISTRY_ACTOR}
+            actor = actors[event]
             items.append(Item(a.id, event, actor))
         self.backend.fire(items, when, stage="acceptance")
 
     def expire(self, when: datetime) -> None:
-        items = [Item(a.id, "expire", "system@scheduler") for a in self._rows(["in_cultivation", "acceptance_requested"])]
+        rows = self._rows(["in_cultivation", "acceptance_requested"])
+        items = [Item(a.id, "expire", "system@scheduler") for a in rows]
         self.backend.fire(items, when, stage="cultivation")
 
     def qingpu(self, step: str, when: datetime) -> None:
@@ -280,7 +282,8 @@ class Replay:
         for day, rounds in self.rounds_on().items():
             for position, unit, tier in rounds:
                 when = at(day, 15 + position)
-                add(when, f"{day} ranked round {unit} {tier}", lambda u=unit, t=tier, w=when: self.ranked_round(u, t, w))
+                label = f"{day} ranked round {unit} {tier}"
+                add(when, label, lambda u=unit, t=tier, w=when: self.ranked_round(u, t, w))
         add(at("2025-07-20", 14), "Tianjin district review", lambda: self.tianjin_district(at("2025-07-20", 14)))
         add(at("2025-08-15", 10), "Tianjin city filing and review", lambda: self.tianjin_city(at("2025-08-15", 10)))
         add(at("2025-08-29", 10), "Tianjin advanced designation", lambda: self.tianjin_designate(at("2025-08-29", 10)))

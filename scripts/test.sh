@@ -19,6 +19,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED=false
 export PYTHONDONTWRITEBYTECODE=1
 
 .venv/bin/ruff check .
+.venv/bin/mypy
 
 PG_CLUSTER=""        # "15 main" when we started it (and must stop it)
 PG_ROLE=""           # the throwaway role we created (owner of every database made for the run)

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.clock import to_utc
 from models.settings import get_settings
@@ -70,7 +70,7 @@ def _holder(session: Session, subject: str) -> Application | AuditChain:
         if application is None:
             raise LookupError(subject)
         return application
-    chain = session.scalars(select(AuditChain).where(AuditChain.subject == subject).with_for_update()).first()
+    chain = session.scalars(select(AuditChain).where(col(AuditChain.subject) == subject).with_for_update()).first()
     if chain is None:
         chain = AuditChain(subject=subject, head="", count=0)
         session.add(chain)
@@ -147,8 +147,10 @@ def _verify_chain(subject: str, events: list[AuditEvent], head: str, count: int,
             return
         prev = event.hash
     if len(events) != count or (head or GENESIS) != prev:
-        yield (f"{subject}: chain holds {len(events)} events ending {prev[:12]}, head says {count} ending "
-               f"{head[:12]} (tail removed or added)")
+        yield (
+            f"{subject}: chain holds {len(events)} events ending {prev[:12]}, head says {count} ending "
+            f"{head[:12]} (tail removed or added)"
+        )
 
 
 def verify(session: Session) -> VerifyReport:
@@ -156,13 +158,15 @@ def verify(session: Session) -> VerifyReport:
     key = _key()
     report = VerifyReport()
     heads: dict[str, tuple[str, int]] = {}
-    for app_id, head, count in session.execute(select(Application.id, Application.audit_head, Application.audit_count)):
+    for app_id, head, count in session.execute(
+        select(col(Application.id), col(Application.audit_head), col(Application.audit_count))
+    ):
         heads[f"application:{app_id}"] = (head, count)
-    for chain in session.execute(select(AuditChain.subject, AuditChain.head, AuditChain.count)):
+    for chain in session.execute(select(col(AuditChain.subject), col(AuditChain.head), col(AuditChain.count))):
         heads[chain[0]] = (chain[1], chain[2])
     events_by_subject: dict[str, list[AuditEvent]] = {}
     for row in session.execute(
-        select(AuditEvent).order_by(AuditEvent.subject, AuditEvent.seq, AuditEvent.id)
+        select(AuditEvent).order_by(col(AuditEvent.subject), col(AuditEvent.seq), col(AuditEvent.id))
     ).scalars():  # type: ignore[arg-type]
         events_by_subject.setdefault(row.subject, []).append(row)
     for subject in sorted(set(heads) | set(events_by_subject)):
@@ -178,6 +182,6 @@ def verify(session: Session) -> VerifyReport:
 
 def history(session: Session, subject: str) -> list[AuditEvent]:
     rows: Iterable[AuditEvent] = session.execute(
-        select(AuditEvent).where(AuditEvent.subject == subject).order_by(AuditEvent.seq)  # type: ignore[arg-type]
+        select(AuditEvent).where(col(AuditEvent.subject) == subject).order_by(col(AuditEvent.seq))  # type: ignore[arg-type]
     ).scalars()
     return list(rows)

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.clock import ensure_aware, to_utc
 from models.credit_code import CreditCodeError, validate_credit_code
@@ -72,7 +72,9 @@ def resolve_actor(session: Session, spec: str) -> Actor:
     role, unit = parse_actor(spec)
     if role == Role.SYSTEM:
         return SYSTEM_ACTOR
-    actor = session.scalars(select(Actor).where(Actor.role == role, Actor.unit == unit).order_by(Actor.id)).first()
+    actor = session.scalars(
+        select(Actor).where(col(Actor.role) == role, col(Actor.unit) == unit).order_by(col(Actor.id))
+    ).first()
     if actor is None:
         raise NotAuthorised(
             f"no actor registered as {role}@{unit}; add one with `factory-review actor add`", rule="unknown-actor"
@@ -86,7 +88,7 @@ def add_actor(session: Session, *, name: str, email: str, role: Role | str, unit
     if role == Role.MINISTRY_OFFICER and unit != MINISTRY_UNIT:
         raise InvalidInput(f"ministry officers belong to unit '{MINISTRY_UNIT}'", rule="actor-unit")
     existing = session.scalars(
-        select(Actor).where(Actor.role == role, Actor.unit == unit, Actor.email == email)
+        select(Actor).where(col(Actor.role) == role, col(Actor.unit) == unit, col(Actor.email) == email)
     ).first()
     if existing:
         return existing
@@ -113,7 +115,7 @@ def add_enterprise(session: Session, *, data: dict[str, Any], actor: Actor, at: 
             raise InvalidInput(f"enterprise {required} is required", rule="enterprise-schema")
     _check_text(data)
     _check_units(data)
-    existing = session.scalars(select(Enterprise).where(Enterprise.credit_code == code)).first()
+    existing = session.scalars(select(Enterprise).where(col(Enterprise.credit_code) == code)).first()
     if existing is not None:
         return existing
     try:
@@ -153,8 +155,9 @@ def _check_text(data: dict[str, Any]) -> None:
         validate_name(str(data.get("contact_name") or ""))
         validate_name(str(data.get("name") or ""))
     except BadAddress as exc:
-        raise InvalidInput(f"enterprise contact: {exc}", rule="header-injection",
-                           source="notifications/addresses.py") from None
+        raise InvalidInput(
+            f"enterprise contact: {exc}", rule="header-injection", source="notifications/addresses.py"
+        ) from None
 
 
 def _check_units(data: dict[str, Any]) -> None:
@@ -202,13 +205,14 @@ def create_application(
         code = validate_credit_code(enterprise_code)
     except CreditCodeError as exc:
         raise InvalidInput(str(exc), rule="credit-code", source="GB 32100-2015") from None
-    enterprise = session.scalars(select(Enterprise).where(Enterprise.credit_code == code)).first()
+    enterprise = session.scalars(select(Enterprise).where(col(Enterprise.credit_code) == code)).first()
     if enterprise is None:
         raise NotFound(f"enterprise {code} is not registered; `factory-review enterprise add` first")
     if not (actor.role == Role.ENTERPRISE and actor.unit == code) and actor.role not in {Role.ADMIN, Role.SYSTEM}:
         raise NotAuthorised(f"{actor.role}@{actor.unit} may not create an application for {code}", rule="authorisation")
     chain = get_season(season).chain_for(enterprise, track_value, tier)
     now = to_utc(at)
+    assert enterprise.id is not None
     application = Application(
         enterprise_id=enterprise.id,
         tier=tier,

@@ -29,11 +29,17 @@ class ApplicationAdapter:
         self.step_taken: Step | None = None
 
 
+def _adapter(event: EventData) -> ApplicationAdapter:
+    model = event.model
+    assert isinstance(model, ApplicationAdapter)
+    return model
+
+
 def _when(name: str) -> Any:
     predicate = CONDITIONS[name]
 
     def check(event: EventData) -> bool:
-        return predicate(event.model.ctx)
+        return predicate(_adapter(event).ctx)
 
     check.__name__ = f"when_{name}"
     return check
@@ -43,7 +49,7 @@ def _guard(name: str) -> Any:
     fn = GUARDS[name]
 
     def check(event: EventData) -> bool:
-        fn(event.model.ctx)  # raises a typed ReviewError to refuse
+        fn(_adapter(event).ctx)  # raises a typed ReviewError to refuse
         return True
 
     check.__name__ = f"guard_{name}"
@@ -52,8 +58,8 @@ def _guard(name: str) -> Any:
 
 def _record(step: Step) -> Any:
     def before(event: EventData) -> None:
-        event.model.step_taken = step
-        event.model.ctx.step = step
+        _adapter(event).step_taken = step
+        _adapter(event).ctx.step = step
 
     return before
 

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 # The season-data guards and the provincial/district track tables register themselves on import.
 import programmes  # noqa: F401
@@ -48,7 +48,7 @@ def _load_for_update(session: Session, application_id: int) -> Application:
     IMMEDIATE) serialises writers and the version column catches a stale writer."""
     application = session.scalars(
         select(Application)
-        .where(Application.id == application_id)
+        .where(col(Application.id) == application_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).first()
@@ -220,7 +220,8 @@ def _apply_effects(application: Application, step: Step, ctx: GuardContext) -> N
                 "cultivation_ends_on": application.cultivation_ends_on.isoformat(),
             }
         case "pass_verification" if step.dest == State.PUBLIC_NOTICE:
-            notice = {k: ctx.data[k] for k in ("notice_opens_on", "notice_closes_on", "notice_id") if k in ctx.data}
+            keys: tuple[str, ...] = ("notice_opens_on", "notice_closes_on", "notice_id")
+            notice = {k: ctx.data[k] for k in keys if k in ctx.data}
             application.milestones = {**application.milestones, **notice}
         case _:
             pass
@@ -258,7 +259,7 @@ def _recipients(session: Session, who: str, ctx: GuardContext) -> list[tuple[str
     if unit is None:
         return []
     officers = session.scalars(
-        select(Actor).where(Actor.role == Role.LOCAL_OFFICER, Actor.unit == unit).order_by(Actor.id)
+        select(Actor).where(col(Actor.role) == Role.LOCAL_OFFICER, col(Actor.unit) == unit).order_by(col(Actor.id))
     ).all()
     return [(o.email, o.name) for o in officers if o.email]
 

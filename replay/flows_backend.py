@@ -19,8 +19,14 @@ from sqlalchemy.engine import Engine
 from replay.calendar import DirectBackend, Item
 
 # A flow's outcome names the rule only; the error type for the refusal counter, as the direct backend counts.
-RULE_TYPES = {"quota": "QuotaExceeded", "quota-unknown": "QuotaUnknown", "deadline:recommend": "DeadlinePassed",
-              "deadline:submit": "DeadlinePassed", "ranked": "TransitionRefused", "authorisation": "NotAuthorised"}  # fmt: skip
+RULE_TYPES = {
+    "quota": "QuotaExceeded",
+    "quota-unknown": "QuotaUnknown",
+    "deadline:recommend": "DeadlinePassed",
+    "deadline:submit": "DeadlinePassed",
+    "ranked": "TransitionRefused",
+    "authorisation": "NotAuthorised",
+}
 
 
 def prefect_environment(home: Path) -> None:

@@ -12,6 +12,7 @@ import os
 import shutil
 import sys
 from collections import Counter
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -75,11 +76,14 @@ def _write_outputs(engine: Any, output: Path, refusal_log: list[dict[str, Any]])
     return {"summary_tables": written, "audit_manifest_verified": bool(manifest["chains_verified"])}
 
 
-def run_season(output: Path, *, enterprises: int, seed: int, fast: bool, console: Console) -> dict[str, Any]:
-    """Build and replay the season; returns the summary (also written to summary.json)."""
+def run_season(output: Path, *, enterprises: int, seed: int, fast: bool, console: Console,
+               reminder_days: tuple[date, date] | None = None) -> dict[str, Any]:  # fmt: skip
+    """Build and replay the season; returns the summary (also written to summary.json).
+
+    `reminder_days` narrows the daily reminder sweeps (07-01..08-31) for quick runs (tests, the bench)."""
     from sqlmodel import Session
 
-    from replay.calendar import DirectBackend, Replay
+    from replay.calendar import REMINDER_DAYS, DirectBackend, Replay
     from replay.summary import summarise
     from replay.synthetic import build_season, plan_season
 
@@ -101,11 +105,14 @@ def run_season(output: Path, *, enterprises: int, seed: int, fast: bool, console
             from replay.flows_backend import FlowBackend
 
             backend = FlowBackend(engine, output / "mail", refusals, log, prefect_home=output / "prefect")
-        replay = Replay(engine, season, backend)
+        replay = Replay(engine, season, backend, reminder_days=reminder_days or REMINDER_DAYS)
         steps = replay.schedule()
         task = progress.add_task(f"replaying the calendar ({backend.name})", total=len(steps))
         replay.tick = lambda label: progress.update(task, advance=1, description=label[:34])
-        replay.run()
+        try:
+            replay.run()
+        finally:
+            backend.close()
         progress.update(task, description=f"replayed the calendar ({backend.name})")
     with Session(engine) as session:
         summary = summarise(session, refusals=refusals)

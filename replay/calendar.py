@@ -105,6 +105,9 @@ class DirectBackend:
 
         send_pending(self.engine, transport=EmlFolderTransport(self.mail_dir), now=when)
 
+    def close(self) -> None:
+        """Nothing to release for direct calls."""
+
 
 # ---- the calendar ------------------------------------------------------------------------------------------
 
@@ -112,7 +115,9 @@ class DirectBackend:
 class Replay:
     """Runs the season's steps in date order against a backend."""
 
-    def __init__(self, engine: Engine, season: Season2025, backend: Any, *, tick: Callable[[str], None] | None = None):
+    def __init__(self, engine: Engine, season: Season2025, backend: Any, *, tick: Callable[[str], None] | None = None,
+                 reminder_days: tuple[date, date] = REMINDER_DAYS) -> None:  # fmt: skip
+        self.reminder_days = reminder_days
         self.engine = engine
         self.season = season
         self.backend = backend
@@ -171,8 +176,10 @@ class Replay:
     def ranked_round(self, unit: str, tier: str, when: datetime) -> None:
         with Session(self.engine) as session:
             held = [a.id for a in held_applications(session, unit=unit, tier=tier, season=SEASON)]
-            top = {a.id: a.review_level == len(a.chain) - 1
-                   for a in session.scalars(select(Application).where(Application.id.in_(held)))}  # type: ignore[union-attr]
+            top = {
+                a.id: a.review_level == len(a.chain) - 1
+                for a in session.scalars(select(Application).where(Application.id.in_(held)))
+            }  # type: ignore[union-attr]
         if not held:
             return
         ranked = sorted(held, key=lambda i: self.spec(i).n)
@@ -250,8 +257,11 @@ class Replay:
         for a in self._rows([source]):
             if self.spec(a.id).fate != "accept":
                 continue
-            actors = {"request_acceptance": self.applicant(a.id),
-                      "pass_preliminary_review": f"local_officer@{a.chain[-1]}", "accept": MINISTRY_ACTOR}
+            actors = {
+                "request_acceptance": self.applicant(a.id),
+                "pass_preliminary_review": f"local_officer@{a.chain[-1]}",
+                "accept": MINISTRY_ACTOR,
+            }
             actor = actors[event]
             items.append(Item(a.id, event, actor))
         self.backend.fire(items, when, stage="acceptance")
@@ -290,23 +300,35 @@ class Replay:
         add(at("2025-08-05", 10), "ministry review opens", lambda: self.ministry_open(at("2025-08-05", 10)))
         add(at("2025-08-20", 10), "ministry panel", lambda: self.ministry_pass(at("2025-08-20", 10)))
         add(at("2025-09-01", 10), "on-site verification", lambda: self.onsite(at("2025-09-01", 10)))
-        add(at("2025-09-06", 10), "objection raised",
-            lambda: self.objections("raise_objection", "群众来信反映投资额存疑", at("2025-09-06", 10)))
-        add(at("2025-09-08", 10), "objection dismissed",
-            lambda: self.objections("dismiss_objection", "经核实投资额属实", at("2025-09-08", 10)))
+        add(
+            at("2025-09-06", 10),
+            "objection raised",
+            lambda: self.objections("raise_objection", "群众来信反映投资额存疑", at("2025-09-06", 10)),
+        )
+        add(
+            at("2025-09-08", 10),
+            "objection dismissed",
+            lambda: self.objections("dismiss_objection", "经核实投资额属实", at("2025-09-08", 10)),
+        )
         add(at("2025-09-10", 10), "Qingpu first check", lambda: self.qingpu("pass_first_check", at("2025-09-10", 10)))
         add(at("2025-09-12", 10), "excellent recognised", lambda: self.recognise(at("2025-09-12", 10)))
         add(at("2025-09-26", 10), "Qingpu notice", lambda: self.qingpu("pass_expert_review", at("2025-09-26", 10)))
         add(at("2025-10-11", 10), "Qingpu designation", lambda: self.qingpu("designate", at("2025-10-11", 10)))
         add(at("2025-11-24", 10), "leading cultivation starts", lambda: self.start_cultivation(at("2025-11-24", 10)))
-        add(at("2026-10-08", 10), "acceptance requested",
-            lambda: self.acceptance("request_acceptance", at("2026-10-08", 10)))
-        add(at("2026-10-20", 10), "preliminary review",
-            lambda: self.acceptance("pass_preliminary_review", at("2026-10-20", 10)))
+        add(
+            at("2026-10-08", 10),
+            "acceptance requested",
+            lambda: self.acceptance("request_acceptance", at("2026-10-08", 10)),
+        )
+        add(
+            at("2026-10-20", 10),
+            "preliminary review",
+            lambda: self.acceptance("pass_preliminary_review", at("2026-10-20", 10)),
+        )
         add(at("2026-12-01", 10), "expert acceptance", lambda: self.acceptance("accept", at("2026-12-01", 10)))
         add(at("2027-11-25", 10), "cultivation expires", lambda: self.expire(at("2027-11-25", 10)))
-        day = REMINDER_DAYS[0]
-        while day <= REMINDER_DAYS[1]:
+        day = self.reminder_days[0]
+        while day <= self.reminder_days[1]:
             add(at(day, 9), f"{day} reminders", lambda d=day: self.backend.reminders(at(d, 9)))
             day += timedelta(days=1)
         steps.sort(key=lambda s: (s[0], s[1]))
@@ -317,7 +339,7 @@ class Replay:
         last_day = None
         for when, label, fn in steps:
             fn()
-            if when.date() > REMINDER_DAYS[1] and when.date() != last_day:
+            if when.date() > self.reminder_days[1] and when.date() != last_day:
                 self.backend.send(when + timedelta(hours=1))  # the day's mail after the reminder weeks
             last_day = when.date()
             self.tick(label)

@@ -8,6 +8,7 @@ directly, as `DirectBackend` does. Prefect runs locally in ephemeral mode with i
 
 from __future__ import annotations
 
+import logging
 import os
 from collections import Counter, defaultdict
 from datetime import date, datetime
@@ -33,7 +34,7 @@ def prefect_environment(home: Path) -> None:
     home.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_HOME", str(home.resolve()))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")  # refusals go to refusals.jsonl, not the console
     os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
 
 
@@ -45,6 +46,21 @@ class FlowBackend(DirectBackend):
         prefect_environment(prefect_home)
         super().__init__(engine, mail_dir, refusals, log)
         self.runs: Counter[str] = Counter()
+        from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+        self._settings = temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})  # heartbeats off
+        self._settings.__enter__()
+        # A refused batch fails its flow run (StageRefused), which Prefect logs with a traceback: the demo
+        # counts it instead. Quiet Prefect's console loggers for the replay, put back on close().
+        self._loggers = {name: logging.getLogger(name).level for name in ("prefect", "prefect.flow_runs",
+                                                                           "prefect.task_runs", "flows")}  # fmt: skip
+        for name in self._loggers:
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+
+    def close(self) -> None:
+        for name, level in self._loggers.items():
+            logging.getLogger(name).setLevel(level)
+        self._settings.__exit__(None, None, None)
 
     def _run(self, flow: Any, params: Any, when: datetime) -> Any:
         from flows.common import StageRefused

@@ -1,10 +1,11 @@
 """A deterministic synthetic 2025 season: enterprises, actors and draft applications.
 
 `plan_season(n, seed)` decides everything up front with `random.Random(seed)` (no wall clock, no global
-state): a fixed core of cases every season shows (a Shanghai district over its quota of six, Qingpu's
+state): a fixed core of 35 cases every season shows (a Shanghai district over its quota of six, Qingpu's
 district designations, Tianjin's basic and advanced filings, Sichuan through Chengdu's districts and other
 cities, central-SOE groups and Shandong's leading tier carrying the national steps to the end, and the
-ineligible and late ones), then random applicants up to `n`. `build_season` registers them through the
+ineligible and late ones), then random applicants up to `n`; fewer than 35: the first `n` of the core.
+`build_season` registers them through the
 real intake functions (`add_actor`, `add_enterprise`, `create_application`) on 2025-06-30.
 
 Province-level excellent quotas need the 2024 value-added rank, which the 2025 season data doesn't hold:
@@ -76,17 +77,20 @@ def at(day: date | str, hour: int = 10, minute: int = 0) -> datetime:
 def _core() -> list[tuple[str, str, str, dict[str, Any]]]:
     """(unit, tier, track, fields) every season shows, whatever its size."""
     core: list[tuple[str, str, str, dict[str, Any]]] = []
+    # First the national steps to the end (SOE groups: quota 5; Shandong leading: quota 3), so a small season
+    # (fewer enterprises than the core) still reaches recognition, acceptance and expiry.
+    core += [("soe.baowu", "excellent", "national", {"fate": "objection"}),
+             ("soe.baowu", "excellent", "national", {}),
+             ("sd", "leading", "national", {"fate": "accept"}), ("sd", "leading", "national", {"fate": "expire"}),
+             ("soe.sinopec", "excellent", "national", {"fate": "reject_review"}),
+             ("tj.binhai", "basic", "provincial", {}), ("tj.xiqing", "advanced", "provincial", {}),
+             ("sh.qingpu", "smart_factory", "district", {})]  # fmt: skip
     core += [("sh.minhang", "excellent", "national", {})] * 7  # over the district quota of six
     core += [("sh.qingpu", "excellent", "national", {}), ("sh.qingpu", "leading", "national", {})]
-    core += [("sh.qingpu", "smart_factory", "district", {})] * 3
-    core += [("soe.baowu", "excellent", "national", {"fate": "objection"}),
-             ("soe.baowu", "excellent", "national", {}), ("soe.baowu", "excellent", "national", {}),
-             ("soe.sinopec", "excellent", "national", {"fate": "reject_review"}),
-             ("soe.sinopec", "excellent", "national", {})]  # fmt: skip
-    core += [("sd", "leading", "national", {"fate": "accept"}), ("sd", "leading", "national", {"fate": "accept"}),
-             ("sd", "leading", "national", {"fate": "expire"}), ("sd", "excellent", "national", {})]  # fmt: skip
-    core += [("tj.binhai", "basic", "provincial", {}), ("tj.binhai", "basic", "provincial", {}),
-             ("tj.xiqing", "advanced", "provincial", {}), ("tj.xiqing", "advanced", "provincial", {}),
+    core += [("sh.qingpu", "smart_factory", "district", {})] * 2
+    core += [("soe.baowu", "excellent", "national", {}), ("soe.sinopec", "excellent", "national", {}),
+             ("sd", "leading", "national", {"fate": "accept"}), ("sd", "excellent", "national", {})]  # fmt: skip
+    core += [("tj.binhai", "basic", "provincial", {}), ("tj.xiqing", "advanced", "provincial", {}),
              ("tj.binhai", "excellent", "national", {})]  # fmt: skip
     core += [("sc.chengdu.wuhou", "excellent", "national", {}), ("sc.chengdu.wuhou", "excellent", "national", {}),
              ("sc.mianyang", "excellent", "national", {})]  # fmt: skip
@@ -128,6 +132,8 @@ def plan_season(enterprises: int, seed: int) -> list[Spec]:
     rng = random.Random(seed)
     season = get_season(SEASON)
     rows = list(_core())
+    if enterprises < len(rows):  # a small season: the first cases of the core (the national steps first)
+        rows = rows[: max(1, enterprises)]
     while len(rows) < enterprises:
         unit, tier, track = _random_pool(rng)
         fields: dict[str, Any] = {}

@@ -102,3 +102,30 @@ def test_audit_export_verifies_with_the_cli(fast_demo: tuple[Path, dict], monkey
     finally:
         _reset_caches()
     assert code in (0, None), capsys.readouterr()
+
+
+@pytest.mark.prefect
+@pytest.mark.slow
+def test_a_small_season_through_the_prefect_flows_ends_where_direct_calls_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, isolated_env: None
+) -> None:
+    """The default backend (the real flows, Prefect in ephemeral mode) and --fast reach the same states."""
+    from datetime import date
+
+    from rich.console import Console
+
+    from cli.demo import run_season
+
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))
+    monkeypatch.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    console = Console(stderr=True, quiet=True)
+    window = (date(2025, 7, 10), date(2025, 7, 10))  # one day of reminder sweeps keeps the flow runs few
+    kwargs = {"enterprises": 8, "seed": 3, "console": console, "reminder_days": window}
+    flows = run_season(tmp_path / "flows", fast=False, **kwargs)  # type: ignore[arg-type]
+    direct = run_season(tmp_path / "direct", fast=True, **kwargs)  # type: ignore[arg-type]
+    assert flows["season"]["backend"] == "prefect" and direct["season"]["backend"] == "direct"
+    assert flows["applications"] == direct["applications"]
+    assert flows["quotas"] == direct["quotas"]
+    assert flows["audit"]["ok"] and flows["mail"] == direct["mail"]
+    states = {r["state"] for r in flows["applications"]}
+    assert {"recognised", "accepted", "cultivation_expired", "designated", "rejected"} <= states

@@ -62,7 +62,8 @@ class FlowBackend(DirectBackend):
             logging.getLogger(name).setLevel(level)
         self._settings.__exit__(None, None, None)
 
-    def _run(self, flow: Any, params: Any, when: datetime) -> Any:
+    def _run(self, flow: Any, params: Any, when: datetime, *, per_round: bool = False) -> Any:
+        """Run one flow; count its refused outcomes (a ranked round's refusal once, as the direct backend)."""
         from flows.common import StageRefused
 
         self.runs[flow.name] += 1
@@ -70,8 +71,13 @@ class FlowBackend(DirectBackend):
             report = flow(params)
         except StageRefused as refused:
             report = refused.report
+        seen: set[str] = set()
         for o in getattr(report, "refused", []):
             key = f"{RULE_TYPES.get(o.rule, 'Refused')}:{o.rule}"
+            if per_round and o.event == "recommend":
+                if key in seen:
+                    continue
+                seen.add(key)
             self.refusals[key] += 1
             self.log.append({"at": when.isoformat(), "what": o.event, "refusal": key, "message": o.message,
                              "application_id": o.application_id})  # fmt: skip
@@ -86,7 +92,7 @@ class FlowBackend(DirectBackend):
         params = ReviewRoundParams(actor=f"local_officer@{unit}", now=when.isoformat(), unit=unit, tier=tier,
                                    decisions=decisions)  # fmt: skip
         before = sum(self.refusals.values())
-        report = self._run(local_review, params, when)
+        report = self._run(local_review, params, when, per_round=True)
         if sum(self.refusals.values()) == before:
             return None
         rules = [o.rule for o in report.refused if o.event == "recommend"]

@@ -126,6 +126,7 @@ def test_a_small_season_through_the_prefect_flows_ends_where_direct_calls_do(
     assert flows["season"]["backend"] == "prefect" and direct["season"]["backend"] == "direct"
     assert flows["applications"] == direct["applications"]
     assert flows["quotas"] == direct["quotas"]
+    assert flows["refusals"] == direct["refusals"]
     assert flows["audit"]["ok"] and flows["mail"] == direct["mail"]
     states = {r["state"] for r in flows["applications"]}
     assert {"recognised", "accepted", "cultivation_expired", "designated", "rejected"} <= states

@@ -106,12 +106,10 @@ class FlowBackend(DirectBackend):
         if stage == "ministry":
             from flows.ministry import MinistryReviewParams, PanelOutcome, ministry_review
 
-            if events == {"open_ministry_review"}:
-                by_tier: dict[str, list[int]] = defaultdict(list)
-                for tier in ("excellent", "leading"):
+            if events == {"open_ministry_review"}:  # the flow opens every recommended application of the tier
+                for tier in sorted(set(self._tiers([i.application_id for i in items]).values())):
                     self._run(ministry_review, MinistryReviewParams(actor=items[0].actor, now=now, tier=tier,
                                                                     decisions=[]), when)  # fmt: skip
-                del by_tier
                 return
             tiers = self._tiers([i.application_id for i in items])
             for tier in sorted(set(tiers.values())):

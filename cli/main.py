@@ -58,8 +58,9 @@ def _load_file(path: Path) -> Any:
 
     try:
         if not path.is_file():
-            raise InvalidInput(f"{path}: no such file" if not path.exists() else f"{path}: not a file",
-                               rule="input-file")
+            raise InvalidInput(
+                f"{path}: no such file" if not path.exists() else f"{path}: not a file", rule="input-file"
+            )
         text = path.read_text(encoding="utf-8")
     except (OSError, ValueError) as exc:
         if isinstance(exc, InvalidInput):
@@ -143,9 +144,7 @@ def actor_add(
 
 @app.command()
 def apply(
-    file: Annotated[
-        Path, typer.Argument(help="Application file (YAML/JSON); schema in README, samples in examples/.")
-    ],
+    file: Annotated[Path, typer.Argument(help="Application file (YAML/JSON); schema in README, samples in examples/.")],
     submit: Annotated[bool, typer.Option("--submit", help="Submit right away (freezes the content).")] = False,
 ) -> None:
     """Create a draft application from a file, as the enterprise it names."""
@@ -373,7 +372,9 @@ def _register_tracks() -> None:
 @app.command()
 def demo(
     output: Annotated[Path, typer.Option(help="Where summary tables, mails and the audit export go.")] = Path("out"),
-    enterprises: Annotated[int, typer.Option(help="Synthetic enterprises in the season.")] = 120,
+    enterprises: Annotated[
+        int, typer.Option(help="Synthetic enterprises (the default takes about three minutes on 2 cores).")
+    ] = 2400,
     seed: Annotated[int, typer.Option(help="Seed for a reproducible season.")] = 2025,
     fast: Annotated[bool, typer.Option("--fast", help="Direct service calls, no Prefect.")] = False,
     json_out: JsonOption = False,

@@ -27,16 +27,22 @@ def quotas(session: Session) -> list[dict[str, Any]]:
         select(RecommendationRound).order_by(RecommendationRound.unit, RecommendationRound.tier)
     ).all()
     return [
-        {"unit": r.unit, "tier": r.tier, "recommended": len(r.ranked_application_ids),
-         "counted_against_quota": r.counted_against_quota, "quota": r.quota}
+        {
+            "unit": r.unit,
+            "tier": r.tier,
+            "recommended": len(r.ranked_application_ids),
+            "counted_against_quota": r.counted_against_quota,
+            "quota": r.quota,
+        }
         for r in rounds
     ]
 
 
 def reminders(session: Session) -> list[dict[str, Any]]:
     rows = session.execute(
-        select(OutboxMessage.kind, OutboxMessage.deadline_on, OutboxMessage.offset_days, OutboxMessage.status,
-               func.count())
+        select(
+            OutboxMessage.kind, OutboxMessage.deadline_on, OutboxMessage.offset_days, OutboxMessage.status, func.count()
+        )
         .where(OutboxMessage.kind != "transition")
         .group_by(OutboxMessage.kind, OutboxMessage.deadline_on, OutboxMessage.offset_days, OutboxMessage.status)
         .order_by(OutboxMessage.deadline_on, OutboxMessage.kind, OutboxMessage.offset_days)

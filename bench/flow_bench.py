@@ -1,7 +1,7 @@
 """The same batch of 1,000 applications submitted through the intake flow and through direct service calls,
 in the same run, each into a fresh migrated SQLite file.
 
-    direct    create_application + transition("submit") per application: the bare service calls
+    direct    create_from_file + transition("submit") per application: the bare service calls
     batch     the intake flow's own functions without Prefect (adds the idempotency look-ups)
     flow      the `submission-intake` flow under Prefect (chunks of 100 per task run, heartbeat off)
     re-run    the same flow again with the same inputs: everything found done, nothing written
@@ -103,27 +103,15 @@ def direct(path: str) -> int:
     import programmes.tracks  # noqa: F401  (guards)
     from models.database import session_scope
     from programmes.application_file import ApplicationFile
-    from states.intake import create_application, resolve_actor
+    from states.intake import create_from_file, resolve_actor
     from states.service import transition
 
     done = 0
     with session_scope() as session:
         for raw in json.loads(Path(path).read_text(encoding="utf-8")):
             parsed = ApplicationFile.model_validate(raw)
-            content = parsed.model_dump(mode="json")
             actor = resolve_actor(session, f"enterprise@{parsed.credit_code}")
-            application = create_application(
-                session,
-                enterprise_code=parsed.credit_code,
-                tier=str(parsed.tier),
-                track=str(parsed.track),
-                season=parsed.season,
-                title=parsed.title,
-                content=content,
-                pledge=content.get("pledge"),
-                actor=actor,
-                at=SUBMIT_AT,
-            )
+            application = create_from_file(session, parsed, actor=actor, at=SUBMIT_AT)
             assert application.id is not None
             transition(session, application.id, "submit", actor=actor, at=SUBMIT_AT)
             done += 1

@@ -152,7 +152,7 @@ def apply(
 
     from programmes.application_file import ApplicationFile
     from states.errors import InvalidInput
-    from states.intake import create_application, resolve_actor
+    from states.intake import create_from_file, resolve_actor
     from states.service import transition
 
     raw = _load_file(file)
@@ -162,21 +162,9 @@ def apply(
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())) or "file"
         raise InvalidInput(f"{file}: {where}: {first.get('msg')}", rule="application-schema") from None
-    content = parsed.model_dump(mode="json")
     with _session() as session:
         actor = resolve_actor(session, f"enterprise@{parsed.credit_code}")
-        application = create_application(
-            session,
-            enterprise_code=parsed.credit_code,
-            tier=str(parsed.tier),
-            track=str(parsed.track),
-            season=parsed.season,
-            title=parsed.title,
-            content=content,
-            pledge=content.get("pledge"),
-            actor=actor,
-            at=STATE.now(),
-        )
+        application = create_from_file(session, parsed, actor=actor, at=STATE.now())
         result = None
         if submit:
             result = transition(session, application.id, "submit", actor=actor, at=STATE.now())

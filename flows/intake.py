@@ -24,7 +24,7 @@ from models.enums import Role
 from programmes.application_file import ApplicationFile, load_application_file
 from states.audit import content_digest
 from states.errors import ReviewError
-from states.intake import create_application, parse_actor, resolve_actor, update_content
+from states.intake import create_from_file, parse_actor, resolve_actor, update_content
 from states.lifecycle import State
 from states.queries import find_application
 
@@ -118,7 +118,7 @@ def load_batch(path: str) -> list[Any]:
 
 @task(name="create-drafts", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
 def create_drafts(batch: list[tuple[str, ApplicationFile]], actor: str, at: datetime) -> list[Draft | Outcome]:
-    """Create each draft (`states.intake.create_application`), or find the one a previous run created.
+    """Create each draft (`states.intake.create_from_file`), or find the one a previous run created.
 
     A returned application whose file changed gets its new content (`update_content`), ready to resubmit."""
     out: list[Draft | Outcome] = []
@@ -136,18 +136,7 @@ def create_drafts(batch: list[tuple[str, ApplicationFile]], actor: str, at: date
                     season=parsed.season,
                 )
                 if existing is None:
-                    existing = create_application(
-                        session,
-                        enterprise_code=parsed.credit_code,
-                        tier=str(parsed.tier),
-                        track=str(parsed.track),
-                        season=parsed.season,
-                        title=parsed.title,
-                        content=content,
-                        pledge=content.get("pledge"),
-                        actor=who,
-                        at=at,
-                    )
+                    existing = create_from_file(session, parsed, actor=who, at=at)
                     event = "submit"
                 elif existing.state == State.DRAFT:
                     event = "submit"

@@ -297,3 +297,20 @@ def update_content(
 def paper_copy_matches(application: Application, paper_content: dict[str, Any]) -> bool:
     """251 §2(二)3: the paper application must be identical to the online one."""
     return application.content_sha256 == content_digest(paper_content)
+
+
+def create_from_file(session: Session, parsed: Any, *, actor: Actor, at: datetime) -> Application:
+    """Create the draft an `ApplicationFile` describes (CLI `apply`, the intake flow, the benchmarks)."""
+    content = parsed.model_dump(mode="json")
+    return create_application(
+        session,
+        enterprise_code=parsed.credit_code,
+        tier=str(parsed.tier),
+        track=str(parsed.track),
+        season=parsed.season,
+        title=parsed.title,
+        content=content,
+        pledge=content.get("pledge"),
+        actor=actor,
+        at=at,
+    )

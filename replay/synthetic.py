@@ -206,27 +206,32 @@ def enterprise_data(season: Season, spec: Spec) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v is not None}
 
 
+def national_file(season: Season, ent: Enterprise, tier: str) -> dict[str, Any]:
+    """A complete national-track application file for an enterprise: the tier's minimum maturity, five
+    segments, every checklist item, the pledge (the demo's and the tests' valid baseline)."""
+    checklist = season.checklist(tier)
+    return {
+        "credit_code": ent.credit_code,
+        "tier": tier,
+        "track": "national",
+        "season": season.name,
+        "title": f"{ent.name} {season.tier_rule(tier).label}智能工厂",
+        "maturity_level": season.tier_rule(tier).min_maturity,
+        "scenarios": list(SCENARIOS),
+        "ai_scenario_ratio": "65" if tier == "leading" else "25",
+        "materials": {m.key: f"{m.key}.pdf" for m in (checklist.items if checklist else ())},
+        "future_modes": ["研发模式创新-创成式设计"] if tier == "leading" else [],
+        "industry_leader": tier == "leading",
+        "agrees_to_verification": True,
+        "pledge": {"truthful": True, "no_secrets": True, "signed_by": "法定代表人", "signed_on": "2025-06-30"},
+        "contact_name": ent.contact_name,
+        "contact_mobile": ent.contact_phone,
+    }
+
+
 def content_for(season: Season, spec: Spec, ent: Enterprise) -> dict[str, Any]:
     if spec.track == "national":
-        tier = spec.tier
-        checklist = season.checklist(tier)
-        raw: dict[str, Any] = {
-            "credit_code": ent.credit_code,
-            "tier": tier,
-            "track": "national",
-            "season": SEASON,
-            "title": f"{ent.name} {season.tier_rule(tier).label}智能工厂",
-            "maturity_level": season.tier_rule(tier).min_maturity,
-            "scenarios": SCENARIOS,
-            "ai_scenario_ratio": "65" if tier == "leading" else "25",
-            "materials": {m.key: f"{m.key}.pdf" for m in (checklist.items if checklist else ())},
-            "future_modes": ["研发模式创新-创成式设计"] if tier == "leading" else [],
-            "industry_leader": tier == "leading",
-            "agrees_to_verification": True,
-            "pledge": {"truthful": True, "no_secrets": True, "signed_by": "法定代表人", "signed_on": "2025-06-30"},
-            "contact_name": ent.contact_name,
-            "contact_mobile": ent.contact_phone,
-        }
+        raw = national_file(season, ent, spec.tier)
     else:
         name = {"district": "qingpu-factory", "provincial": f"{spec.tier}-tianjin"}[spec.track]
         raw = example(name)

@@ -28,6 +28,7 @@ from models.clock import SHANGHAI
 from models.credit_code import make_credit_code
 from models.enums import MINISTRY_UNIT, Role
 from models.tables import Actor, Application, Enterprise
+from replay.synthetic import national_file  # the demo's valid baseline file
 from states.intake import SYSTEM_ACTOR, add_actor, add_enterprise, create_application
 from states.lifecycle import State, Who, steps_for
 from states.service import TransitionResult, transition
@@ -219,39 +220,12 @@ def enterprise(session: Session, unit: str = "sh.qingpu", *, tier: str = "excell
 
 # ---- applications -------------------------------------------------------------------------------
 
-SCENARIOS = [
-    "工厂建设—工厂数字化规划设计—全厂三维数字化规划",
-    "产品研发—产品数字化设计—发动机壳体参数化设计",
-    "生产作业—人机协同作业—多机协同的发动机壳体柔性加工与检测",
-    "生产管理—车间智能排产—基于约束的高级排产",
-    "运营管理—智能经营决策—经营数据驾驶舱",
-]
-
-
 def content_for(enterprise_row: Enterprise, tier: str = "excellent", **overrides: Any) -> dict[str, Any]:
     """A complete, valid application file for the tier (validated by ApplicationFile, stored as JSON)."""
     from programmes.application_file import ApplicationFile
     from programmes.season import get_season
 
-    season = get_season(SEASON)
-    checklist = season.checklist(tier)
-    raw: dict[str, Any] = {
-        "credit_code": enterprise_row.credit_code,
-        "tier": tier,
-        "track": "national",
-        "season": SEASON,
-        "title": f"{enterprise_row.name} {season.tier_rule(tier).label}智能工厂",
-        "maturity_level": season.tier_rule(tier).min_maturity,
-        "scenarios": SCENARIOS,
-        "ai_scenario_ratio": "65" if tier == "leading" else "25",
-        "materials": {m.key: f"{m.key}.pdf" for m in (checklist.items if checklist else ())},
-        "future_modes": ["研发模式创新-创成式设计"] if tier == "leading" else [],
-        "industry_leader": tier == "leading",
-        "agrees_to_verification": True,
-        "pledge": {"truthful": True, "no_secrets": True, "signed_by": "法定代表人", "signed_on": "2025-06-30"},
-        "contact_name": enterprise_row.contact_name,
-        "contact_mobile": enterprise_row.contact_phone,
-    }
+    raw = national_file(get_season(SEASON), enterprise_row, tier)
     raw.update(overrides)
     return ApplicationFile.model_validate(raw).model_dump(mode="json")
 

@@ -297,7 +297,7 @@ def test_gap_header_injection_in_enterprise_contact(session: Session, field: str
 
 
 def _valid_file() -> dict[str, Any]:
-    from tests.factories import SCENARIOS
+    from replay.synthetic import SCENARIOS
 
     return {
         "credit_code": make_credit_code("310118", "MA0000001"),

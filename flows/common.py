@@ -15,8 +15,8 @@ another district).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -355,6 +355,24 @@ def schedule_follow_up(deployment: str, parameters: dict[str, Any], *, when: dat
 
 
 schedule = task(name="schedule-follow-up", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)(schedule_follow_up)
+
+
+def schedule_per_day(
+    deployment: str,
+    by_day: dict[date, list[int]],
+    *,
+    key_prefix: str,
+    parameters_for: Callable[[list[int]], dict[str, Any]],
+    run_at: Callable[[date], datetime],
+) -> dict[str, str | None]:
+    """One follow-up run per day for the applications due that day (a notice closing, a cultivation
+    ending); the key names the day and the ids, so a re-run finds the run already scheduled."""
+    scheduled: dict[str, str | None] = {}
+    for day, ids in sorted(by_day.items()):
+        ids = sorted(ids)
+        key = f"{key_prefix}:{day.isoformat()}:{','.join(map(str, ids))}"
+        scheduled[day.isoformat()] = schedule(deployment, parameters_for(ids), when=run_at(day), key=key)
+    return scheduled
 
 
 def each(values: Iterable[int], event: str, **fields: Any) -> list[EventItem]:

@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from prefect import flow
 from pydantic import BaseModel, Field
 
-from flows.common import EventItem, StageParams, StageReport, each, fire_all, publish, schedule
+from flows.common import EventItem, StageParams, StageReport, each, fire_all, publish, schedule_per_day
 from models.clock import SHANGHAI
 from models.database import session_scope
 from states.lifecycle import State
@@ -47,13 +47,8 @@ def expiry_run_at(ends_on: date) -> datetime:
 
 def schedule_expiry(by_end: dict[date, list[int]]) -> dict[str, str | None]:
     """One expiry run per end day; the idempotency key makes a re-run find the run already scheduled."""
-    out: dict[str, str | None] = {}
-    for ends_on, ids in sorted(by_end.items()):
-        ids = sorted(ids)
-        key = f"cultivation-expiry:{ends_on.isoformat()}:{','.join(map(str, ids))}"
-        parameters = {"params": {"actor": SYSTEM, "expire": ids}}
-        out[ends_on.isoformat()] = schedule(DEPLOYMENT, parameters, when=expiry_run_at(ends_on), key=key)
-    return out
+    return schedule_per_day(DEPLOYMENT, by_end, key_prefix="cultivation-expiry", run_at=expiry_run_at,
+                            parameters_for=lambda ids: {"params": {"actor": SYSTEM, "expire": ids}})
 
 
 @flow(name="cultivation")

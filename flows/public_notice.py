@@ -15,7 +15,7 @@ from typing import Any, Literal
 from prefect import flow
 from pydantic import BaseModel, Field
 
-from flows.common import EventItem, StageParams, StageReport, fire_all, publish, schedule
+from flows.common import EventItem, StageParams, StageReport, fire_all, publish, schedule_per_day
 from models.clock import SHANGHAI, local_date
 from models.database import session_scope
 from states.lifecycle import State
@@ -74,13 +74,8 @@ def close_run_at(closes_on: date) -> datetime:
 
 def schedule_closing(actor: str, by_close: dict[date, list[int]]) -> dict[str, str | None]:
     """One scheduled closing run per closing day; the key makes a re-run reuse it."""
-    scheduled: dict[str, str | None] = {}
-    for closes_on, ids in sorted(by_close.items()):
-        ids = sorted(ids)
-        key = f"public-notice-close:{closes_on.isoformat()}:{','.join(map(str, ids))}"
-        parameters = {"params": {"actor": actor, "close": ids}}
-        scheduled[closes_on.isoformat()] = schedule(DEPLOYMENT, parameters, when=close_run_at(closes_on), key=key)
-    return scheduled
+    return schedule_per_day(DEPLOYMENT, by_close, key_prefix="public-notice-close", run_at=close_run_at,
+                            parameters_for=lambda ids: {"params": {"actor": actor, "close": ids}})
 
 
 @flow(name="public-notice")

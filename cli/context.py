@@ -26,7 +26,7 @@ class CliState:
         try:
             return clock_from_env(self.now_text)
         except ValueError as exc:
-            from states.errors import InvalidInput
+            from models.errors import InvalidInput
 
             raise InvalidInput(f"--now: {exc}", rule="clock") from None
 

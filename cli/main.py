@@ -54,7 +54,7 @@ def _session() -> Any:
 
 
 def _load_file(path: Path) -> Any:
-    from states.errors import InvalidInput
+    from models.errors import InvalidInput
 
     try:
         if not path.is_file():
@@ -109,7 +109,7 @@ def enterprise_add(
     with _session() as session:
         for item in items:
             if not isinstance(item, dict):
-                from states.errors import InvalidInput
+                from models.errors import InvalidInput
 
                 raise InvalidInput(f"{file}: each enterprise must be a mapping", rule="enterprise-schema")
             enterprise = add_enterprise(session, data=item, actor=SYSTEM_ACTOR, at=STATE.now())
@@ -150,8 +150,8 @@ def apply(
     """Create a draft application from a file, as the enterprise it names."""
     from pydantic import ValidationError
 
+    from models.errors import InvalidInput
     from programmes.application_file import ApplicationFile
-    from states.errors import InvalidInput
     from states.intake import create_from_file, resolve_actor
     from states.service import transition
 
@@ -191,7 +191,7 @@ def act(
     data: Annotated[str, typer.Option(help="Extra JSON data recorded with the event.")] = "{}",
 ) -> None:
     """Fire one lifecycle event through the one door (guards, audit, mail, all or nothing)."""
-    from states.errors import InvalidInput
+    from models.errors import InvalidInput
     from states.intake import resolve_actor
     from states.service import transition
 
@@ -218,8 +218,8 @@ def show(application_id: Annotated[int, typer.Argument(help="Application id.")])
     """Show one application: state, chain, ranks, frozen content hash."""
     from rich.table import Table
 
+    from models.errors import NotFound
     from models.tables import Application, Enterprise
-    from states.errors import NotFound
     from states.lifecycle import STATE_LABELS, State
 
     with _session() as session:
@@ -250,9 +250,9 @@ def show(application_id: Annotated[int, typer.Argument(help="Application id.")])
 
 def _history_rows(application_id: int) -> list[dict[str, Any]]:
     from models.clock import shanghai_text
+    from models.errors import NotFound
     from models.tables import Application
     from states.audit import history as audit_history
-    from states.errors import NotFound
 
     with _session() as session:
         if session.get(Application, application_id) is None:
@@ -310,7 +310,7 @@ def print_history(rows: list[dict[str, Any]], *, title: str) -> None:
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Recompute every hash chain; exit 1 and list the broken ones if anything was edited or removed."""
+    """Recompute every hash chain; exit 3 and list the broken ones if anything was edited or removed."""
     from states.audit import verify
 
     with _session() as session:
@@ -323,7 +323,7 @@ def audit_verify() -> None:
         for problem in report.problems:
             console.print(f"[red]broken[/] {problem}")
     if not report.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(3)  # README "Exit codes": 3 = audit verification failed
 
 
 @audit_app.command("export")
@@ -409,10 +409,11 @@ _mount_subapps()
 def main(argv: list[str] | None = None) -> int:
     """Entry point: user errors are one readable line and a non-zero exit, never a traceback."""
     import click
+    from rich.markup import escape
     from typer import _click as typer_click  # Typer 0.29 vendors click: its exceptions aren't click's
 
+    from models.errors import ReviewError
     from models.masking import install_log_masking
-    from states.errors import ReviewError
 
     install_log_masking()  # phone numbers, e-mail addresses and secrets never reach a log line
     exit_types = (click.exceptions.Exit, typer.Exit)
@@ -420,12 +421,14 @@ def main(argv: list[str] | None = None) -> int:
     abort_types = (click.exceptions.Abort, typer.Abort)
 
     try:
-        app(args=argv, prog_name="factory-review", standalone_mode=False)
-        return 0
+        # Without standalone mode click *returns* the code a `typer.Exit` carries instead of raising it.
+        returned = app(args=argv, prog_name="factory-review", standalone_mode=False)
+        return returned if isinstance(returned, int) else 0
     except ReviewError as exc:
         if STATE.json:
             emit_json(exc.as_dict())
-        err_console.print(f"[red]refused[/]: {exc}", highlight=False, soft_wrap=True)
+        # escape(): the "[rule; clause]" tail is text, not Rich markup.
+        err_console.print(f"[red]refused[/]: {escape(str(exc))}", highlight=False, soft_wrap=True)
         return exc.exit_code
     except exit_types as exc:
         return int(exc.exit_code or 0)
@@ -441,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("FACTORY_REVIEW_DEBUG"):
             raise
         err_console.print(
-            f"[red]error[/]: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+            f"[red]error[/]: {type(exc).__name__}: {escape(str(exc).splitlines()[0]) if str(exc) else ''} "
             "(set FACTORY_REVIEW_DEBUG=1 for the traceback)",
             highlight=False,
             soft_wrap=True,

@@ -147,8 +147,8 @@ def extend(
 ) -> None:
     """Grant an explicit, audited deadline extension to one unit (admin at the unit or above)."""
     from models.database import session_scope
+    from models.errors import InvalidInput
     from programmes.recommendation import grant_extension
-    from states.errors import InvalidInput
     from states.intake import resolve_actor
 
     try:

@@ -1,7 +1,8 @@
 """`factory-review serve`: the whole programme on one machine.
 
-1. Without `PREFECT_API_URL`, start a local Prefect server (`prefect server start` as a child process,
-   PREFECT_HOME under the data directory, analytics off) and wait for `/api/health` (5-12 s here).
+1. Without `PREFECT_API_URL`, start a local Prefect server (`flows.prefect_server.local_server`: a child
+   process, PREFECT_HOME under the data directory, analytics off) and wait for `/api/health` as long as
+   the machine needs (FACTORY_REVIEW_PREFECT_STARTUP_TIMEOUT, default 600 s), with a progress line.
    Prefect's temporary server would register deployments but never schedule a run (its scheduler is
    off), so a real one is needed.
 2. Migrate the database (idempotent).
@@ -20,103 +21,18 @@ import contextlib
 import importlib.util
 import os
 import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 import yaml
 
+from flows.prefect_server import free_port, local_server
+
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "prefect.yaml"
-HEALTH_TIMEOUT = 90.0
 
 app = typer.Typer(help="Serve the Prefect deployments.")
-
-
-class ServeError(RuntimeError):
-    """The local Prefect server did not come up (the message carries the end of its log)."""
-
-
-# ---- the local Prefect server -------------------------------------------------------------------
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
-def healthy(api_url: str, timeout: float = 2.0) -> bool:
-    try:
-        with urllib.request.urlopen(f"{api_url.rstrip('/')}/health", timeout=timeout) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
-
-
-def _tail(path: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-@contextlib.contextmanager
-def local_server(home: Path, *, host: str, port: int) -> Iterator[str]:
-    """Start `prefect server start` in its own process group; yield its API URL; stop it on exit."""
-    home.mkdir(parents=True, exist_ok=True)
-    log_path = home / "server.log"
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(home),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_SERVER_API_HOST": host,
-        "PREFECT_SERVER_API_PORT": str(port),
-    }
-    env.pop("PREFECT_API_URL", None)
-    command = [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port)]
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
-        )
-    (home / "server.pid").write_text(str(process.pid), encoding="utf-8")
-    api_url = f"http://{host}:{port}/api"
-    try:
-        deadline = time.monotonic() + HEALTH_TIMEOUT
-        while not healthy(api_url):
-            if process.poll() is not None:
-                raise ServeError(f"prefect server exited with {process.returncode}:\n{_tail(log_path)}")
-            if time.monotonic() > deadline:
-                raise ServeError(f"prefect server not healthy after {HEALTH_TIMEOUT:.0f} s:\n{_tail(log_path)}")
-            time.sleep(0.5)
-        print(f"prefect server ready at {api_url} (pid {process.pid}, log {log_path})", flush=True)
-        yield api_url
-    finally:
-        stop_process_group(process)
-        with contextlib.suppress(OSError):
-            (home / "server.pid").unlink()
-        print(f"prefect server stopped (pid {process.pid})", flush=True)
-
-
-def stop_process_group(process: subprocess.Popen[Any], timeout: float = 20.0) -> None:
-    """SIGTERM the child's process group (uvicorn and its services), SIGKILL what outlives `timeout`."""
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=5)
 
 
 # ---- deployments from prefect.yaml --------------------------------------------------------------

@@ -30,9 +30,9 @@ from sqlalchemy.exc import OperationalError
 import programmes.tracks  # noqa: F401  (registers the programme's guards and tracks before the first transition)
 from models.clock import clock_from_env, parse_instant
 from models.database import session_scope
+from models.errors import ConcurrentUpdate, InvalidInput, NotFound, ReviewError
 from models.tables import Actor, AuditEvent
 from states.audit import history
-from states.errors import ConcurrentUpdate, InvalidInput, NotFound, ReviewError
 from states.intake import parse_actor, resolve_actor
 from states.lifecycle import TABLES
 from states.service import transition

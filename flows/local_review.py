@@ -30,8 +30,8 @@ from flows.common import (
     publish,
 )
 from models.database import session_scope
+from models.errors import ReviewError
 from states.audit import history
-from states.errors import ReviewError
 from states.intake import resolve_actor
 from states.queries import describe, held_by, markdown_table
 

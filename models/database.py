@@ -13,19 +13,12 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, ExceptionContext
 from sqlmodel import Session, create_engine
 
+from models.errors import DatabaseUnavailable
 from models.settings import get_settings
-from states.errors import ReviewError
+
+__all__ = ["DatabaseUnavailable", "get_engine", "make_engine", "migrate", "retry_on_disconnect", "session_scope"]
 
 T = TypeVar("T")
-
-
-class DatabaseUnavailable(ReviewError, ConnectionError):
-    """The database connection dropped (server restart, `pg_terminate_backend`, network, a closed SQLite
-    handle). The transaction in flight was rolled back by the server; nothing of it was applied, unless the
-    drop hit the COMMIT itself, when the caller re-reads before deciding again (`retry_on_disconnect`)."""
-
-    default_rule = "database-unavailable"
-    exit_code = 4
 
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:

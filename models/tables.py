@@ -130,7 +130,11 @@ class AuditEvent(SQLModel, table=True):
     to_state: str | None = Field(default=None, max_length=40)
     reason: str = Field(default="", max_length=4000)
     data: dict[str, Any] = _json({})
-    at: datetime | None = _instant(nullable=False)
+    at: datetime | None = _instant(nullable=False)  # the business instant (a replay's clock on a replay)
+    # The real wall-clock instant the event was written, whatever clock the action ran on (issue: time is
+    # a fact the system establishes); hashed with the rest, so it cannot be rewritten unseen. NULL only on
+    # events written before migration 0002, whose hashes never covered it.
+    recorded_at: datetime | None = _instant()
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
 

@@ -16,11 +16,7 @@ from sqlmodel import Session
 
 from models.clock import ensure_aware, is_on_or_before, to_utc
 from models.enums import Role, Track
-from models.tables import Actor, Application, DeadlineExtension, Enterprise, RecommendationRound
-from programmes.deadlines import effective_deadline
-from programmes.season import QuotaRule, Season, get_season
-from states.audit import append_event
-from states.errors import (
+from models.errors import (
     ConcurrentUpdate,
     InvalidInput,
     NotAuthorised,
@@ -28,6 +24,10 @@ from states.errors import (
     QuotaUnknown,
     TransitionRefused,
 )
+from models.tables import Actor, Application, DeadlineExtension, Enterprise, RecommendationRound
+from programmes.deadlines import effective_deadline
+from programmes.season import QuotaRule, Season, get_season
+from states.audit import append_event
 from states.lifecycle import AWAITING_LOCAL_REVIEW
 
 RANK_SOURCE = "251 §2(二)3, §3(二)3; 430 §1(二)2, §2(二)2 (按推荐项目优先顺序填写推荐汇总表)"

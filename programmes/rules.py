@@ -21,11 +21,11 @@ from pydantic import ValidationError
 
 from models.clock import end_of_day, is_on_or_before, local_date, shanghai_text
 from models.enums import Track
+from models.errors import DeadlinePassed, MaterialsIncomplete, NotEligible, TransitionRefused
 from models.tables import Enterprise
 from programmes.application_file import ApplicationFile
 from programmes.deadlines import effective_deadline
 from programmes.season import Season, get_season
-from states.errors import DeadlinePassed, MaterialsIncomplete, NotEligible, TransitionRefused
 from states.guards import GuardContext, guard
 
 # ---- helpers -----------------------------------------------------------------------------------

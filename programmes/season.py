@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from states.errors import NotFound, SeasonDataError
+from models.errors import NotFound, SeasonDataError
 
 if TYPE_CHECKING:
     from models.tables import Enterprise

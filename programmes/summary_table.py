@@ -15,9 +15,9 @@ from openpyxl.styles import Alignment, Font
 from sqlalchemy import select
 from sqlmodel import Session
 
+from models.errors import NotFound, QuotaExceeded
 from models.tables import Application, Enterprise, RecommendationRound
 from programmes.season import Season, get_season
-from states.errors import NotFound, QuotaExceeded
 
 HEADERS: dict[str, list[str]] = {
     # 附件3 卓越级智能工厂项目推荐汇总表

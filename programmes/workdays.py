@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import chinese_calendar
 
-from states.errors import CalendarNotCovered
+from models.errors import CalendarNotCovered
 
 _SOURCE = "QP §5(二) (公示期限为5个工作日); chinesecalendar (official State Council arrangements)"
 

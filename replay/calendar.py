@@ -20,12 +20,12 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from models.errors import QuotaExceeded, ReviewError
 from models.tables import Application, Enterprise
 from programmes.recommendation import held_applications, quota_for, submit_ranked_recommendation
 from programmes.season import get_season
 from programmes.tracks import notice_milestone
 from replay.synthetic import MINISTRY_ACTOR, SEASON, Season2025, Spec, at
-from states.errors import QuotaExceeded, ReviewError
 from states.intake import resolve_actor
 from states.service import transition
 

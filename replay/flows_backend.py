@@ -3,11 +3,14 @@
 Ranked rounds run `local_review`, the ministry's steps `ministry_review`, `onsite_verification`,
 `public_notice`, `cultivation` and `acceptance`, the daily reminders `reminder_sweep`. Submissions and the
 Tianjin and Qingpu tracks (one event per application, no stage flow of their own) use the one door
-directly, as `DirectBackend` does. Prefect runs locally in ephemeral mode with its home in the output folder.
+directly, as `DirectBackend` does. Prefect runs on a local server this backend starts and stops
+(`flows.prefect_server`, its home in the output folder), waiting for it as long as the machine needs: Prefect's
+own temporary server gives up after 20 s, less than a first start takes on a busy 2-core machine.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections import Counter, defaultdict
@@ -48,8 +51,15 @@ class FlowBackend(DirectBackend):
         self.runs: Counter[str] = Counter()
         from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-        self._settings = temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})  # heartbeats off
-        self._settings.__enter__()
+        from flows.prefect_server import prefect_api
+
+        self._stack = contextlib.ExitStack()
+        try:
+            self.api_url = self._stack.enter_context(prefect_api(prefect_home, services=False))
+            self._stack.enter_context(temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}))
+        except BaseException:
+            self._stack.close()
+            raise
         # A refused batch fails its flow run (StageRefused), which Prefect logs with a traceback: the demo
         # counts it instead. Quiet Prefect's console loggers for the replay, put back on close().
         self._loggers = {name: logging.getLogger(name).level for name in ("prefect", "prefect.flow_runs",
@@ -60,7 +70,7 @@ class FlowBackend(DirectBackend):
     def close(self) -> None:
         for name, level in self._loggers.items():
             logging.getLogger(name).setLevel(level)
-        self._settings.__exit__(None, None, None)
+        self._stack.close()
 
     def _run(self, flow: Any, params: Any, when: datetime, *, per_round: bool = False) -> Any:
         """Run one flow; count its refused outcomes (a ranked round's refusal once, as the direct backend)."""

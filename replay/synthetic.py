@@ -27,10 +27,10 @@ from sqlmodel import Session
 from models.clock import SHANGHAI
 from models.credit_code import make_credit_code
 from models.enums import MINISTRY_UNIT, Role
+from models.errors import ReviewError
 from models.tables import Actor, Application, Enterprise
 from programmes.application_file import ApplicationFile, example
 from programmes.season import Season, get_season
-from states.errors import ReviewError
 from states.intake import SYSTEM_ACTOR, add_actor, add_enterprise, create_application
 
 SEASON = "2025"

@@ -13,7 +13,7 @@ import hmac
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -49,7 +49,7 @@ def event_hash(fields: dict[str, Any], prev_hash: str, key: bytes | None = None)
 
 def hashed_fields(event: AuditEvent) -> dict[str, Any]:
     assert event.at is not None
-    return {
+    fields: dict[str, Any] = {
         "subject": event.subject,
         "seq": event.seq,
         "application_id": event.application_id,
@@ -61,6 +61,9 @@ def hashed_fields(event: AuditEvent) -> dict[str, Any]:
         "data": event.data,
         "at": to_utc(event.at).isoformat(timespec="microseconds"),
     }
+    if event.recorded_at is not None:  # absent only on events older than migration 0002
+        fields["recorded_at"] = to_utc(event.recorded_at).isoformat(timespec="microseconds")
+    return fields
 
 
 def _holder(session: Session, subject: str) -> Application | AuditChain:
@@ -109,6 +112,7 @@ def append_event(
         reason=reason,
         data=data or {},
         at=to_utc(at),
+        recorded_at=datetime.now(UTC),
         prev_hash=prev,
         hash="",
     )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from models.enums import MINISTRY_UNIT, SYSTEM_UNIT, Role
+from models.errors import NotAuthorised
 from models.tables import Actor, Application, Enterprise
-from states.errors import NotAuthorised
 from states.lifecycle import Step, Who
 
 

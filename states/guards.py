@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from models.clock import local_date
 from models.enums import Tier
+from models.errors import InvalidInput, TransitionRefused
 from models.tables import Actor, Application, Enterprise
-from states.errors import InvalidInput, TransitionRefused
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -112,7 +112,7 @@ def _pledge_given(ctx: GuardContext) -> None:
     """251 §2(二)1: the applicant answers for truthfulness and keeps state and trade secrets out."""
     pledge = ctx.application.pledge or {}
     if not (pledge.get("truthful") and pledge.get("no_secrets") and str(pledge.get("signed_by", "")).strip()):
-        from states.errors import MaterialsIncomplete
+        from models.errors import MaterialsIncomplete
 
         raise MaterialsIncomplete(
             "the truthfulness pledge (真实性承诺书) must be confirmed, with no state or trade secrets, "

@@ -16,9 +16,9 @@ from sqlmodel import Session, col
 from models.clock import ensure_aware, to_utc
 from models.credit_code import CreditCodeError, validate_credit_code
 from models.enums import MINISTRY_UNIT, SYSTEM_UNIT, DesignationKind, Role, Tier, Track
+from models.errors import InvalidInput, NotAuthorised, NotFound, TransitionRefused
 from models.tables import Actor, Application, Enterprise
 from states.audit import append_event, content_digest
-from states.errors import InvalidInput, NotAuthorised, NotFound, TransitionRefused
 from states.lifecycle import State
 
 EDITABLE = frozenset({State.DRAFT, State.RETURNED})

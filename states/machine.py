@@ -15,7 +15,7 @@ from typing import Any
 from transitions import EventData, Machine, MachineError
 
 from models.enums import Track
-from states.errors import TransitionRefused
+from models.errors import TransitionRefused
 from states.guards import CONDITIONS, GUARDS, GuardContext
 from states.lifecycle import State, Step, states_for, steps_for
 

@@ -19,11 +19,11 @@ from sqlmodel import Session, col
 import programmes  # noqa: F401
 from models.clock import ensure_aware, shanghai_text, to_utc
 from models.enums import Role, Tier, Track
+from models.errors import ConcurrentUpdate, NotFound, ReviewError, TransitionRefused
 from models.tables import Actor, Application, Enterprise
 from notifications.outbox import queue
 from states import authz
 from states.audit import append_event, content_digest
-from states.errors import ConcurrentUpdate, NotFound, ReviewError, TransitionRefused
 from states.guards import GuardContext
 from states.lifecycle import STATE_LABELS, State, Step, steps_for
 from states.machine import ApplicationAdapter, fire, missing_names

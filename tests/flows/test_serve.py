@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.serve import free_port, healthy
+from flows.prefect_server import free_port, healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 PREFECT = Path(sys.executable).parent / "prefect"

@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from models.enums import Role
+from models.errors import DeadlinePassed, NotAuthorised, QuotaExceeded, QuotaUnknown, TransitionRefused
 from models.tables import Application, AuditEvent, Enterprise, RecommendationRound
 from programmes.recommendation import grant_extension, quota_for, submit_ranked_recommendation
 from programmes.season import get_season
-from states.errors import DeadlinePassed, NotAuthorised, QuotaExceeded, QuotaUnknown, TransitionRefused
 from states.service import transition
 from tests.programmes.conftest import T0, actor, applicant, make_application, make_enterprise, sh_time
 

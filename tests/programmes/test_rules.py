@@ -11,11 +11,11 @@ from decimal import Decimal
 import pytest
 from sqlmodel import Session
 
+from models.errors import DeadlinePassed, MaterialsIncomplete, NotEligible
 from models.tables import Application, Enterprise
 from programmes.application_file import ApplicationFile
 from programmes.rules import check_ai_ratio, check_eligibility
 from programmes.season import get_season
-from states.errors import DeadlinePassed, MaterialsIncomplete, NotEligible
 from states.service import transition
 from tests.programmes.conftest import T0, applicant, content_for, make_application, make_enterprise, sh_time
 

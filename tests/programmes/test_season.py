@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from models.errors import NotFound, SeasonDataError
 from models.tables import Enterprise
 from programmes.season import SEASONS_DIR, get_season, load_season
-from states.errors import NotFound, SeasonDataError
 
 S = get_season("2025")
 

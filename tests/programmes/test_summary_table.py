@@ -10,10 +10,10 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from models.enums import Role
+from models.errors import NotFound
 from programmes.recommendation import submit_ranked_recommendation
 from programmes.season import get_season
 from programmes.summary_table import HEADER_ROW, HEADERS, paper_checklist, write_summary_table
-from states.errors import NotFound
 from states.service import transition
 from tests.programmes.conftest import T0, actor, applicant, make_application, make_enterprise
 

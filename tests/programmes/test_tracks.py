@@ -8,9 +8,9 @@ import pytest
 from sqlmodel import Session
 
 from models.enums import Role
+from models.errors import CalendarNotCovered, DeadlinePassed, NotEligible, TransitionRefused
 from programmes.tracks import notice_milestone
 from programmes.workdays import add_working_days
-from states.errors import CalendarNotCovered, DeadlinePassed, NotEligible, TransitionRefused
 from states.service import transition
 from tests.programmes.conftest import actor, applicant, make_application, make_enterprise, sh_time
 

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from models.credit_code import ALPHABET, CreditCodeError, check_character, make_credit_code, validate_credit_code
-from states.errors import ReviewError, SeasonDataError
+from models.errors import ReviewError, SeasonDataError
 from tests.reliability.figures import FIGURES
 from tests.reliability.strategies import SPECIAL_STRINGS, any_text, junk, junk_scalar, mutations, special_text
 
@@ -73,7 +73,7 @@ def test_any_substitution_in_a_valid_code_is_caught(division: str, organisation:
 @example("Local_Officer@sh")
 def test_actor_spec_parses_or_is_refused(spec: str) -> None:
     from models.enums import Role
-    from states.errors import InvalidInput
+    from models.errors import InvalidInput
     from states.intake import parse_actor
 
     FIGURES.example("actor spec ROLE@UNIT")
@@ -267,7 +267,7 @@ def _has_nul(value: Any) -> bool:
 
 
 def test_gap_nul_in_enterprise_name(session: Session) -> None:
-    from states.errors import InvalidInput
+    from models.errors import InvalidInput
     from states.intake import SYSTEM_ACTOR, add_enterprise
     from tests.factories import EVENT_AT, enterprise_data
 
@@ -284,7 +284,7 @@ def test_gap_nul_in_enterprise_name(session: Session) -> None:
      ("contact_name", "张三\r\nBcc: victim@example.com")],
 )  # fmt: skip
 def test_gap_header_injection_in_enterprise_contact(session: Session, field: str, value: str) -> None:
-    from states.errors import InvalidInput
+    from models.errors import InvalidInput
     from states.intake import SYSTEM_ACTOR, add_enterprise
     from tests.factories import EVENT_AT, enterprise_data
 

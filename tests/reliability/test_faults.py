@@ -23,9 +23,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from models.database import DatabaseUnavailable, retry_on_disconnect
+from models.errors import ReviewError
 from models.tables import Application, AuditEvent, OutboxMessage
 from states.audit import verify
-from states.errors import ReviewError
 from states.lifecycle import State
 from states.service import transition
 from tests import factories as f

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from models.enums import Role
+from models.errors import NotAuthorised, ReviewError
 from models.masking import MaskingFilter, install_log_masking, mask_email, mask_phone, mask_text
 from models.tables import Actor, Application, AuditEvent, Enterprise, OutboxMessage
-from states.errors import NotAuthorised, ReviewError
 from states.lifecycle import NATIONAL, State, Who
 from states.service import transition
 from tests import factories as f

@@ -39,7 +39,7 @@ def _actor(session: Any, spec: str) -> Any:
 
 def fire_once(session: Any, op: dict[str, Any]) -> Outcome:
     """One event through the one door; classify the outcome."""
-    from states.errors import ReviewError
+    from models.errors import ReviewError
     from states.service import transition
 
     try:
@@ -124,7 +124,7 @@ def _sweep(session: Any) -> dict[str, Any]:
 
     except Exception as exc:
         session.rollback()
-        from states.errors import ReviewError
+        from models.errors import ReviewError
 
         kind = "refused" if isinstance(exc, ReviewError) else "error"
         return {"outcome": kind, "event": "sweep", "detail": f"{type(exc).__name__}: {exc}"}

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import MetaData, select
 from sqlmodel import Session
 
+from models.errors import ReviewError, TransitionRefused
 from models.tables import Application, AuditEvent
 from states.audit import verify
-from states.errors import ReviewError, TransitionRefused
 from states.lifecycle import State, Step, events_for, states_for, steps_for
 from states.service import transition
 from tests import factories as f

@@ -150,11 +150,16 @@ def _timed(fn: Callable[[], int]) -> tuple[float, int]:
 
 @contextmanager
 def _prefect() -> Iterator[None]:
-    """Prefect with flow-run heartbeats off, its (temporary) server started before the clock runs."""
+    """Prefect with flow-run heartbeats off, its local server started before the clock runs."""
     from prefect import flow
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+    from flows.prefect_server import prefect_api
+
+    home = Path(os.environ["PREFECT_HOME"])
+    with prefect_api(home, report=lambda _line: None), temporary_settings(
+        updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
+    ):
         flow(name="bench-warm-up")(lambda: None)()
         yield
 

@@ -1,130 +1,124 @@
 """`python -m bench` (`make bench`): every benchmark named in the issues, one table of ratios from one run.
 
-Rows: transitions through the one door vs raw Core writes; the reminder sweep at 100,000 applications vs one
-indexed query; our mail sender vs prefect-email; the intake flow vs direct service calls; and the demo's
-season replayed through the Prefect flows vs direct service calls. Each ratio is measured side by side in
-this run. `BENCH_QUICK=1` shrinks every size for a quick look; `BENCH_ONLY=transition,sweep,...` picks some.
+Each row is measured side by side with its baseline in this run (these machines are noisy: compare
+ratios, not seconds). `--json` writes the rows as a JSON list to stdout (the table goes to stderr):
+bench, name, size, unit, seconds, baseline, baseline_seconds, ratio (= seconds ÷ baseline_seconds).
+`BENCH_QUICK=1` shrinks every size for a quick look; `BENCH_ONLY=transition,sweep,...` picks some.
+
+A new row is one line in `BENCHES`: a name, the `module:function` that returns its rows (a list of
+mappings with at least name/benchmark, size, seconds; see `normalise`), and its size keyword for
+`BENCH_QUICK`. A registered module that does not exist yet is listed as missing, not an error (slots
+for rows other issues bring).
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import sys
-import tempfile
-import time
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0", "false")
-# (module, keyword, quick size); None = the module's own default size.
-BENCHES: dict[str, tuple[str, str | None, int]] = {
-    "transition": ("bench.transition_bench", "n", 200),
-    "sweep": ("bench.sweep_bench", "size", 5_000),
-    "mail": ("bench.mail_bench", "count", 100),
-    "flow": ("bench.flow_bench", "size", 50),
-}
-SEASON_SIZE = int(os.environ.get("BENCH_SEASON", "8" if QUICK else "20"))
+
+
+@dataclass(frozen=True)
+class Bench:
+    name: str
+    target: str  # "module:function" returning the rows
+    keyword: str | None = None  # the size keyword BENCH_QUICK sets
+    quick: int | None = None
+
+
+BENCHES: list[Bench] = [
+    Bench("sweep", "bench.sweep_bench:run", "size", 5_000),  # reminder sweep vs one indexed query (#18 item 1)
+    Bench("mail", "bench.mail_bench:run", "count", 100),  # our sender vs prefect-email, raw aiosmtplib (item 2)
+    Bench("transition", "bench.transition_bench:run", "n", 200),  # the one door vs raw Core writes
+    Bench("flow", "bench.flow_bench:run", "size", 50),  # intake flow vs the same calls without Prefect
+    Bench("season", "bench.season_bench:run", "size", 8),  # demo season through flows vs direct; trivial run
+    Bench("registration", "bench.registration_bench:run", "size", 300),  # bulk door vs Core executemany
+    Bench("audit", "bench.audit_bench:run", "size", 2_000),  # slot: `audit verify` rate (audit issue)
+    Bench("web", "bench.web_bench:run", "requests", 50),  # slot: web p95 rows (web issue)
+    Bench("workers", "bench.workers_bench:run", "size", 8),  # several Prefect workers on one server
+]
 
 
 def normalise(bench: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One shape for every module's rows: bench, name, size, seconds, baseline, baseline_seconds, ratio."""
+    """One shape for every module's rows: bench, name, size, unit, seconds, baseline, baseline_seconds, ratio.
+
+    A module whose first row has no `baseline` is measured against that first row."""
     out = []
     baseline_name = rows[0].get("name") if rows and "baseline" not in rows[0] else None
     baseline_seconds = rows[0].get("seconds") if baseline_name else None
     for r in rows:
-        out.append(
-            {
-                "bench": bench,
-                "name": r.get("benchmark") or r.get("name"),
-                "size": r.get("size"),
-                "unit": r.get("unit", "applications"),
-                "seconds": r.get("seconds"),
-                "baseline": r.get("baseline", baseline_name),
-                "baseline_seconds": r.get("baseline_seconds", baseline_seconds),
-                "ratio": r.get("ratio"),
-            }
-        )
+        seconds = r.get("seconds")
+        base_seconds = r.get("baseline_seconds", baseline_seconds)
+        ratio = r.get("ratio")
+        if ratio is None and seconds is not None and base_seconds:
+            ratio = round(seconds / base_seconds, 2)
+        out.append({"bench": bench, "name": r.get("benchmark") or r.get("name"), "size": r.get("size"),
+                    "unit": r.get("unit", "applications"), "seconds": seconds,
+                    "baseline": r.get("baseline", baseline_name), "baseline_seconds": base_seconds,
+                    "ratio": ratio})  # fmt: skip
     return out
 
 
-def season_rows(size: int) -> list[dict[str, Any]]:
-    """The demo's season, small, through the Prefect flows and through direct calls (same seed, same steps)."""
-    from datetime import date
-
-    from rich.console import Console
-
-    from cli.demo import run_season
-    from models import database, settings
-
-    console = Console(stderr=True, quiet=True)
-    window = (date(2025, 7, 7), date(2025, 7, 11))  # a week of reminder sweeps, not the whole summer
-    saved = os.environ.get("DATABASE_URL")
-    seconds: dict[str, float] = {}
+def _load(target: str) -> Any:
+    module_name, function = target.split(":")
     try:
-        with tempfile.TemporaryDirectory(prefix="bench-season-") as folder:
-            # Prefect's imports and its server's start stay off the clock: one server for both runs.
-            from flows.prefect_server import prefect_api
-            from replay.flows_backend import prefect_environment
-
-            prefect_environment(Path(folder) / "prefect")
-            with prefect_api(Path(folder) / "prefect", report=lambda _line: None) as api_url:
-                os.environ["PREFECT_API_URL"] = api_url
-                from prefect import flow
-
-                flow(name="bench-warm-up")(lambda: None)()
-                for name, fast in (("direct", True), ("flows", False)):
-                    start = time.perf_counter()
-                    run_season(Path(folder) / name, enterprises=size, seed=2025, fast=fast, console=console,
-                               reminder_days=window)  # fmt: skip
-                    seconds[name] = time.perf_counter() - start
-                os.environ.pop("PREFECT_API_URL", None)
-    finally:
-        if saved is None:
-            os.environ.pop("DATABASE_URL", None)
-        else:
-            os.environ["DATABASE_URL"] = saved
-        settings.get_settings.cache_clear()
-        database.get_engine.cache_clear()
-    base = seconds["direct"]
-    return [
-        {"bench": "season", "name": "demo season through the Prefect flows", "size": size,
-         "unit": "enterprises", "seconds": round(seconds["flows"], 3), "baseline": "direct service calls",
-         "baseline_seconds": round(base, 3), "ratio": round(seconds["flows"] / base, 2) if base else None},
-        {"bench": "season", "name": "demo season, direct service calls", "size": size,
-         "unit": "enterprises", "seconds": round(base, 3), "baseline": "direct service calls",
-         "baseline_seconds": round(base, 3), "ratio": 1.0},
-    ]  # fmt: skip
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        return None
+    return getattr(module, function)
 
 
-def main(argv: list[str] | None = None) -> int:
-    from rich.console import Console
+def run(only: set[str], say: Any) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for bench in BENCHES:
+        if only and bench.name not in only:
+            continue
+        fn = _load(bench.target)
+        if fn is None:
+            say(f"[dim]{bench.name}: {bench.target} is not there yet (registered slot)[/dim]")
+            continue
+        say(f"[dim]running {bench.name}…[/dim]")
+        kwargs = {bench.keyword: bench.quick} if QUICK and bench.keyword and bench.quick else {}
+        rows += normalise(bench.name, fn(**kwargs))
+    return rows
+
+
+def _table(rows: list[dict[str, Any]]) -> Any:
     from rich.table import Table
 
-    only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
-    console = Console(width=None if sys.stdout.isatty() else 150)  # a piped table stays one row per line
-    rows: list[dict[str, Any]] = []
-    for bench, (module_name, keyword, quick) in BENCHES.items():
-        if only and bench not in only:
-            continue
-        console.print(f"[dim]running {bench}…[/dim]", highlight=False)
-        module = importlib.import_module(module_name)
-        kwargs = {keyword: quick} if QUICK and keyword else {}
-        rows += normalise(bench, module.run(**kwargs))
-    if not only or "season" in only:
-        console.print("[dim]running season…[/dim]", highlight=False)
-        rows += season_rows(SEASON_SIZE)
     table = Table(title=f"factory-review benchmarks — {os.cpu_count()} cores, Python {sys.version.split()[0]}"
                   f"{' (BENCH_QUICK)' if QUICK else ''}")  # fmt: skip
     for col in ("bench", "measured", "size", "seconds", "baseline", "baseline s", "ratio"):
         table.add_column(col, justify="right" if col in ("size", "seconds", "baseline s", "ratio") else "left")
     for r in rows:
-        table.add_row(r["bench"], str(r["name"]), f"{r['size']} {r['unit']}", f"{r['seconds']:.3f}",
-                      str(r["baseline"]), f"{r['baseline_seconds']:.3f}" if r["baseline_seconds"] is not None else "",
+        table.add_row(r["bench"], str(r["name"]), f"{r['size']} {r['unit']}",
+                      f"{r['seconds']:.3f}" if r["seconds"] is not None else "", str(r["baseline"] or ""),
+                      f"{r['baseline_seconds']:.3f}" if r["baseline_seconds"] is not None else "",
                       f"{r['ratio']:.2f}×" if r["ratio"] is not None else "")  # fmt: skip
-    console.print(table)
+    return table
+
+
+def main(argv: list[str] | None = None) -> int:
+    from rich.console import Console
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    as_json = "--json" in argv
+    only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
+    width = None if sys.stdout.isatty() else 150  # a piped table stays one row per line
+    console = Console(width=width, stderr=as_json)
+    rows = run(only, lambda line: console.print(line, highlight=False))
+    console.print(_table(rows))
+    if as_json:
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    raise SystemExit(main())

@@ -96,9 +96,9 @@ def run_season(output: Path, *, enterprises: int, seed: int, fast: bool, console
     log: list[dict[str, Any]] = []
     specs = plan_season(enterprises, seed)
     with _progress(console) as progress:
-        task = progress.add_task("registering enterprises", total=len(specs))
+        task = progress.add_task("registering enterprises, drafts", total=2 * len(specs))
         with Session(engine) as session:
-            season = build_season(session, specs, refusals, progress=lambda: progress.advance(task))
+            season = build_season(session, specs, refusals, progress=lambda n: progress.advance(task, n))
         if fast:
             backend: Any = DirectBackend(engine, output / "mail", refusals, log)
         else:

@@ -54,7 +54,12 @@ class Enterprise(SQLModel, table=True):
     @property
     def jurisdiction(self) -> str:
         """The lowest unit the enterprise belongs to: where its recommendation chain starts."""
-        return self.district or self.city or self.province
+        return jurisdiction_of(district=self.district, city=self.city, province=self.province)
+
+
+def jurisdiction_of(*, province: str, city: str | None = None, district: str | None = None, **_: Any) -> str:
+    """The lowest unit of an enterprise (an `Enterprise` or its row as a mapping)."""
+    return district or city or province
 
 
 class Actor(SQLModel, table=True):

@@ -608,6 +608,9 @@ def season_path(name_or_path: str | Path) -> Path:
     return SEASONS_DIR / f"{text}.yaml"
 
 
+_FOUND: dict[str, Season] = {}
+
+
 @cache
 def _cached(path: str) -> Season:
     return load_season(path)
@@ -618,6 +621,8 @@ def get_season(name_or_path: str | Path | Season = "2025") -> Season:
     if isinstance(name_or_path, Season):
         return name_or_path
     text = str(name_or_path)
+    if text in _FOUND:  # bulk paths ask per row: no file-system call once a name was found
+        return _FOUND[text]
     if len(text) > 255 or "\x00" in text:
         raise NotFound(f"no season {text[:40]!r}…", rule="unknown-season")
     path = season_path(name_or_path)
@@ -627,7 +632,10 @@ def get_season(name_or_path: str | Path | Season = "2025") -> Season:
         exists = False
     if not exists:
         raise NotFound(f"no season file {path}", rule="unknown-season", source=str(path))
-    return _cached(str(path.resolve()))
+    season = _cached(str(path.resolve()))
+    if path.parent == SEASONS_DIR:  # a bare name of the shipped seasons; paths are looked at every time
+        _FOUND[text] = season
+    return season
 
 
 def available_seasons() -> list[str]:

@@ -15,10 +15,12 @@ steps after the provinces are carried by units whose quota is known (SOE groups:
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from pydantic import ValidationError
@@ -27,11 +29,10 @@ from sqlmodel import Session
 from models.clock import SHANGHAI
 from models.credit_code import make_credit_code
 from models.enums import MINISTRY_UNIT, Role
-from models.errors import ReviewError
 from models.tables import Actor, Application, Enterprise
 from programmes.application_file import ApplicationFile, example
 from programmes.season import Season, get_season
-from states.intake import SYSTEM_ACTOR, add_actor, add_enterprise, create_application
+from states.intake import SYSTEM_ACTOR
 
 SEASON = "2025"
 MINISTRY_ACTOR = "ministry_officer@miit"
@@ -229,12 +230,15 @@ def national_file(season: Season, ent: Enterprise, tier: str) -> dict[str, Any]:
     }
 
 
+_example = cache(example)  # the season's thousands of provincial files share a few examples
+
+
 def content_for(season: Season, spec: Spec, ent: Enterprise) -> dict[str, Any]:
     if spec.track == "national":
         raw = national_file(season, ent, spec.tier)
     else:
         name = {"district": "qingpu-factory", "provincial": f"{spec.tier}-tianjin"}[spec.track]
-        raw = example(name)
+        raw = copy.deepcopy(_example(name))
         raw.update(credit_code=ent.credit_code, title=f"{ent.name} {raw['title']}", contact_mobile=ent.contact_phone)
         if spec.track == "district":
             raw["pledge"] = {**raw["pledge"], "signed_on": "2025-06-30"}
@@ -252,54 +256,67 @@ def content_for(season: Season, spec: Spec, ent: Enterprise) -> dict[str, Any]:
 class Season2025:
     specs: list[Spec]
     applications: dict[int, Spec]  # application id -> spec
-    enterprises: dict[int, Enterprise]  # spec n -> enterprise
 
 
 def register_officers(session: Session, season: Season, units: set[str]) -> None:
     """A local officer for every unit of every chain in play, an admin per province, the ministry."""
-    for unit in sorted(units):
-        add_actor(session, name=f"{season.unit(unit).name_zh} 审核员", role=Role.LOCAL_OFFICER, unit=unit,
-                  email=f"officer.{unit.replace('.', '-')}@gov.example.cn")  # fmt: skip
-    for province in sorted({u.split(".")[0] for u in units if not u.startswith("soe")}):
-        add_actor(session, name=f"{season.unit(province).name_zh} 管理员", role=Role.ADMIN, unit=province,
-                  email=f"admin.{province}@gov.example.cn")  # fmt: skip
-    add_actor(session, name="工信部装备工业一司", email="secretariat@miit.example.cn", role=Role.MINISTRY_OFFICER,
-              unit=MINISTRY_UNIT)  # fmt: skip
+    from states.bulk import add_actors
+
+    actors = [{"name": f"{season.unit(unit).name_zh} 审核员", "role": Role.LOCAL_OFFICER, "unit": unit,
+               "email": f"officer.{unit.replace('.', '-')}@gov.example.cn"} for unit in sorted(units)]  # fmt: skip
+    actors += [{"name": f"{season.unit(province).name_zh} 管理员", "role": Role.ADMIN, "unit": province,
+                "email": f"admin.{province}@gov.example.cn"}
+               for province in sorted({u.split(".")[0] for u in units if not u.startswith("soe")})]  # fmt: skip
+    actors.append({"name": "工信部装备工业一司", "email": "secretariat@miit.example.cn",
+                   "role": Role.MINISTRY_OFFICER, "unit": MINISTRY_UNIT})  # fmt: skip
+    add_actors(session, actors)
 
 
-def applicant_actor(session: Session, ent: Enterprise) -> Actor:
+@dataclass
+class SeasonInputs:
+    """What the season's applicants hand in: enterprise registrations and draft application files."""
+
+    rows: list[dict[str, Any]]
+    drafts: list[Any]  # states.bulk.Draft, one per row
+
+
+def season_inputs(specs: list[Spec]) -> SeasonInputs:
+    """Every registration and draft of the season, as the applicants would file them (no database)."""
+    from states.bulk import Draft
+
+    season = get_season(SEASON)
+    rows = [enterprise_data(season, spec) for spec in specs]
+    drafts = []
+    for spec, row in zip(specs, rows, strict=True):
+        code = row["credit_code"]
+        raw = content_for(season, spec, Enterprise(**row))
+        applicant = Actor(name=row["name"], email=row["contact_email"], role=Role.ENTERPRISE, unit=code)
+        drafts.append(Draft(enterprise_code=code, tier=spec.tier, track=spec.track, season=SEASON, title=raw["title"],
+                            content=raw, pledge=raw.get("pledge"), actor=applicant))  # fmt: skip
+    return SeasonInputs(rows, drafts)
+
+
+def build_season(session: Session, specs: list[Spec], refusals: Any, progress: Any = None,
+                 inputs: SeasonInputs | None = None) -> Season2025:  # fmt: skip
+    """Register every enterprise and its draft (2025-06-30), and every officer its chains need — through
+    the bulk paths of the one door (`states.bulk`: each row checked, audited and chained, a batch per
+    transaction). `progress(n)` is told how many rows of the 2 × len(specs) are done."""
     from sqlalchemy import select
 
-    actor = session.scalars(select(Actor).where(Actor.role == Role.ENTERPRISE, Actor.unit == ent.credit_code)).first()
-    assert actor is not None
-    return actor
+    from states.bulk import create_drafts, register_enterprises
 
-
-def build_season(session: Session, specs: list[Spec], refusals: Any, progress: Any = None) -> Season2025:
-    """Register every enterprise and its draft (2025-06-30), and every officer its chains need."""
-    season = get_season(SEASON)
+    inputs = inputs or season_inputs(specs)
     when = at("2025-06-30", 9)
-    result = Season2025(specs=specs, applications={}, enterprises={})
+    result = Season2025(specs=specs, applications={})
+    register_enterprises(session, inputs.rows, actor=SYSTEM_ACTOR, at=when, progress=progress)
+    report = create_drafts(session, inputs.drafts, at=when, progress=progress)
+    for refusal in report.refused:
+        refusals[f"{type(refusal.error).__name__}:{refusal.error.rule}"] += 1
+    for index, app_id in sorted(report.by_index.items()):
+        specs[index].application_id = app_id
+        result.applications[app_id] = specs[index]
     units: set[str] = set()
-    for spec in specs:
-        ent = add_enterprise(session, data=enterprise_data(season, spec), actor=SYSTEM_ACTOR, at=when)
-        result.enterprises[spec.n] = ent
-        raw = content_for(season, spec, ent)
-        try:
-            app: Application = create_application(
-                session, enterprise_code=ent.credit_code, tier=spec.tier, track=spec.track, season=SEASON,
-                title=raw["title"], content=raw, pledge=raw.get("pledge"), actor=applicant_actor(session, ent),
-                at=when,
-            )  # fmt: skip
-        except ReviewError as error:
-            refusals[f"{type(error).__name__}:{error.rule}"] += 1
-            if progress is not None:
-                progress()
-            continue
-        spec.application_id = app.id
-        result.applications[app.id] = spec  # type: ignore[index]
-        units.update(app.chain)
-        if progress is not None:
-            progress()
-    register_officers(session, season, units)
+    for chain in session.scalars(select(Application.chain).where(Application.id.in_(list(result.applications)))):  # type: ignore[union-attr,call-overload]
+        units.update(chain)
+    register_officers(session, get_season(SEASON), units)
     return result

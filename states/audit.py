@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import select
@@ -47,7 +48,7 @@ def event_hash(fields: dict[str, Any], prev_hash: str, key: bytes | None = None)
     return hashlib.sha256(payload).hexdigest()
 
 
-def hashed_fields(event: AuditEvent) -> dict[str, Any]:
+def hashed_fields(event: AuditEvent | SimpleNamespace) -> dict[str, Any]:
     assert event.at is not None
     fields: dict[str, Any] = {
         "subject": event.subject,
@@ -99,30 +100,55 @@ def append_event(
         prev, count = holder.audit_head or GENESIS, holder.audit_count
     else:
         prev, count = holder.head or GENESIS, holder.count
-    record = AuditEvent(
-        subject=subject,
-        seq=count + 1,
-        application_id=application_id,
-        actor_name=actor.name,
-        actor_role=actor.role,
-        actor_unit=actor.unit,
-        event=event,
-        from_state=from_state,
-        to_state=to_state,
-        reason=reason,
-        data=data or {},
-        at=to_utc(at),
-        recorded_at=datetime.now(UTC),
-        prev_hash=prev,
-        hash="",
-    )
-    record.hash = event_hash(hashed_fields(record), prev, _key())
+    record = chained_event(prev, count, subject=subject, actor=actor, event=event, at=at, from_state=from_state,
+                           to_state=to_state, reason=reason, data=data, application_id=application_id)  # fmt: skip
     session.add(record)
     if isinstance(holder, Application):
         holder.audit_head, holder.audit_count = record.hash, record.seq
     else:
         holder.head, holder.count = record.hash, record.seq
     return record
+
+
+def chained_event(prev: str, count: int, **fields: Any) -> AuditEvent:
+    """The next event of a chain whose head is `prev` after `count` events, hashed (not yet added)."""
+    return AuditEvent(**chained_row(prev, count, **fields))
+
+
+def chained_row(
+    prev: str,
+    count: int,
+    *,
+    subject: str,
+    actor: Actor,
+    event: str,
+    at: datetime,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+    application_id: int | None = None,
+) -> dict[str, Any]:
+    """The columns of the next event of a chain, hashed: `append_event` makes one `AuditEvent` of it;
+    `states.bulk` inserts many such rows with one statement (no ORM object per row)."""
+    row: dict[str, Any] = {
+        "subject": subject,
+        "seq": count + 1,
+        "application_id": application_id,
+        "actor_name": actor.name,
+        "actor_role": actor.role,
+        "actor_unit": actor.unit,
+        "event": event,
+        "from_state": from_state,
+        "to_state": to_state,
+        "reason": reason,
+        "data": data or {},
+        "at": to_utc(at),
+        "recorded_at": datetime.now(UTC),
+        "prev_hash": prev or GENESIS,
+    }
+    row["hash"] = event_hash(hashed_fields(SimpleNamespace(**row)), row["prev_hash"], _key())
+    return row
 
 
 @dataclass

@@ -6,10 +6,11 @@ Content may change only while an application is a draft or returned for revision
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import ValidationError, create_model
 from sqlalchemy import select
 from sqlmodel import Session, col
 
@@ -17,7 +18,7 @@ from models.clock import ensure_aware, to_utc
 from models.credit_code import CreditCodeError, validate_credit_code
 from models.enums import MINISTRY_UNIT, SYSTEM_UNIT, DesignationKind, Role, Tier, Track
 from models.errors import InvalidInput, NotAuthorised, NotFound, TransitionRefused
-from models.tables import Actor, Application, Enterprise
+from models.tables import Actor, Application, Enterprise, jurisdiction_of
 from states.audit import append_event, content_digest
 from states.lifecycle import State
 
@@ -43,6 +44,13 @@ _ENTERPRISE_FIELDS = {
     "contact_email",
     "contact_phone",
 }
+
+
+# The table's fields as a plain pydantic model: the same types and limits, validated without building an
+# ORM-instrumented object (20× faster; the bulk path validates hundreds of thousands).
+_EnterpriseInput = create_model(
+    "EnterpriseInput", **{n: (f.annotation, copy.copy(f)) for n, f in Enterprise.model_fields.items() if n != "id"}
+)  # type: ignore[call-overload]
 
 
 def _pydantic_message(exc: ValidationError) -> str:
@@ -82,27 +90,31 @@ def resolve_actor(session: Session, spec: str) -> Actor:
     return actor
 
 
-def add_actor(session: Session, *, name: str, email: str, role: Role | str, unit: str) -> Actor:
-    """Register (or return the existing) actor; commits. Idempotent on (role, unit, email)."""
+def new_actor(*, name: str, email: str, role: Role | str, unit: str) -> Actor:
+    """An actor checked (a known role; ministry officers in the ministry's unit), not yet in the session."""
     role = Role(role)
     if role == Role.MINISTRY_OFFICER and unit != MINISTRY_UNIT:
         raise InvalidInput(f"ministry officers belong to unit '{MINISTRY_UNIT}'", rule="actor-unit")
+    return Actor(name=name, email=email, role=role, unit=unit)
+
+
+def add_actor(session: Session, *, name: str, email: str, role: Role | str, unit: str) -> Actor:
+    """Register (or return the existing) actor; commits. Idempotent on (role, unit, email)."""
+    actor = new_actor(name=name, email=email, role=role, unit=unit)
+    role = Role(role)
     existing = session.scalars(
         select(Actor).where(col(Actor.role) == role, col(Actor.unit) == unit, col(Actor.email) == email)
     ).first()
     if existing:
         return existing
-    actor = Actor(name=name, email=email, role=role, unit=unit)
     session.add(actor)
     session.commit()
     return actor
 
 
-def add_enterprise(session: Session, *, data: dict[str, Any], actor: Actor, at: datetime) -> Enterprise:
-    """Register an enterprise (credit code validated) and its enterprise actor; audited; commits.
-
-    Re-adding the same credit code with the same data is a no-op (idempotent re-runs)."""
-    at = ensure_aware(at)
+def validated_enterprise(data: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """The enterprise row a registration describes, every field checked: the schema, the credit code
+    (GB 32100-2015), required fields, no NUL or header injection, units of the season."""
     unknown = set(data) - _ENTERPRISE_FIELDS
     if unknown:
         raise InvalidInput(f"unknown enterprise field(s): {', '.join(sorted(unknown))}", rule="enterprise-schema")
@@ -115,13 +127,29 @@ def add_enterprise(session: Session, *, data: dict[str, Any], actor: Actor, at: 
             raise InvalidInput(f"enterprise {required} is required", rule="enterprise-schema")
     _check_text(data)
     _check_units(data)
+    try:
+        return _EnterpriseInput.model_validate({**data, "credit_code": code, "created_at": to_utc(at)}).model_dump()
+    except ValidationError as exc:
+        raise InvalidInput(_pydantic_message(exc), rule="enterprise-schema") from None
+
+
+def registration_event(enterprise: dict[str, Any]) -> dict[str, Any]:
+    """The audit data of an enterprise's registration (the single and the bulk path write the same)."""
+    return {"name": enterprise["name"], "jurisdiction": jurisdiction_of(**enterprise)}
+
+
+def add_enterprise(session: Session, *, data: dict[str, Any], actor: Actor, at: datetime) -> Enterprise:
+    """Register an enterprise (credit code validated) and its enterprise actor; audited; commits.
+
+    Re-adding the same credit code with the same data is a no-op (idempotent re-runs).
+    Many at once: `states.bulk.register_enterprises` (one transaction per batch)."""
+    at = ensure_aware(at)
+    row = validated_enterprise(data, at)
+    code = row["credit_code"]
     existing = session.scalars(select(Enterprise).where(col(Enterprise.credit_code) == code)).first()
     if existing is not None:
         return existing
-    try:
-        enterprise = Enterprise.model_validate({**data, "credit_code": code, "created_at": to_utc(at)})
-    except ValidationError as exc:
-        raise InvalidInput(_pydantic_message(exc), rule="enterprise-schema") from None
+    enterprise = Enterprise(**row)
     try:
         session.add(enterprise)
         session.flush()
@@ -133,7 +161,7 @@ def add_enterprise(session: Session, *, data: dict[str, Any], actor: Actor, at: 
             actor=actor,
             event="register_enterprise",
             at=at,
-            data={"name": enterprise.name, "jurisdiction": enterprise.jurisdiction},
+            data=registration_event(row),
         )
         session.commit()
     except BaseException:
@@ -189,18 +217,10 @@ def create_application(
     actor: Actor,
     at: datetime,
 ) -> Application:
-    """Create a draft with its recommendation chain from the season data; audited; commits."""
-    from programmes.season import get_season
+    """Create a draft with its recommendation chain from the season data; audited; commits.
 
+    Many at once: `states.bulk.create_drafts` (one transaction per batch)."""
     at = ensure_aware(at)
-    try:
-        track_value = Track(track)
-        if track_value == Track.DISTRICT:
-            DesignationKind(tier)
-        else:
-            Tier(tier)
-    except ValueError as exc:
-        raise InvalidInput(str(exc), rule="application-schema") from None
     try:
         code = validate_credit_code(enterprise_code)
     except CreditCodeError as exc:
@@ -208,25 +228,9 @@ def create_application(
     enterprise = session.scalars(select(Enterprise).where(col(Enterprise.credit_code) == code)).first()
     if enterprise is None:
         raise NotFound(f"enterprise {code} is not registered; `factory-review enterprise add` first")
-    if not (actor.role == Role.ENTERPRISE and actor.unit == code) and actor.role not in {Role.ADMIN, Role.SYSTEM}:
-        raise NotAuthorised(f"{actor.role}@{actor.unit} may not create an application for {code}", rule="authorisation")
-    chain = get_season(season).chain_for(enterprise, track_value, tier)
-    now = to_utc(at)
-    assert enterprise.id is not None
-    application = Application(
-        enterprise_id=enterprise.id,
-        tier=tier,
-        track=track_value,
-        season=season,
-        state=State.DRAFT,
-        title=title,
-        content=content,
-        pledge=pledge or {},
-        chain=chain,
-        review_level=0,
-        created_at=now,
-        updated_at=now,
-    )
+    row = new_draft(enterprise, tier=tier, track=track, season=season, title=title, content=content,
+                    pledge=pledge, actor=actor, at=at)  # fmt: skip
+    application = Application(**row)
     try:
         session.add(application)
         session.flush()
@@ -238,13 +242,65 @@ def create_application(
             event="create",
             at=at,
             to_state=State.DRAFT,
-            data={"tier": tier, "track": track_value, "chain": chain, "content_sha256": content_digest(content)},
+            data=draft_event(row),
         )
         session.commit()
     except BaseException:
         session.rollback()
         raise
     return application
+
+
+def new_draft(
+    enterprise: Enterprise,
+    *,
+    tier: str,
+    track: str,
+    season: str,
+    title: str,
+    content: dict[str, Any],
+    pledge: dict[str, Any] | None,
+    actor: Actor,
+    at: datetime,
+) -> dict[str, Any]:
+    """The row of a draft for a registered enterprise: tier and track checked, the actor authorised (the
+    applicant itself, an admin or the scheduler), the chain from the season data."""
+    from programmes.season import get_season
+
+    try:
+        track_value = Track(track)
+        if track_value == Track.DISTRICT:
+            DesignationKind(tier)
+        else:
+            Tier(tier)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), rule="application-schema") from None
+    code = enterprise.credit_code
+    if not (actor.role == Role.ENTERPRISE and actor.unit == code) and actor.role not in {Role.ADMIN, Role.SYSTEM}:
+        raise NotAuthorised(f"{actor.role}@{actor.unit} may not create an application for {code}", rule="authorisation")
+    chain = get_season(season).chain_for(enterprise, track_value, tier)
+    now = to_utc(ensure_aware(at))
+    assert enterprise.id is not None
+    return {
+        "enterprise_id": enterprise.id,
+        "tier": tier,
+        "track": track_value,
+        "season": season,
+        "state": State.DRAFT,
+        "title": title,
+        "content": content,
+        "pledge": pledge or {},
+        "chain": chain,
+        "review_level": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def draft_event(row: dict[str, Any]) -> dict[str, Any]:
+    """The audit data of a draft's creation (the single and the bulk path write the same)."""
+    return {"tier": row["tier"], "track": row["track"], "chain": row["chain"],
+            "content_sha256": content_digest(row["content"])}  # fmt: skip
 
 
 def update_content(

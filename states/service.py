@@ -21,7 +21,7 @@ from models.clock import ensure_aware, shanghai_text, to_utc
 from models.enums import Role, Tier, Track
 from models.errors import ConcurrentUpdate, NotFound, ReviewError, TransitionRefused
 from models.tables import Actor, Application, Enterprise
-from notifications.outbox import queue
+from notifications.outbox import Outgoing, queue_many
 from states import authz
 from states.audit import append_event, content_digest
 from states.guards import GuardContext
@@ -76,9 +76,30 @@ def apply_transition(
     5. append the audit event to the application's hash chain;
     6. queue outbox mail for the step's recipients.
     """
+    application = _load_for_update(session, application_id)
+    return apply_to_locked(session, application, event, actor=actor, at=at, reason=reason, data=data)
+
+
+def apply_to_locked(
+    session: Session,
+    application: Application,
+    event: str,
+    *,
+    actor: Actor,
+    at: datetime,
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+    outbox: list[Outgoing] | None = None,
+) -> TransitionResult:
+    """Steps 2–6 of `apply_transition` on a row the caller has loaded and locked (`states.bulk` locks a
+    whole batch with one SELECT … FOR UPDATE). A refusal raises before anything is changed.
+
+    With `outbox`, the step's mail is appended there and nothing is flushed: the batch's caller queues
+    all of it with one statement and flushes once (a stale row then fails the whole batch)."""
     at = ensure_aware(at)
     data = dict(data or {})
-    application = _load_for_update(session, application_id)
+    application_id = application.id
+    assert application_id is not None
     enterprise = session.get(Enterprise, application.enterprise_id)
     assert enterprise is not None
     track = Track(application.track)
@@ -131,6 +152,11 @@ def apply_transition(
             **({"level": [previous_holder, ctx.holder_unit]} if previous_holder != ctx.holder_unit else {}),
         },
     )
+    if outbox is not None:
+        messages = mail_for(session, step, ctx, from_state, audit.seq)
+        outbox.extend(messages)
+        return TransitionResult(application_id, event, from_state, application.state, audit.seq, ctx.warnings,
+                                len(messages))  # fmt: skip
     mails = _queue_mail(session, step, ctx, from_state, audit.seq)
     try:
         session.flush()
@@ -265,6 +291,11 @@ def _recipients(session: Session, who: str, ctx: GuardContext) -> list[tuple[str
 
 
 def _queue_mail(session: Session, step: Step, ctx: GuardContext, from_state: str, seq: int) -> int:
+    return len(queue_many(session, mail_for(session, step, ctx, from_state, seq), at=ctx.at))
+
+
+def mail_for(session: Session, step: Step, ctx: GuardContext, from_state: str, seq: int) -> list[Outgoing]:
+    """The step's mail to its recipients (one per address), keyed by application, audit seq and address."""
     application, enterprise = ctx.application, ctx.enterprise
     tier = application.tier
     context = {
@@ -283,24 +314,20 @@ def _queue_mail(session: Session, step: Step, ctx: GuardContext, from_state: str
         "at_local": shanghai_text(ctx.at),
         "reason": ctx.reason,
     }
-    queued = 0
-    seen: set[str] = set()
+    messages: dict[str, Outgoing] = {}
     for who in step.notify:
         for email, name in _recipients(session, who, ctx):
-            if email in seen:
+            if not email or email in messages:  # an empty address queues nothing (as `queue`)
                 continue
-            seen.add(email)
-            queued += queue(
-                session,
+            messages[email] = Outgoing(
                 kind="transition",
                 recipient=email,
                 recipient_name=name,
                 context=context,
                 dedupe_key=f"transition:{application.id}:{seq}:{email}",
-                at=ctx.at,
                 application_id=application.id,
             )
-    return queued
+    return list(messages.values())
 
 
 def refusal_line(error: ReviewError) -> str:

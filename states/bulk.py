@@ -1,0 +1,295 @@
+"""Many rows through the one door, one transaction per batch: a province's enterprises, a season's drafts
+and basic filings, a unit's decisions.
+
+Each row is validated, authorised, guarded, audited and chained exactly as the single-row path does it
+(`states.intake.add_enterprise`, `create_application`, `states.service.transition` — the same functions
+check and build the rows); what changes is the I/O: a batch is read with one query per table, written
+with one statement per table and committed once. A refused row is reported with its typed error and
+leaves nothing behind; the rest of the batch goes on. Anything else (a lost connection, a stale row)
+rolls the whole batch back and raises — the batches before it stay committed, and a re-run skips them
+(registration is idempotent on the credit code; a transition already made is refused by the lifecycle).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from typing import Any, TypeVar
+
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.orm import load_only
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session, col
+
+from models.clock import ensure_aware
+from models.enums import Role
+from models.errors import ConcurrentUpdate, NotFound, ReviewError
+from models.tables import Actor, Application, AuditChain, AuditEvent, Enterprise
+from notifications.outbox import Outgoing, queue_many
+from states.audit import GENESIS, chained_row
+from states.intake import draft_event, new_actor, new_draft, registration_event, validated_enterprise
+from states.lifecycle import State
+from states.service import TransitionResult, apply_to_locked
+
+LOCATION = ("id", "credit_code", "province", "city", "district", "tax_district")  # what a chain is made of
+BATCH = 500  # rows per transaction: well under SQLite's bound-variable limit for the IN (...) reads
+Progress = Callable[[int], None]
+# Core tables: the batch's INSERTs and keyed UPDATEs skip the ORM's per-row bookkeeping (and its bulk
+# update, which wants every row's version column).
+APPLICATION: Table = Application.__table__  # type: ignore[attr-defined]
+AUDIT_CHAIN: Table = AuditChain.__table__  # type: ignore[attr-defined]
+AUDIT_EVENT: Table = AuditEvent.__table__  # type: ignore[attr-defined]
+ENTERPRISE: Table = Enterprise.__table__  # type: ignore[attr-defined]
+ACTOR: Table = Actor.__table__  # type: ignore[attr-defined]
+T = TypeVar("T")
+
+
+@dataclass
+class Refusal:
+    index: int  # position in the caller's input
+    ref: str  # credit code or application id
+    error: ReviewError
+
+
+@dataclass
+class BulkReport:
+    done: list[int] = field(default_factory=list)  # ids written (enterprises, applications)
+    existing: list[int] = field(default_factory=list)  # ids already there (an idempotent re-run)
+    by_index: dict[int, int] = field(default_factory=dict)  # input position -> id written (drafts)
+    refused: list[Refusal] = field(default_factory=list)
+    results: list[TransitionResult] = field(default_factory=list)
+    mails_queued: int = 0
+
+
+@dataclass
+class Draft:
+    """One draft to create: what `states.intake.create_application` takes."""
+
+    enterprise_code: str
+    tier: str
+    track: str
+    season: str
+    title: str
+    content: dict[str, Any]
+    pledge: dict[str, Any] | None
+    actor: Actor
+
+
+@dataclass
+class Decision:
+    """One event on one application: what `states.service.transition` takes."""
+
+    application_id: int
+    event: str
+    actor: Actor
+    reason: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def batches(items: Sequence[T], size: int) -> Iterator[tuple[int, list[T]]]:
+    for start in range(0, len(items), size):
+        yield start, list(items[start : start + size])
+
+
+def _committed(session: Session, work: Callable[..., None], *args: Any) -> None:
+    """One batch, all or nothing: `work(session, *args)`, then commit."""
+    try:
+        work(session, *args)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+# ---- enterprises ----------------------------------------------------------------------------------------
+
+
+def register_enterprises(session: Session, rows: Sequence[dict[str, Any]], *, actor: Actor, at: datetime,
+                         batch: int = BATCH, progress: Progress | None = None) -> BulkReport:  # fmt: skip
+    """`add_enterprise` for many: validated one by one, written per batch (enterprise, its actor, the
+    `register_enterprise` event on the enterprise's chain). An existing credit code is left as it is."""
+    at = ensure_aware(at)
+    report = BulkReport()
+    for start, part in batches(rows, batch):
+        _committed(session, _register_batch, start, part, actor, at, report)
+        if progress:
+            progress(len(part))
+    return report
+
+
+def _register_batch(session: Session, start: int, part: list[dict[str, Any]], actor: Actor, at: datetime,
+                    report: BulkReport) -> None:  # fmt: skip
+    valid: dict[str, dict[str, Any]] = {}
+    for offset, data in enumerate(part):
+        try:
+            enterprise = validated_enterprise(data, at)
+        except ReviewError as error:
+            report.refused.append(Refusal(start + offset, str(data.get("credit_code", "")), error))
+            continue
+        valid.setdefault(enterprise["credit_code"], enterprise)
+    found = session.execute(select(col(Enterprise.credit_code), col(Enterprise.id))
+                            .where(col(Enterprise.credit_code).in_(valid)))  # fmt: skip
+    existing: dict[str, int] = {code: ident for code, ident in found}
+    report.existing += [existing[c] for c in valid if c in existing]
+    new = [e for code, e in valid.items() if code not in existing]
+    if not new:
+        return
+    inserted = session.execute(insert(ENTERPRISE).returning(ENTERPRISE.c.id, ENTERPRISE.c.credit_code),
+                               new)  # fmt: skip
+    ids = {code: ident for ident, code in inserted}
+    actors = [{"name": e["name"], "email": e["contact_email"], "role": Role.ENTERPRISE, "unit": e["credit_code"]}
+              for e in new if e["contact_email"]]  # fmt: skip
+    if actors:
+        session.execute(insert(ACTOR), actors)
+    events = _chain_events(session, [(f"enterprise:{e['credit_code']}", e) for e in new], actor, at)
+    report.done += [ids[e["credit_code"]] for e in new]
+    session.execute(insert(AUDIT_EVENT), events)
+
+
+def _chain_events(session: Session, subjects: list[tuple[str, dict[str, Any]]], actor: Actor,
+                  at: datetime) -> list[dict[str, Any]]:  # fmt: skip
+    """The `register_enterprise` event of each subject, chained on its `audit_chain` row (created or moved)."""
+    names = [s for s, _ in subjects]
+    chains = {c.subject: c for c in session.scalars(
+        select(AuditChain).where(col(AuditChain.subject).in_(names)).with_for_update())}  # fmt: skip
+    events, heads = [], []
+    for subject, enterprise in subjects:
+        chain = chains.get(subject)
+        prev, count = (chain.head or GENESIS, chain.count) if chain else (GENESIS, 0)
+        event = chained_row(prev, count, subject=subject, actor=actor, event="register_enterprise", at=at,
+                              data=registration_event(enterprise))  # fmt: skip
+        events.append(event)
+        heads.append({"subject": subject, "head": event["hash"], "count": event["seq"], "known": chain is not None})
+    fresh = [{"subject": h["subject"], "head": h["head"], "count": h["count"]} for h in heads if not h["known"]]
+    if fresh:
+        session.execute(insert(AUDIT_CHAIN), fresh)
+    moved = [{"s": h["subject"], "h": h["head"], "c": h["count"]} for h in heads if h["known"]]
+    if moved:
+        session.execute(update(AUDIT_CHAIN).where(AUDIT_CHAIN.c.subject == bindparam("s"))
+                        .values(head=bindparam("h"), count=bindparam("c")), moved)  # fmt: skip
+    return events
+
+
+def add_actors(session: Session, actors: Sequence[dict[str, str]]) -> int:
+    """`add_actor` for many (name, email, role, unit), one statement and one commit; idempotent on
+    (role, unit, email). Returns how many were new."""
+    checked = {(a.role, a.unit, a.email): a for a in (new_actor(**spec) for spec in actors)}
+    units = {unit for _, unit, _ in checked}
+    known = set(session.execute(select(col(Actor.role), col(Actor.unit), col(Actor.email))
+                                .where(col(Actor.unit).in_(units))).tuples())  # fmt: skip
+    new = [a.model_dump(exclude={"id"}) for key, a in checked.items() if key not in known]
+    if new:
+        _committed(session, lambda s, rows: s.execute(insert(ACTOR), rows), new)
+    return len(new)
+
+
+# ---- drafts ---------------------------------------------------------------------------------------------
+
+
+def create_drafts(session: Session, drafts: Sequence[Draft], *, at: datetime, batch: int = BATCH,
+                  progress: Progress | None = None) -> BulkReport:  # fmt: skip
+    """`create_application` for many: each draft checked and authorised by `new_draft`, then written per
+    batch with its `create` event (the first of the application's chain). `done` keeps the input order
+    (refused drafts are missing from it and listed in `refused`)."""
+    at = ensure_aware(at)
+    report = BulkReport()
+    for start, part in batches(drafts, batch):
+        _committed(session, _drafts_batch, start, part, at, report)
+        if progress:
+            progress(len(part))
+    return report
+
+
+def _drafts_batch(session: Session, start: int, part: list[Draft], at: datetime, report: BulkReport) -> None:
+    codes = {d.enterprise_code for d in part}
+    located = select(Enterprise).options(load_only(*(getattr(Enterprise, c) for c in LOCATION)))
+    enterprises = {e.credit_code: e for e in session.scalars(located.where(col(Enterprise.credit_code).in_(codes)))}
+    built: list[tuple[int, Draft, dict[str, Any]]] = []
+    for offset, d in enumerate(part):
+        try:
+            built.append((start + offset, d, {**_defaults(), **_draft_row(enterprises, d, at)}))
+        except ReviewError as error:
+            report.refused.append(Refusal(start + offset, d.enterprise_code, error))
+    if not built:
+        return
+    returning = insert(APPLICATION).returning(APPLICATION.c.id, sort_by_parameter_order=True)
+    ids: list[int] = list(session.scalars(returning, [row for _, _, row in built]))
+    events = []
+    for ident, (index, d, row) in zip(ids, built, strict=True):
+        report.by_index[index] = ident
+        events.append(chained_row(GENESIS, 0, subject=f"application:{ident}", application_id=ident, actor=d.actor,
+                                  event="create", at=at, to_state=State.DRAFT, data=draft_event(row)))  # fmt: skip
+    session.execute(insert(AUDIT_EVENT), events)
+    session.execute(update(APPLICATION).where(APPLICATION.c.id == bindparam("i"))
+                    .values(audit_head=bindparam("h"), audit_count=1),
+                    [{"i": ev["application_id"], "h": ev["hash"]} for ev in events])  # fmt: skip
+    report.done += ids
+
+
+def _draft_row(enterprises: dict[str, Enterprise], d: Draft, at: datetime) -> dict[str, Any]:
+    from models.credit_code import CreditCodeError, validate_credit_code
+    from models.errors import InvalidInput
+
+    try:
+        code = validate_credit_code(d.enterprise_code)
+    except CreditCodeError as exc:
+        raise InvalidInput(str(exc), rule="credit-code", source="GB 32100-2015") from None
+    if code not in enterprises:
+        raise NotFound(f"enterprise {code} is not registered; `factory-review enterprise add` first")
+    return new_draft(enterprises[code], tier=d.tier, track=d.track, season=d.season, title=d.title,
+                     content=d.content, pledge=d.pledge, actor=d.actor, at=at)  # fmt: skip
+
+
+@cache
+def _defaults() -> dict[str, Any]:
+    """The ORM-side defaults of an application row (version 1 as the ORM's first INSERT writes it)."""
+    blank = Application(enterprise_id=0, tier="", track="", season="").model_dump(exclude={"id"})
+    return {**blank, "version": 1}
+
+
+# ---- transitions ----------------------------------------------------------------------------------------
+
+
+def transition_many(session: Session, decisions: Sequence[Decision], *, at: datetime, batch: int = BATCH,
+                    progress: Progress | None = None) -> BulkReport:  # fmt: skip
+    """`transition` for many: the batch's rows locked with one SELECT … FOR UPDATE, each decision through
+    `apply_to_locked` (authorised, guarded, state, audit chain), the batch's mail queued with one
+    statement, one commit. A refused decision changes nothing; the others of the batch are applied."""
+    at = ensure_aware(at)
+    report = BulkReport()
+    for start, part in batches(decisions, batch):
+        try:
+            _committed(session, _transitions_batch, start, part, at, report)
+        except StaleDataError as exc:
+            raise ConcurrentUpdate(
+                "an application of the batch was changed by someone else; the batch was rolled back, try again",
+                rule="concurrent-update", source="optimistic lock (version)") from exc  # fmt: skip
+        if progress:
+            progress(len(part))
+    return report
+
+
+def _transitions_batch(session: Session, start: int, part: list[Decision], at: datetime,
+                       report: BulkReport) -> None:  # fmt: skip
+    ids = sorted({d.application_id for d in part})  # one lock order for every writer: no deadlocks
+    rows = {a.id: a for a in session.scalars(
+        select(Application).where(col(Application.id).in_(ids)).order_by(col(Application.id))
+        .with_for_update().execution_options(populate_existing=True))}  # fmt: skip
+    list(session.scalars(select(Enterprise).where(col(Enterprise.id).in_({a.enterprise_id for a in rows.values()}))))
+    outbox: list[Outgoing] = []
+    results: list[TransitionResult] = []
+    for offset, d in enumerate(part):
+        application = rows.get(d.application_id)
+        try:
+            if application is None:
+                raise NotFound(f"application {d.application_id} does not exist", rule="not-found")
+            results.append(apply_to_locked(session, application, d.event, actor=d.actor, at=at, reason=d.reason,
+                                           data=d.data, outbox=outbox))  # fmt: skip
+        except ReviewError as error:
+            report.refused.append(Refusal(start + offset, str(d.application_id), error))
+    report.mails_queued += len(queue_many(session, outbox, at=at))
+    session.flush()
+    report.results += results
+    report.done += [r.application_id for r in results]

@@ -5,7 +5,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench serve clean
+.PHONY: demo test lint bench bench-national scale serve clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -24,6 +24,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)
+
+# 500,000 basic filings on PostgreSQL (throwaway databases); SIZE=50000 for a shorter run.
+bench-national: $(STAMP)
+	bash scripts/bench-national.sh
 
 serve: $(STAMP)
 	$(BIN)/factory-review serve

@@ -14,8 +14,10 @@ from pydantic import BaseModel, Field
 
 from flows.common import EventItem, StageParams, StageReport, ask_for, each, fire_all, load_decisions_file, publish
 from models.database import session_scope
+from models.enums import Role
+from states.intake import parse_actor
 from states.lifecycle import State
-from states.queries import describe, in_states, markdown_table
+from states.queries import applicant_specs, describe, in_states, markdown_table
 
 Stage = Literal["request", "preliminary_review", "expert_acceptance"]
 EVENTS: dict[str, dict[str, str]] = {
@@ -40,7 +42,8 @@ class AcceptanceDecisions(BaseModel):
 
 class AcceptanceParams(StageParams):
     stage: Stage = Field(
-        description="request (enterprise), preliminary_review (recommending unit), expert_acceptance (ministry)"
+        description="request (enterprise; system@system: the platform's feed of requests, each as its enterprise), "
+        "preliminary_review (recommending unit), expert_acceptance (ministry)"
     )
     application_ids: list[int] = Field(default_factory=list, description="For request: the applications.")
     decisions: list[AcceptanceDecision] | None = Field(
@@ -56,6 +59,10 @@ def acceptance(params: AcceptanceParams) -> StageReport:
     at = params.at()
     if params.stage == "request":
         items = each(params.application_ids, "request_acceptance")
+        if parse_actor(params.actor)[0] == Role.SYSTEM:  # the platform's feed: each enterprise files its own
+            with session_scope() as session:
+                applicants = applicant_specs(session, params.application_ids)
+            items = [i.model_copy(update={"actor": applicants.get(i.application_id)}) for i in items]
     else:
         if params.decisions is not None:
             decisions = params.decisions

@@ -5,9 +5,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlmodel import Session
 
+from models.memo import remembered
 from models.tables import DeadlineExtension
 from programmes.season import Deadline, Season, get_season
 
@@ -24,13 +27,17 @@ def extension_for(session: Session, season: Season | str, unit: str, step: str) 
     """
     s = _season(season)
     lineage = s.lineage(unit) if step == "submit" and s.has_unit(unit) else [unit]
-    rows = session.scalars(
-        select(DeadlineExtension).where(
-            DeadlineExtension.season == s.name,
-            DeadlineExtension.step == step,
-            DeadlineExtension.unit.in_(lineage),  # type: ignore[attr-defined]
-        )
-    ).all()
+
+    def query() -> Any:
+        return session.scalars(
+            select(DeadlineExtension).where(
+                DeadlineExtension.season == s.name,
+                DeadlineExtension.step == step,
+                DeadlineExtension.unit.in_(lineage),  # type: ignore[attr-defined]
+            )
+        ).all()
+
+    rows = remembered(session, ("extension", s.name, step, tuple(lineage)), query)
     by_unit = {row.unit: row for row in rows}
     return next((by_unit[code] for code in lineage if code in by_unit), None)
 

@@ -168,10 +168,10 @@ class FlowBackend(DirectBackend):
         if stage == "acceptance":
             from flows.acceptance import AcceptanceDecision, AcceptanceParams, acceptance
 
-            if events == {"request_acceptance"}:
-                for i in items:  # the enterprise itself asks: one run per enterprise
-                    self._run(acceptance, AcceptanceParams(actor=i.actor, now=now, stage="request",
-                                                           application_ids=[i.application_id]), when)  # fmt: skip
+            if events == {"request_acceptance"}:  # the platform's feed of requests, each as its enterprise
+                ids = [i.application_id for i in items]
+                self._run(acceptance, AcceptanceParams(actor="system@system", now=now, stage="request",
+                                                       application_ids=ids), when)  # fmt: skip
                 return
             stage_name = "preliminary_review" if events == {"pass_preliminary_review"} else "expert_acceptance"
             by_actor: dict[str, list[Item]] = defaultdict(list)

@@ -95,24 +95,27 @@ def append_event(
     application_id: int | None = None,
 ) -> AuditEvent:
     """Append one event to a subject's chain inside the caller's transaction (no commit)."""
+    row = append_row(session, subject=subject, actor=actor, event=event, at=at, from_state=from_state,
+                     to_state=to_state, reason=reason, data=data, application_id=application_id)  # fmt: skip
+    record = AuditEvent(**row)
+    session.add(record)
+    return record
+
+
+def append_row(session: Session, *, subject: str, **fields: Any) -> dict[str, Any]:
+    """The next event of the subject's chain as a row, its head moved on (the caller inserts the row in
+    the same transaction: `append_event` one, `states.bulk` a batch's with one statement)."""
     holder = _holder(session, subject)
     if isinstance(holder, Application):
         prev, count = holder.audit_head or GENESIS, holder.audit_count
     else:
         prev, count = holder.head or GENESIS, holder.count
-    record = chained_event(prev, count, subject=subject, actor=actor, event=event, at=at, from_state=from_state,
-                           to_state=to_state, reason=reason, data=data, application_id=application_id)  # fmt: skip
-    session.add(record)
+    row = chained_row(prev, count, subject=subject, **fields)
     if isinstance(holder, Application):
-        holder.audit_head, holder.audit_count = record.hash, record.seq
+        holder.audit_head, holder.audit_count = row["hash"], row["seq"]
     else:
-        holder.head, holder.count = record.hash, record.seq
-    return record
-
-
-def chained_event(prev: str, count: int, **fields: Any) -> AuditEvent:
-    """The next event of a chain whose head is `prev` after `count` events, hashed (not yet added)."""
-    return AuditEvent(**chained_row(prev, count, **fields))
+        holder.head, holder.count = row["hash"], row["seq"]
+    return row
 
 
 def chained_row(

@@ -26,12 +26,13 @@ from sqlmodel import Session, col
 from models.clock import ensure_aware
 from models.enums import Role
 from models.errors import ConcurrentUpdate, NotFound, ReviewError
+from models.memo import batch_memo
 from models.tables import Actor, Application, AuditChain, AuditEvent, Enterprise
-from notifications.outbox import Outgoing, queue_many
+from notifications.outbox import queue_many
 from states.audit import GENESIS, chained_row
 from states.intake import draft_event, new_actor, new_draft, registration_event, validated_enterprise
 from states.lifecycle import State
-from states.service import TransitionResult, apply_to_locked
+from states.service import Batch, TransitionResult, apply_to_locked
 
 LOCATION = ("id", "credit_code", "province", "city", "district", "tax_district")  # what a chain is made of
 BATCH = 500  # rows per transaction: well under SQLite's bound-variable limit for the IN (...) reads
@@ -277,19 +278,26 @@ def _transitions_batch(session: Session, start: int, part: list[Decision], at: d
     rows = {a.id: a for a in session.scalars(
         select(Application).where(col(Application.id).in_(ids)).order_by(col(Application.id))
         .with_for_update().execution_options(populate_existing=True))}  # fmt: skip
-    list(session.scalars(select(Enterprise).where(col(Enterprise.id).in_({a.enterprise_id for a in rows.values()}))))
-    outbox: list[Outgoing] = []
+    # Held for the batch: the session's identity map only keeps objects somebody references.
+    held = list(
+        session.scalars(select(Enterprise).where(col(Enterprise.id).in_({a.enterprise_id for a in rows.values()})))
+    )
+    batch = Batch()
     results: list[TransitionResult] = []
-    for offset, d in enumerate(part):
-        application = rows.get(d.application_id)
-        try:
-            if application is None:
-                raise NotFound(f"application {d.application_id} does not exist", rule="not-found")
-            results.append(apply_to_locked(session, application, d.event, actor=d.actor, at=at, reason=d.reason,
-                                           data=d.data, outbox=outbox))  # fmt: skip
-        except ReviewError as error:
-            report.refused.append(Refusal(start + offset, str(d.application_id), error))
-    report.mails_queued += len(queue_many(session, outbox, at=at))
+    with batch_memo(session):
+        for offset, d in enumerate(part):
+            application = rows.get(d.application_id)
+            try:
+                if application is None:
+                    raise NotFound(f"application {d.application_id} does not exist", rule="not-found")
+                results.append(apply_to_locked(session, application, d.event, actor=d.actor, at=at,
+                                               reason=d.reason, data=d.data, batch=batch))  # fmt: skip
+            except ReviewError as error:
+                report.refused.append(Refusal(start + offset, str(d.application_id), error))
     session.flush()
+    if batch.events:
+        session.execute(insert(AUDIT_EVENT), batch.events)
+    report.mails_queued += len(queue_many(session, batch.mail, at=at))
     report.results += results
     report.done += [r.application_id for r in results]
+    del held

@@ -92,3 +92,13 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(str(r[h]).replace("|", "/") for h in head) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def applicant_specs(session: Session, application_ids: Iterable[int]) -> dict[int, str]:
+    """Application id → its applicant as `enterprise@CREDIT_CODE` (who files for it)."""
+    rows = session.execute(
+        select(col(Application.id), col(Enterprise.credit_code))
+        .join(Enterprise, col(Enterprise.id) == col(Application.enterprise_id))
+        .where(col(Application.id).in_(list(application_ids)))
+    )
+    return {app_id: f"enterprise@{code}" for app_id, code in rows}

@@ -20,16 +20,25 @@ import programmes  # noqa: F401
 from models.clock import ensure_aware, shanghai_text, to_utc
 from models.enums import Role, Tier, Track
 from models.errors import ConcurrentUpdate, NotFound, ReviewError, TransitionRefused
+from models.memo import remembered
 from models.tables import Actor, Application, Enterprise
 from notifications.outbox import Outgoing, queue_many
 from states import authz
-from states.audit import append_event, content_digest
+from states.audit import append_event, append_row, content_digest
 from states.guards import GuardContext
 from states.lifecycle import STATE_LABELS, State, Step, steps_for
 from states.machine import ApplicationAdapter, fire, missing_names
 
 if _missing := missing_names():
     raise RuntimeError(f"lifecycle tables name guards nobody registered: {', '.join(_missing)}")
+
+
+@dataclass
+class Batch:
+    """What the transitions of one batch write besides their rows (`states.bulk` inserts it at the end)."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    mail: list[Outgoing] = field(default_factory=list)
 
 
 @dataclass
@@ -89,13 +98,14 @@ def apply_to_locked(
     at: datetime,
     reason: str = "",
     data: dict[str, Any] | None = None,
-    outbox: list[Outgoing] | None = None,
+    batch: Batch | None = None,
 ) -> TransitionResult:
     """Steps 2–6 of `apply_transition` on a row the caller has loaded and locked (`states.bulk` locks a
     whole batch with one SELECT … FOR UPDATE). A refusal raises before anything is changed.
 
-    With `outbox`, the step's mail is appended there and nothing is flushed: the batch's caller queues
-    all of it with one statement and flushes once (a stale row then fails the whole batch)."""
+    With `batch`, the audit row and the step's mail are collected there and nothing is flushed: the
+    batch's caller inserts them with one statement each and flushes once (a stale row then fails the
+    whole batch)."""
     at = ensure_aware(at)
     data = dict(data or {})
     application_id = application.id
@@ -136,27 +146,29 @@ def apply_to_locked(
     application.updated_at = to_utc(at)
     if ctx.warnings:
         application.warnings = [*application.warnings, *ctx.warnings]
-    audit = append_event(
-        session,
-        subject=f"application:{application.id}",
-        application_id=application.id,
-        actor=actor,
-        event=event,
-        at=at,
-        from_state=from_state,
-        to_state=application.state,
-        reason=reason,
-        data={
+    fields: dict[str, Any] = {
+        "subject": f"application:{application.id}",
+        "application_id": application.id,
+        "actor": actor,
+        "event": event,
+        "at": at,
+        "from_state": from_state,
+        "to_state": application.state,
+        "reason": reason,
+        "data": {
             **data,
             **({"warnings": ctx.warnings} if ctx.warnings else {}),
             **({"level": [previous_holder, ctx.holder_unit]} if previous_holder != ctx.holder_unit else {}),
         },
-    )
-    if outbox is not None:
-        messages = mail_for(session, step, ctx, from_state, audit.seq)
-        outbox.extend(messages)
-        return TransitionResult(application_id, event, from_state, application.state, audit.seq, ctx.warnings,
+    }
+    if batch is not None:
+        row = append_row(session, **fields)
+        messages = mail_for(session, step, ctx, from_state, row["seq"])
+        batch.events.append(row)
+        batch.mail.extend(messages)
+        return TransitionResult(application_id, event, from_state, application.state, row["seq"], ctx.warnings,
                                 len(messages))  # fmt: skip
+    audit = append_event(session, **fields)
     mails = _queue_mail(session, step, ctx, from_state, audit.seq)
     try:
         session.flush()
@@ -284,9 +296,9 @@ def _recipients(session: Session, who: str, ctx: GuardContext) -> list[tuple[str
         unit = None
     if unit is None:
         return []
-    officers = session.scalars(
+    officers = remembered(session, ("officers", unit), lambda: session.scalars(
         select(Actor).where(col(Actor.role) == Role.LOCAL_OFFICER, col(Actor.unit) == unit).order_by(col(Actor.id))
-    ).all()
+    ).all())  # fmt: skip
     return [(o.email, o.name) for o in officers if o.email]
 
 

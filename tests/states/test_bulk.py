@@ -31,8 +31,9 @@ def _drafts(session: Session, rows: list[dict[str, Any]]) -> list[Draft]:
         ent = Enterprise(**row)
         content = f.content_for(ent)
         actor = Actor(name=row["name"], email=row["contact_email"], role="enterprise", unit=row["credit_code"])
-        drafts.append(Draft(enterprise_code=row["credit_code"], tier="excellent", track="national", season="2025",
-                            title=content["title"], content=content, pledge=content["pledge"], actor=actor))  # fmt: skip
+        drafts.append(Draft(enterprise_code=row["credit_code"], tier="excellent", track="national",
+                            season="2025", title=content["title"], content=content, pledge=content["pledge"],
+                            actor=actor))  # fmt: skip
     return drafts
 
 

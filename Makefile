@@ -29,6 +29,10 @@ bench: $(STAMP)
 bench-national: $(STAMP)
 	bash scripts/bench-national.sh
 
+# Several Prefect workers on one PostgreSQL-backed server, one SIGKILLed mid-run (replay/scale.py).
+scale: $(STAMP)
+	bash scripts/scale.sh $(ARGS)
+
 serve: $(STAMP)
 	$(BIN)/factory-review serve
 

@@ -100,20 +100,13 @@ def init() -> None:
 def enterprise_add(
     file: Annotated[Path, typer.Argument(help="YAML/JSON: one enterprise mapping or a list of them.")],
 ) -> None:
-    """Register enterprises from a file (idempotent: an existing credit code is left as it is)."""
-    from states.intake import SYSTEM_ACTOR, add_enterprise
+    """Register enterprises from a file (idempotent: an existing credit code is left as it is).
 
-    data = _load_file(file)
-    items = data if isinstance(data, list) else (data.get("enterprises", [data]) if isinstance(data, dict) else [])
-    added = []
-    with _session() as session:
-        for item in items:
-            if not isinstance(item, dict):
-                from models.errors import InvalidInput
+    Every row is checked first: one bad row refuses the file and nothing is written. A long file is
+    registered in batches (states.bulk, one transaction each) with a progress bar."""
+    from cli.bulk import register_file
 
-                raise InvalidInput(f"{file}: each enterprise must be a mapping", rule="enterprise-schema")
-            enterprise = add_enterprise(session, data=item, actor=SYSTEM_ACTOR, at=STATE.now())
-            added.append({"id": enterprise.id, "credit_code": enterprise.credit_code, "name": enterprise.name})
+    added = register_file(_load_file(file), file=file, at=STATE.now(), console=console, quiet=STATE.json)
     if STATE.json:
         emit_json(added)
     else:

@@ -38,6 +38,7 @@ BENCHES: list[Bench] = [
     Bench("flow", "bench.flow_bench:run", "size", 50),  # intake flow vs the same calls without Prefect
     Bench("season", "bench.season_bench:run", "size", 8),  # demo season through flows vs direct; trivial run
     Bench("registration", "bench.registration_bench:run", "size", 300),  # bulk door vs Core executemany
+    Bench("national", "bench.national_bench:run", "size", 200),  # basic filings end to end (make bench-national)
     Bench("audit", "bench.audit_bench:run", "size", 2_000),  # slot: `audit verify` rate (audit issue)
     Bench("web", "bench.web_bench:run", "requests", 50),  # slot: web p95 rows (web issue)
     Bench("workers", "bench.workers_bench:run", "size", 8),  # several Prefect workers on one server

@@ -25,7 +25,7 @@ from models.tables import Actor, Application, Enterprise
 from notifications.outbox import Outgoing, queue_many
 from states import authz
 from states.audit import append_event, append_row, content_digest
-from states.guards import GuardContext
+from states.guards import EVIDENCE, GuardContext
 from states.lifecycle import STATE_LABELS, State, Step, steps_for
 from states.machine import ApplicationAdapter, fire, missing_names
 
@@ -140,6 +140,8 @@ def apply_to_locked(
     adapter = ApplicationAdapter(ctx)
     step = fire(track, adapter, event)
 
+    for name in step.records:  # what the decision relied on, computed after the guards passed
+        data.update(EVIDENCE[name](ctx))
     previous_holder = ctx.holder_unit
     _apply_effects(application, step, ctx)
     application.state = adapter.state

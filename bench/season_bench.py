@@ -38,7 +38,6 @@ def run(size: int = SIZE) -> list[dict[str, Any]]:
             with prefect_api(Path(folder) / "prefect", report=lambda _line: None) as api_url:
                 os.environ["PREFECT_API_URL"] = api_url
                 from prefect import flow
-
                 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
                 trivial = flow(name="bench-trivial")(lambda: None)

@@ -5,11 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE=${SIZE:-500000}
-PORT=${PGPORT:-5432}
-as_postgres() { if [ "$(id -un)" = postgres ]; then "$@"; elif command -v runuser >/dev/null; then runuser -u postgres -- "$@"; else sudo -n -u postgres -- "$@"; fi; }
-psql_pg() { as_postgres psql -X -q -v ON_ERROR_STOP=1 -p "$PORT" -d postgres "$@"; }
+source scripts/pg-admin.sh
 ROLE="fr_bench_$$"
-PASSWORD="$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+PASSWORD="$(random_password)"
 cleanup() {
     psql_pg -c "DROP DATABASE IF EXISTS ${ROLE}_ours" -c "DROP DATABASE IF EXISTS ${ROLE}_raw" \
         -c "DROP ROLE IF EXISTS ${ROLE}" >/dev/null 2>&1 || true

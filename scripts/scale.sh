@@ -4,11 +4,9 @@
 # running PostgreSQL server (left running) with a throwaway role that may create databases.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PORT=${PGPORT:-5432}
-as_postgres() { if [ "$(id -un)" = postgres ]; then "$@"; elif command -v runuser >/dev/null; then runuser -u postgres -- "$@"; else sudo -n -u postgres -- "$@"; fi; }
-psql_pg() { as_postgres psql -X -q -v ON_ERROR_STOP=1 -p "$PORT" -d postgres "$@"; }
+source scripts/pg-admin.sh
 ROLE="fr_scale_$$"
-PASSWORD="$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+PASSWORD="$(random_password)"
 cleanup() {
     psql_pg -c "DROP DATABASE IF EXISTS ${ROLE}" -c "DROP ROLE IF EXISTS ${ROLE}" >/dev/null 2>&1 || true
 }

@@ -127,11 +127,20 @@ def run_season(output: Path, *, enterprises: int, seed: int, fast: bool, console
 
 
 def print_summary(summary: dict[str, Any], console: Console) -> None:
+    from replay.summary import STAGES
+
     t = Table(title="Applications per stage, tier and province")
     for col in ("state", "tier", "province", "count"):
         t.add_column(col, justify="right" if col == "count" else "left")
     for row in summary["applications"]:
         t.add_row(row["state"], row["tier"], row["province"], str(row["count"]))
+    console.print(t)
+    t = Table(title="National applications that reached each stage, per recommending unit and tier")
+    headers = ("unit", "tier", "submitted", "recommended", "ministry", "on-site", "notice", "recognised", "cultivation")
+    for col in headers:
+        t.add_column(col, justify="left" if col in ("unit", "tier") else "right")
+    for row in summary["stages"]:
+        t.add_row(row["unit"], row["tier"], *[str(row[stage]) for stage in STAGES])
     console.print(t)
     t = Table(title="Quotas: recommended vs allowed per unit")
     for col in ("unit", "tier", "recommended", "counted", "quota"):

@@ -13,7 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.context import STATE, console, emit_json, err_console
+from cli.context import STATE, console, emit_json, err_console, hoist_global_options
+from cli.files import load_application_file, load_mappings
 
 app = typer.Typer(
     name="factory-review",
@@ -53,31 +54,6 @@ def _session() -> Any:
     return session_scope()
 
 
-def _load_file(path: Path) -> Any:
-    from models.errors import InvalidInput
-
-    try:
-        if not path.is_file():
-            raise InvalidInput(
-                f"{path}: no such file" if not path.exists() else f"{path}: not a file", rule="input-file"
-            )
-        text = path.read_text(encoding="utf-8")
-    except (OSError, ValueError) as exc:
-        if isinstance(exc, InvalidInput):
-            raise
-        raise InvalidInput(f"{str(path)[:80]}: cannot read: {exc.__class__.__name__}", rule="input-file") from None
-    try:
-        if path.suffix.lower() == ".json":
-            return json.loads(text)
-        import yaml
-
-        return yaml.safe_load(text)
-    except (ValueError, Exception) as exc:  # yaml.YAMLError, json.JSONDecodeError
-        raise InvalidInput(
-            f"{path}: not valid {path.suffix.lstrip('.').upper() or 'YAML'}: {exc}".splitlines()[0], rule="input-file"
-        ) from None
-
-
 # ---- set-up ---------------------------------------------------------------------------------------
 
 
@@ -103,15 +79,9 @@ def enterprise_add(
     """Register enterprises from a file (idempotent: an existing credit code is left as it is)."""
     from states.intake import SYSTEM_ACTOR, add_enterprise
 
-    data = _load_file(file)
-    items = data if isinstance(data, list) else (data.get("enterprises", [data]) if isinstance(data, dict) else [])
     added = []
     with _session() as session:
-        for item in items:
-            if not isinstance(item, dict):
-                from models.errors import InvalidInput
-
-                raise InvalidInput(f"{file}: each enterprise must be a mapping", rule="enterprise-schema")
+        for item in load_mappings(file, "enterprises"):
             enterprise = add_enterprise(session, data=item, actor=SYSTEM_ACTOR, at=STATE.now())
             added.append({"id": enterprise.id, "credit_code": enterprise.credit_code, "name": enterprise.name})
     if STATE.json:
@@ -148,26 +118,23 @@ def apply(
     submit: Annotated[bool, typer.Option("--submit", help="Submit right away (freezes the content).")] = False,
 ) -> None:
     """Create a draft application from a file, as the enterprise it names."""
-    from pydantic import ValidationError
-
-    from models.errors import InvalidInput
-    from programmes.application_file import ApplicationFile
+    from models.errors import ReviewError
     from states.intake import create_from_file, resolve_actor
     from states.service import transition
 
-    raw = _load_file(file)
-    try:
-        parsed = ApplicationFile.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "file"
-        raise InvalidInput(f"{file}: {where}: {first.get('msg')}", rule="application-schema") from None
+    parsed = load_application_file(file)
     with _session() as session:
         actor = resolve_actor(session, f"enterprise@{parsed.credit_code}")
         application = create_from_file(session, parsed, actor=actor, at=STATE.now())
         result = None
         if submit:
-            result = transition(session, application.id, "submit", actor=actor, at=STATE.now())
+            try:
+                result = transition(session, application.id, "submit", actor=actor, at=STATE.now())
+            except ReviewError as exc:  # the draft stays (the audit is append-only): say so plainly
+                exc.message += (f" — application {application.id} was kept as a draft: correct it with "
+                                f"`application edit {application.id} FILE`, then `act {application.id} submit`")
+                exc.details["draft_kept"] = application.id
+                raise
     out = {
         "id": application.id,
         "state": result.to_state if result else application.state,
@@ -295,14 +262,22 @@ def history(
 
 
 def print_history(rows: list[dict[str, Any]], *, title: str) -> None:
-    from rich.table import Table
+    """One block per event, wrapped to the terminal's width (80 columns is enough)."""
+    from rich.markup import escape
+    from rich.padding import Padding
+    from rich.text import Text
 
-    table = Table(title=f"audit history — {title}")
-    for column in ("#", "time (Asia/Shanghai)", "actor", "event", "from → to", "reason"):
-        table.add_column(column)
+    console.print(Text(f"audit history — {title} (times Asia/Shanghai)", style="bold"))
     for r in rows:
-        table.add_row(str(r["seq"]), r["at"], r["actor"], r["event"], f"{r['from'] or '·'} → {r['to']}", r["reason"])
-    console.print(table)
+        move = f"{r['from'] or '·'} → {r['to']}" if r["to"] else ""
+        console.print(f"[bold]#{r['seq']}[/] {r['at']}  [bold]{escape(r['event'])}[/]  {escape(move)}")
+        lines = [f"by {r['actor']} {r['actor_name']}".rstrip()]
+        if r["reason"]:
+            lines.append(f"reason: {r['reason']}")
+        if r["data"] not in ("", "{}"):
+            lines.append(f"data: {r['data']}")
+        for line in lines:
+            console.print(Padding(Text(line, overflow="fold"), (0, 0, 0, 4)))
 
 
 # ---- audit ----------------------------------------------------------------------------------------------
@@ -380,6 +355,11 @@ _SUBAPPS = (
     ("cli.notification_cmds", "reminders_app", "reminders"),
     ("cli.notification_cmds", "outbox_app", "outbox"),
     ("cli.serve", "app", None),
+    ("cli.stats_cmds", "stats_app", "stats"),
+    ("cli.stats_cmds", "quota_app", "quota"),
+    ("cli.list_cmds", "application_app", "application"),
+    ("cli.list_cmds", "enterprise_app", "enterprise"),
+    ("cli.calendar_cmd", "app", None),
 )
 
 
@@ -394,7 +374,10 @@ def _mount_subapps() -> None:
         sub = getattr(module, attr, None)
         if sub is None:
             continue
-        if name:
+        existing = next((g.typer_instance for g in app.registered_groups if g.name == name), None) if name else None
+        if existing is not None:  # more commands for a group main.py declares (e.g. `enterprise list`)
+            existing.registered_commands.extend(sub.registered_commands)
+        elif name:
             app.add_typer(sub, name=name)
         else:
             for command in sub.registered_commands:
@@ -422,7 +405,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         # Without standalone mode click *returns* the code a `typer.Exit` carries instead of raising it.
-        returned = app(args=argv, prog_name="factory-review", standalone_mode=False)
+        args = hoist_global_options(sys.argv[1:] if argv is None else list(argv))
+        returned = app(args=args, prog_name="factory-review", standalone_mode=False)
         return returned if isinstance(returned, int) else 0
     except ReviewError as exc:
         if STATE.json:

@@ -55,7 +55,7 @@ def reminders_plan(
         table.add_column(column)
     for p in items:
         table.add_row(
-            shanghai_text(p.send_at)[:16],
+            shanghai_text(p.send_at),
             p.kind,
             f"{p.recipient_name} <{p.recipient}>",
             p.unit,
@@ -124,7 +124,7 @@ def outbox_list(
             r.recipient,
             r.subject[:60],
             str(r.attempts),
-            shanghai_text(when)[:16] if when else "",
+            shanghai_text(when) if when else "",
             r.last_error[:80],
         )
     console.print(table)

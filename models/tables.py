@@ -43,6 +43,9 @@ class Enterprise(SQLModel, table=True):
     has_smart_factory_org: bool = True  # 组织机制与人才 (要素 一.4)
     # 430 §1(二)4: units that passed local acceptance as 示范工厂揭榜单位 don't use a district's quota.
     demonstration_unit: bool = False
+    # A unit of a central SOE records its group beside its location (province/city/district): excellent goes
+    # through the group headquarters (430 §1(二)3; 251 §2(二)2), leading through the province (251 §3(二)2).
+    soe_group: str | None = Field(default=None, max_length=80)
     tax_district: str | None = Field(default=None, max_length=80)  # 青浦 §2(一): 财税户管地
     # Tiers already held: [{"tier": "advanced", "year": 2024, "by": "tj"}]; prerequisite checks read it.
     recognitions: list[dict[str, Any]] = _json()
@@ -227,3 +230,22 @@ class PublicNotice(SQLModel, table=True):
     closes_on: date
     opened_by: str = Field(max_length=200)
     closed_at: datetime | None = _instant()
+
+
+class StatisticsVersion(SQLModel, table=True):
+    """One loaded set of a season's per-unit statistics (251 §2(二)2, §3(二)2); the newest version counts.
+
+    Versions are never updated: a correction is a new version, audited on the chain `statistics:<season>`.
+    """
+
+    __tablename__ = "statistics_version"
+    __table_args__ = (UniqueConstraint("season", "version", name="uq_statistics_season_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    season: str = Field(max_length=10, index=True)
+    version: int
+    values: dict[str, Any] = _json({})  # statistic key → {unit code → value}
+    sha256: str = Field(max_length=64)
+    file_name: str = Field(default="", max_length=300)
+    loaded_by: str = Field(max_length=200)
+    loaded_at: datetime | None = _instant(nullable=False)

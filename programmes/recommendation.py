@@ -15,7 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
 from models.clock import ensure_aware, is_on_or_before, to_utc
-from models.enums import Role, Track
+from models.enums import Role, Tier, Track
 from models.errors import (
     ConcurrentUpdate,
     InvalidInput,
@@ -27,9 +27,11 @@ from models.errors import (
 from models.tables import Actor, Application, DeadlineExtension, Enterprise, RecommendationRound
 from programmes.deadlines import effective_deadline
 from programmes.season import QuotaRule, Season, get_season
+from programmes.statistics import with_statistics
 from states.audit import append_event
 from states.lifecycle import AWAITING_LOCAL_REVIEW
 
+SOE_LEADING = "leading projects of central enterprises are recommended by the province where they are (251 §3(二)2)"
 RANK_SOURCE = "251 §2(二)3, §3(二)3; 430 §1(二)2, §2(二)2 (按推荐项目优先顺序填写推荐汇总表)"
 
 
@@ -87,6 +89,28 @@ def quota_for(season: Season, unit: str, tier: str, *, top_of_chain: bool, track
             source=rule.source,
         )
     return Quota(unit, tier, band.quota, f"{rule.source}; {stat.label} {value}", rule.exempt)
+
+
+def quota_overview(session: Session, season: Season, units: list[str] | None = None) -> list[dict[str, Any]]:
+    """Each unit's excellent and leading quota with the rule and figure it comes from (loaded statistics
+    included); a quota that can't be computed is listed as unknown with the reason, never guessed."""
+    effective = with_statistics(session, season)
+    if units is None:  # the units that recommend to the ministry
+        units = [u.code for u in season.units if u.level in ("province", "xpcc") or (u.level == "soe" and u.parent)]
+    rows = []
+    for code in units:
+        for tier in (Tier.EXCELLENT.value, Tier.LEADING.value):
+            if tier == Tier.LEADING and season.unit(code).level == "soe":
+                rows.append({"unit": code, "name": season.unit(code).name_zh, "tier": tier, "quota": None,
+                             "rule": f"none: {SOE_LEADING}"})  # fmt: skip
+                continue
+            try:
+                quota = quota_for(effective, code, tier, top_of_chain=True)
+                limit, rule = quota.limit, quota.source
+            except QuotaUnknown as exc:
+                limit, rule = None, f"unknown: {exc.message}"
+            rows.append({"unit": code, "name": season.unit(code).name_zh, "tier": tier, "quota": limit, "rule": rule})
+    return rows
 
 
 def held_applications(session: Session, *, unit: str, tier: str, season: str) -> list[Application]:
@@ -164,7 +188,7 @@ def _ranked_round(
     if season_name is None:
         first = session.get(Application, ids[0])
         season_name = first.season if first is not None else "2025"
-    season = get_season(season_name)
+    season = with_statistics(session, get_season(season_name))
     season.unit(unit)
     held = held_applications(session, unit=unit, tier=tier, season=season.name)
     held_ids = {a.id for a in held}

@@ -136,6 +136,8 @@ class Statistic(_Model):
     label: str
     source: str = Field(min_length=1)
     values: dict[str, int] = Field(default_factory=dict)
+    minimum: int = 0  # the smallest value a loaded file may give (a rank starts at 1)
+    distinct: bool = False  # no two units share a value (a rank)
 
 
 class Recognition(_Model):
@@ -333,7 +335,7 @@ class Season(_Model):
             return self._units[code]
         except KeyError:
             raise NotFound(
-                f"unit {code!r} is not declared in season {self.name}", rule="unknown-unit", source=self.path
+                f"unit {code!r} is not declared in season {self.name}", rule="unknown-unit"
             ) from None
 
     def has_unit(self, code: str | None) -> bool:
@@ -393,10 +395,18 @@ class Season(_Model):
         if not candidates:
             candidates = [r for r in usable if not r.soe and self.is_within(start, r.within)]
         if not candidates:
+            if soe and start == soe:  # registered by its group alone: no province to recommend a leading one
+                raise NotFound(
+                    f"{enterprise.name} is registered under its group {soe} only; a {tier} application is "
+                    "recommended by the province where the unit is: record its location (province, district) "
+                    f"and soe_group: {soe} (`factory-review enterprise update`)",
+                    rule="chain",
+                    source="251 §3(二)2 (计划单列市和有关中央企业的项目由所在省(区、市)统一推荐)",
+                )
             raise NotFound(
                 f"season {self.name} has no recommendation chain for {start} ({track}, {tier})",
                 rule="chain",
-                source=self.path,
+                source=f"season {self.name} chains",
             )
         rule = max(candidates, key=lambda r: 0 if r.within == ROOT else len(self.lineage(r.within)))
         lineage = self.lineage(soe) if rule.soe and soe else self.lineage(start)
@@ -446,7 +456,7 @@ class Season(_Model):
         try:
             return self.tiers[str(tier)]
         except KeyError:
-            raise NotFound(f"season {self.name} has no tier {tier!r}", rule="unknown-tier", source=self.path) from None
+            raise NotFound(f"season {self.name} has no tier {tier!r}", rule="unknown-tier") from None
 
     def prerequisite_for(self, enterprise: Enterprise, tier: str, track: str) -> Prerequisite | None:
         """The most specific prerequisite rule for the enterprise's jurisdiction (e.g. Tianjin's lists)."""
@@ -626,7 +636,7 @@ def get_season(name_or_path: str | Path | Season = "2025") -> Season:
     except (OSError, ValueError):
         exists = False
     if not exists:
-        raise NotFound(f"no season file {path}", rule="unknown-season", source=str(path))
+        raise NotFound(f"no season file {path}", rule="unknown-season")
     return _cached(str(path.resolve()))
 
 

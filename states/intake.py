@@ -37,6 +37,7 @@ _ENTERPRISE_FIELDS = {
     "security_controllable",
     "has_smart_factory_org",
     "demonstration_unit",
+    "soe_group",
     "tax_district",
     "recognitions",
     "contact_name",
@@ -156,7 +157,7 @@ def _check_text(data: dict[str, Any]) -> None:
         validate_name(str(data.get("name") or ""))
     except BadAddress as exc:
         raise InvalidInput(
-            f"enterprise contact: {exc}", rule="header-injection", source="notifications/addresses.py"
+            f"enterprise contact: {exc}", rule="header-injection", source="a mail header holds one line (RFC 5322)"
         ) from None
 
 
@@ -174,6 +175,13 @@ def _check_units(data: dict[str, Any]) -> None:
                 raise InvalidInput(
                     f"enterprise {key} {value!r} is not a unit of season {season.name}", rule="jurisdiction"
                 ) from None
+    group = data.get("soe_group")
+    if group and (not season.has_unit(str(group)) or season.unit(str(group)).level != "soe"):
+        raise InvalidInput(
+            f"enterprise soe_group {group!r} is not a central-enterprise group of season {season.name}",
+            rule="jurisdiction",
+            source="430 §1(二)3 (各在沪央企通过中央企业集团总部进行申报项目推荐)",
+        )
 
 
 def create_application(
@@ -210,6 +218,7 @@ def create_application(
         raise NotFound(f"enterprise {code} is not registered; `factory-review enterprise add` first")
     if not (actor.role == Role.ENTERPRISE and actor.unit == code) and actor.role not in {Role.ADMIN, Role.SYSTEM}:
         raise NotAuthorised(f"{actor.role}@{actor.unit} may not create an application for {code}", rule="authorisation")
+    _refuse_second_application(session, enterprise, tier=tier, track=track_value, season=season)
     chain = get_season(season).chain_for(enterprise, track_value, tier)
     now = to_utc(at)
     assert enterprise.id is not None
@@ -247,6 +256,38 @@ def create_application(
     return application
 
 
+def _refuse_second_application(session: Session, enterprise: Enterprise, *, tier: str, track: Track,
+                               season: str) -> None:  # fmt: skip
+    """One live application per enterprise, tier and season; on the Qingpu call one per enterprise, whatever
+    the kind (QP §1 "选择其中一个方向进行申报"). Withdrawn and rejected ones don't count."""
+    query = select(Application).where(
+        col(Application.enterprise_id) == enterprise.id,
+        col(Application.track) == track.value,
+        col(Application.season) == season,
+        col(Application.state).not_in([State.WITHDRAWN.value, State.REJECTED.value]),
+    )
+    if track != Track.DISTRICT:
+        query = query.where(col(Application.tier) == tier)
+    existing = session.scalars(query.order_by(col(Application.id))).first()
+    if existing is None:
+        return
+    if track == Track.DISTRICT:
+        raise TransitionRefused(
+            f"{enterprise.name} already applied on this call as {existing.tier} (application {existing.id}, "
+            f"{existing.state}); an enterprise chooses one direction — withdraw it first to change",
+            rule="one-direction",
+            source="QP §1 (选择其中一个方向进行申报)",
+            existing=existing.id,
+        )
+    raise TransitionRefused(
+        f"{enterprise.name} already has a {tier} application for season {season}: application {existing.id} "
+        f"({existing.state}); edit that one (`application edit {existing.id} FILE`) or withdraw it first",
+        rule="one-application",
+        source="one application is one project counted against the quota (251 §2(二)2, §3(二)2)",
+        existing=existing.id,
+    )
+
+
 def update_content(
     session: Session,
     application_id: int,
@@ -271,8 +312,11 @@ def update_content(
             rule="content-frozen",
             source="251 §2(二)3 (纸质版申报书须与线上填报一致)",
         )
+    changes = field_changes(application.content or {}, content)
     try:
         application.content = content
+        if "title" in content:
+            application.title = str(content["title"])
         if pledge is not None:
             application.pledge = pledge
         application.updated_at = to_utc(at)
@@ -285,13 +329,60 @@ def update_content(
             at=at,
             from_state=application.state,
             to_state=application.state,
-            data={"content_sha256": content_digest(content)},
+            data={"content_sha256": content_digest(content), "changes": changes},
         )
         session.commit()
     except BaseException:
         session.rollback()
         raise
     return application
+
+
+def field_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """Top-level fields that differ: {field: [old, new]} (what an edit's audit event records)."""
+    return {k: [before.get(k), after.get(k)] for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)}
+
+
+def update_enterprise(
+    session: Session, *, data: dict[str, Any], actor: Actor, at: datetime
+) -> tuple[Enterprise, dict[str, list[Any]]]:
+    """Change a registered enterprise's fields (not its credit code); audited with the diff; commits.
+
+    Its administrator, or the enterprise itself, may. Returns the row and what changed (nothing: no event)."""
+    at = ensure_aware(at)
+    unknown = set(data) - _ENTERPRISE_FIELDS
+    if unknown:
+        raise InvalidInput(f"unknown enterprise field(s): {', '.join(sorted(unknown))}", rule="enterprise-schema")
+    try:
+        code = validate_credit_code(str(data.get("credit_code", "")))
+    except CreditCodeError as exc:
+        raise InvalidInput(str(exc), rule="credit-code", source="GB 32100-2015") from None
+    enterprise = session.scalars(select(Enterprise).where(col(Enterprise.credit_code) == code)).first()
+    if enterprise is None:
+        raise NotFound(f"enterprise {code} is not registered; `factory-review enterprise add` first")
+    if actor.role not in {Role.ADMIN, Role.SYSTEM} and not (actor.role == Role.ENTERPRISE and actor.unit == code):
+        raise NotAuthorised(f"{actor.role}@{actor.unit} may not change enterprise {code}", rule="authorisation")
+    current = enterprise.model_dump(mode="json")
+    merged = {**{k: current[k] for k in _ENTERPRISE_FIELDS if k in current}, **data, "credit_code": code}
+    _check_text(merged)
+    _check_units(merged)
+    try:
+        Enterprise.model_validate({**merged, "created_at": enterprise.created_at})
+    except ValidationError as exc:
+        raise InvalidInput(_pydantic_message(exc), rule="enterprise-schema") from None
+    changes = {k: v for k, v in field_changes(current, merged).items() if k in _ENTERPRISE_FIELDS}
+    if not changes:
+        return enterprise, {}
+    try:
+        for key, (_old, new) in changes.items():
+            setattr(enterprise, key, new)
+        append_event(session, subject=f"enterprise:{code}", actor=actor, event="update_enterprise", at=at,
+                     data={"changes": changes})  # fmt: skip
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return enterprise, changes
 
 
 def paper_copy_matches(application: Application, paper_content: dict[str, Any]) -> bool:

@@ -24,6 +24,7 @@ from models.tables import Actor, Application, Enterprise
 from notifications.outbox import queue
 from states import authz
 from states.audit import append_event, content_digest
+from states.decision_data import checked_data
 from states.guards import GuardContext
 from states.lifecycle import STATE_LABELS, State, Step, steps_for
 from states.machine import ApplicationAdapter, fire, missing_names
@@ -90,11 +91,12 @@ def apply_transition(
         raise TransitionRefused(
             f"'{event}' {why} (application {application_id})",
             rule="lifecycle",
-            source="states/lifecycle.py",
+            source="the lifecycle table (`factory-review diagram`)",
             state=from_state,
             event=event,
         )
     authz.authorise(_merged_who(candidates), actor, application, enterprise)
+    data = checked_data(event, candidates[0].data, data, source=candidates[0].source)
 
     ctx = GuardContext(
         session=session,

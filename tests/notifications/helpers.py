@@ -27,7 +27,7 @@ def transition_context(n: int) -> dict[str, object]:
         "event": "submit",
         "event_label": "提交",
         "actor_unit": "sh.qingpu",
-        "at_local": "2025-07-11 09:00:00 CST",
+        "at_local": "2025-07-11 09:00 (+08:00)",
         "reason": "",
     }
 

@@ -127,6 +127,7 @@ def run_season(output: Path, *, enterprises: int, seed: int, fast: bool, console
 
 
 def print_summary(summary: dict[str, Any], console: Console) -> None:
+    from models.enums import TIER_LABELS
     from replay.summary import STAGES
 
     t = Table(title="Applications per stage, tier and province")
@@ -135,12 +136,15 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
     for row in summary["applications"]:
         t.add_row(row["state"], row["tier"], row["province"], str(row["count"]))
     console.print(t)
-    t = Table(title="National applications that reached each stage, per recommending unit and tier")
-    headers = ("unit", "tier", "submitted", "recommended", "ministry", "on-site", "notice", "recognised", "cultivation")
-    for col in headers:
-        t.add_column(col, justify="left" if col in ("unit", "tier") else "right")
+    t = Table(title="National applications that reached each stage, per recommending unit",
+              caption="提交 submitted · 推荐 recommended to the ministry · 评审 ministry review · 核查 on-site · "
+                      "公示 public notice · 认定 recognised · 培育 cultivation object")  # fmt: skip
+    t.add_column("unit", no_wrap=True)
+    t.add_column("tier", no_wrap=True)
+    for header in ("提交", "推荐", "评审", "核查", "公示", "认定", "培育"):
+        t.add_column(header, justify="right")
     for row in summary["stages"]:
-        t.add_row(row["unit"], row["tier"], *[str(row[stage]) for stage in STAGES])
+        t.add_row(row["unit"], TIER_LABELS.get(row["tier"], row["tier"]), *[str(row[stage]) for stage in STAGES])
     console.print(t)
     t = Table(title="Quotas: recommended vs allowed per unit")
     for col in ("unit", "tier", "recommended", "counted", "quota"):

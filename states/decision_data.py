@@ -54,13 +54,12 @@ class CultivationStart(EventData):
 class Checkpoint(EventData):
     """`record_checkpoint`: {"checkpoint <id>": date} entries (251 §3(二)5 专家委指导)."""
 
-    milestone: dict[str, date]
+    milestone: dict[str, date] = Field(default_factory=dict)
 
     @field_validator("milestone")
     @classmethod
     def _checkpoint_keys(cls, value: dict[str, date]) -> dict[str, date]:
-        wrong = [k for k in value if not k.startswith("checkpoint ")]
-        if wrong or not value:
+        if any(not k.startswith("checkpoint ") for k in value):
             raise ValueError("entries are named 'checkpoint <id>'")
         return value
 
@@ -70,7 +69,7 @@ class NoticeMilestone(BaseModel):
 
     notice_opens_on: date
     notice_closes_on: date
-    notice_working_days: int = Field(ge=1, le=30)
+    notice_working_days: int | None = Field(default=None, ge=1, le=30)
 
 
 class NoticeOpened(EventData):

@@ -45,14 +45,15 @@ def unit_deadlines(session: Session, season: Season, unit: str) -> list[Deadline
     """The season's deadlines that bind `unit` (its own steps, and its enterprises' submission), with
     extensions applied, by date."""
     season.unit(unit)
-    out = []
+    found: dict[tuple[str, str, tuple[str, ...], str], Deadline] = {}
     for d in season.deadlines:
         if not d.covers(season, unit):
             continue
         tier = d.tiers[0] if d.tiers else ""
-        effective = effective_deadline(session, season, unit, d.step, tier, d.track) if tier else d
-        out.append(effective or d)
-    return sorted(out, key=lambda d: (d.on, d.step))
+        # The nearest rule wins (Shanghai's 07-11 over the ministry's 07-18 for a Shanghai district).
+        effective = (effective_deadline(session, season, unit, d.step, tier, d.track) if tier else d) or d
+        found[(effective.step, effective.track, tuple(effective.tiers), effective.on.isoformat())] = effective
+    return sorted(found.values(), key=lambda d: (d.on, d.step))
 
 
 def _event(season: Season, unit: str, d: Deadline, stamp: str) -> list[str]:

@@ -392,17 +392,17 @@ class Season(_Model):
         # An SOE group's own channel first (251 §2(二)2; 430 §1(二)3); for tiers it has no channel for
         # (leading: 251 §3(二)2 "有关中央企业的项目由所在省统一推荐") the enterprise's territorial chain.
         candidates = [r for r in usable if r.soe and soe and self.is_within(soe, r.within)]
+        if not candidates and soe and start == soe:  # registered by its group alone: no province to go through
+            raise NotFound(
+                f"{enterprise.name} is registered under its group {soe} only; a {tier} application is "
+                "recommended by the province where the unit is: record its location (province, district) "
+                f"and soe_group: {soe} (`factory-review enterprise update`)",
+                rule="chain",
+                source="251 §3(二)2 (计划单列市和有关中央企业的项目由所在省(区、市)统一推荐)",
+            )
         if not candidates:
             candidates = [r for r in usable if not r.soe and self.is_within(start, r.within)]
         if not candidates:
-            if soe and start == soe:  # registered by its group alone: no province to recommend a leading one
-                raise NotFound(
-                    f"{enterprise.name} is registered under its group {soe} only; a {tier} application is "
-                    "recommended by the province where the unit is: record its location (province, district) "
-                    f"and soe_group: {soe} (`factory-review enterprise update`)",
-                    rule="chain",
-                    source="251 §3(二)2 (计划单列市和有关中央企业的项目由所在省(区、市)统一推荐)",
-                )
             raise NotFound(
                 f"season {self.name} has no recommendation chain for {start} ({track}, {tier})",
                 rule="chain",

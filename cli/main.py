@@ -360,6 +360,8 @@ _SUBAPPS = (
     ("cli.list_cmds", "application_app", "application"),
     ("cli.list_cmds", "enterprise_app", "enterprise"),
     ("cli.calendar_cmd", "app", None),
+    ("cli.notice_cmds", "notice_app", "notice"),
+    ("cli.notice_cmds", "objection_app", "objection"),
 )
 
 

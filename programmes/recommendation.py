@@ -139,6 +139,7 @@ def submit_ranked_recommendation(
     actor: Actor,
     at: datetime,
     season: str | None = None,
+    reason: str = "",
 ) -> RecommendationRound:
     """Forward a tier's applications as one ranked round. Steps, all or nothing (one commit):
 
@@ -153,7 +154,7 @@ def submit_ranked_recommendation(
     at = ensure_aware(at)
     tier = str(tier)
     try:
-        round_ = _ranked_round(session, unit, tier, list(ranked_application_ids), actor, at, season)
+        round_ = _ranked_round(session, unit, tier, list(ranked_application_ids), actor, at, season, reason)
         session.commit()
         return round_
     except StaleDataError as exc:
@@ -169,7 +170,8 @@ def submit_ranked_recommendation(
 
 
 def _ranked_round(
-    session: Session, unit: str, tier: str, ids: list[int], actor: Actor, at: datetime, season_name: str | None
+    session: Session, unit: str, tier: str, ids: list[int], actor: Actor, at: datetime, season_name: str | None,
+    reason: str = "",
 ) -> RecommendationRound:
     from states.service import apply_transition
 
@@ -252,7 +254,8 @@ def _ranked_round(
     for rank, application in enumerate(ordered, start=1):
         application.ranks = {**(application.ranks or {}), unit: rank}
         session.flush()
-        apply_transition(session, application.id, "recommend", actor=actor, at=at, data={"rank": rank})  # type: ignore[arg-type]
+        apply_transition(session, application.id, "recommend", actor=actor, at=at, reason=reason,  # type: ignore[arg-type]
+                         data={"rank": rank})  # fmt: skip
 
     round_ = RecommendationRound(
         season=season.name,
@@ -276,7 +279,8 @@ def _ranked_round(
         "deadline_source": deadline.source if deadline else None,
     }
     append_event(
-        session, subject=f"unit:{unit}:{season.name}", actor=actor, event="ranked_recommendation", data=data, at=at
+        session, subject=f"unit:{unit}:{season.name}", actor=actor, event="ranked_recommendation", data=data, at=at,
+        reason=reason,
     )
     session.flush()
     return round_

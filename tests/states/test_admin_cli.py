@@ -211,3 +211,20 @@ def test_calendar_is_valid_icalendar_in_asia_shanghai(app_db: str, capsys: pytes
     assert submit.isoformat().startswith("2025-07-11T23:59:00+08:00")
     assert "TZID:Asia/Shanghai" in lines
     assert any("2025-08-31" in s.date().isoformat() for s in starts.values())  # Qingpu's own call (QP §5(一))
+
+
+def test_qingpu_notice_and_objections_through_options(season_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--now", "2025-08-20", "apply", str(EXAMPLES / "qingpu-factory.yaml"), "--submit"]) == 0
+    assert main(["--now", "2025-09-10", "act", "2", "pass_first_check", "--as", QINGPU]) == 0
+    capsys.readouterr()
+    code, _, err = run(capsys, "--now", "2025-09-26", "notice", "open", "2", "--opens", "2025-09-26",
+                       "--closes", "2025-10-09", "--as", QINGPU)  # fmt: skip
+    assert code == 2 and "closes on 2025-10-10" in err and "QP §5(二)" in err
+    code, out, _ = run(capsys, "--now", "2025-09-26", "notice", "open", "2", "--opens", "2025-09-26", "--as", QINGPU,
+                       "--json")  # fmt: skip
+    assert code == 0 and json.loads(out)[0]["to_state"] == "public_notice"
+    assert main(["--now", "2025-10-09", "objection", "raise", "2", "--reason", "投资额存疑", "--as", QINGPU]) == 0
+    assert main(["--now", "2025-10-10", "objection", "dismiss", "2", "--reason", "核实无误", "--as", QINGPU]) == 0
+    capsys.readouterr()
+    code, out, _ = run(capsys, "--now", "2025-10-11", "act", "2", "designate", "--as", QINGPU, "--json")
+    assert code == 0 and json.loads(out)["to_state"] == "designated"

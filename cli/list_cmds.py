@@ -94,17 +94,13 @@ def application_edit(
 ) -> None:
     """Replace the content of a draft or returned application, as its enterprise; the audit records the diff."""
     from cli.files import load_application_file
-    from models.errors import InvalidInput, NotFound
-    from models.tables import Application, Enterprise
-    from states.intake import resolve_actor, update_content
+    from models.errors import InvalidInput
+    from states.intake import field_changes, resolve_actor, update_content
+    from states.queries import application_and_enterprise
 
     parsed = load_application_file(file)
     with _session() as session:
-        application = session.get(Application, application_id)
-        if application is None:
-            raise NotFound(f"application {application_id} does not exist")
-        enterprise = session.get(Enterprise, application.enterprise_id)
-        assert enterprise is not None
+        application, enterprise = application_and_enterprise(session, application_id)
         mine = (enterprise.credit_code, application.tier, application.track, application.season)
         theirs = (parsed.credit_code, str(parsed.tier), str(parsed.track), parsed.season)
         if mine != theirs:
@@ -117,8 +113,6 @@ def application_edit(
         before = dict(application.content or {})
         update_content(session, application_id, content=content, pledge=content.get("pledge"), actor=actor,
                        at=STATE.now())  # fmt: skip
-        from states.intake import field_changes
-
         changed = sorted(field_changes(before, content))
     if as_json or STATE.json:
         emit_json({"id": application_id, "changed": changed})

@@ -76,19 +76,25 @@ def init() -> None:
 def enterprise_add(
     file: Annotated[Path, typer.Argument(help="YAML/JSON: one enterprise mapping or a list of them.")],
 ) -> None:
-    """Register enterprises from a file (idempotent: an existing credit code is left as it is)."""
-    from states.intake import SYSTEM_ACTOR, add_enterprise
+    """Register enterprises from a file (an existing credit code is left as it is: `enterprise update` changes it)."""
+    from states.intake import SYSTEM_ACTOR, add_enterprise, field_changes
 
     added = []
     with _session() as session:
         for item in load_mappings(file, "enterprises"):
             enterprise = add_enterprise(session, data=item, actor=SYSTEM_ACTOR, at=STATE.now())
-            added.append({"id": enterprise.id, "credit_code": enterprise.credit_code, "name": enterprise.name})
+            current = enterprise.model_dump(mode="json")
+            differs = sorted(k for k in field_changes({k: current.get(k) for k in item}, item) if k != "credit_code")
+            added.append({"id": enterprise.id, "credit_code": enterprise.credit_code, "name": enterprise.name,
+                          "unchanged_fields": differs})  # fmt: skip
     if STATE.json:
         emit_json(added)
-    else:
-        for row in added:
-            console.print(f"enterprise {row['id']}: {row['credit_code']} {row['name']}")
+        return
+    for row in added:
+        console.print(f"enterprise {row['id']}: {row['credit_code']} {row['name']}")
+        if row["unchanged_fields"]:  # say it, rather than ignore the file's new values silently
+            console.print(f"[yellow]already registered[/]: not changed: {', '.join(row['unchanged_fields'])} "
+                          f"(use `factory-review enterprise update FILE --as …`)")  # fmt: skip
 
 
 @actor_app.command("add")
@@ -185,16 +191,11 @@ def show(application_id: Annotated[int, typer.Argument(help="Application id.")])
     """Show one application: state, chain, ranks, frozen content hash."""
     from rich.table import Table
 
-    from models.errors import NotFound
-    from models.tables import Application, Enterprise
     from states.lifecycle import STATE_LABELS, State
+    from states.queries import application_and_enterprise
 
     with _session() as session:
-        application = session.get(Application, application_id)
-        if application is None:
-            raise NotFound(f"application {application_id} does not exist")
-        enterprise = session.get(Enterprise, application.enterprise_id)
-        assert enterprise is not None
+        application, enterprise = application_and_enterprise(session, application_id)
         row = application.model_dump(mode="json")
         row["enterprise"] = {"credit_code": enterprise.credit_code, "name": enterprise.name}
     if STATE.json:

@@ -104,13 +104,7 @@ def add_enterprise(session: Session, *, data: dict[str, Any], actor: Actor, at: 
 
     Re-adding the same credit code with the same data is a no-op (idempotent re-runs)."""
     at = ensure_aware(at)
-    unknown = set(data) - _ENTERPRISE_FIELDS
-    if unknown:
-        raise InvalidInput(f"unknown enterprise field(s): {', '.join(sorted(unknown))}", rule="enterprise-schema")
-    try:
-        code = validate_credit_code(str(data.get("credit_code", "")))
-    except CreditCodeError as exc:
-        raise InvalidInput(str(exc), rule="credit-code", source="GB 32100-2015") from None
+    code = _known_fields_and_code(data)
     for required in ("name", "province", "industry"):
         if not str(data.get(required) or "").strip():
             raise InvalidInput(f"enterprise {required} is required", rule="enterprise-schema")
@@ -141,6 +135,17 @@ def add_enterprise(session: Session, *, data: dict[str, Any], actor: Actor, at: 
         session.rollback()
         raise
     return enterprise
+
+
+def _known_fields_and_code(data: dict[str, Any]) -> str:
+    """The enterprise mapping names only known fields; its credit code is valid (GB 32100-2015)."""
+    unknown = set(data) - _ENTERPRISE_FIELDS
+    if unknown:
+        raise InvalidInput(f"unknown enterprise field(s): {', '.join(sorted(unknown))}", rule="enterprise-schema")
+    try:
+        return validate_credit_code(str(data.get("credit_code", "")))
+    except CreditCodeError as exc:
+        raise InvalidInput(str(exc), rule="credit-code", source="GB 32100-2015") from None
 
 
 def _check_text(data: dict[str, Any]) -> None:
@@ -350,13 +355,7 @@ def update_enterprise(
 
     Its administrator, or the enterprise itself, may. Returns the row and what changed (nothing: no event)."""
     at = ensure_aware(at)
-    unknown = set(data) - _ENTERPRISE_FIELDS
-    if unknown:
-        raise InvalidInput(f"unknown enterprise field(s): {', '.join(sorted(unknown))}", rule="enterprise-schema")
-    try:
-        code = validate_credit_code(str(data.get("credit_code", "")))
-    except CreditCodeError as exc:
-        raise InvalidInput(str(exc), rule="credit-code", source="GB 32100-2015") from None
+    code = _known_fields_and_code(data)
     enterprise = session.scalars(select(Enterprise).where(col(Enterprise.credit_code) == code)).first()
     if enterprise is None:
         raise NotFound(f"enterprise {code} is not registered; `factory-review enterprise add` first")

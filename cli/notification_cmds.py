@@ -70,6 +70,7 @@ def reminders_plan(
 @reminders_app.command("sweep")
 def reminders_sweep(now: NowOption = None, json_out: JsonOption = False) -> None:
     """Queue every reminder due now that isn't queued yet (idempotent; the daily deployment runs it)."""
+    from models.clock import shanghai_text
     from models.database import session_scope
     from notifications.reminders import sweep
 
@@ -80,7 +81,7 @@ def reminders_sweep(now: NowOption = None, json_out: JsonOption = False) -> None
         emit_json(report.as_dict())
         return
     kinds = ", ".join(f"{k} {n}" for k, n in sorted(report.by_kind.items())) or "nothing new"
-    console.print(f"sweep at {at.isoformat()}: {report.queued} queued of {report.candidates} due ({kinds})")
+    console.print(f"sweep at {shanghai_text(at)}: {report.queued} queued of {report.candidates} due ({kinds})")
 
 
 @outbox_app.command("list")

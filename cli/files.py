@@ -1,8 +1,11 @@
-"""Reading the files commands take: YAML/JSON mappings and application files, bad input as one line."""
+"""The files commands take (YAML/JSON mappings, application files; bad input as one line) and the CSV
+they print."""
 
 from __future__ import annotations
 
+import csv
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -56,3 +59,11 @@ def load_application_file(path: Path) -> Any:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())) or "file"
         raise InvalidInput(f"{path}: {where}: {first.get('msg')}", rule="application-schema") from None
+
+
+def emit_csv(rows: list[dict[str, Any]], fieldnames: list[str]) -> None:
+    """CSV on stdout with a UTF-8 BOM (Excel otherwise reads the Chinese as mojibake)."""
+    sys.stdout.write("\ufeff")
+    writer = csv.DictWriter(sys.stdout, fieldnames=fieldnames, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)

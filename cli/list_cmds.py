@@ -6,14 +6,13 @@ people; `--json` for programs; `--csv` in UTF-8 with a BOM so spreadsheet progra
 
 from __future__ import annotations
 
-import csv
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from cli.context import STATE, console, emit_json
+from cli.files import emit_csv
 
 application_app = typer.Typer(help="List, inspect and edit applications.", no_args_is_help=True)
 enterprise_app = typer.Typer(help="Enterprises: list and update.", no_args_is_help=True)
@@ -26,14 +25,6 @@ def _session():  # type: ignore[no-untyped-def]
     from models.database import session_scope
 
     return session_scope()
-
-
-def emit_csv(rows: list[dict[str, Any]], fieldnames: list[str]) -> None:
-    """CSV on stdout with a UTF-8 BOM (Excel otherwise reads the Chinese as mojibake)."""
-    sys.stdout.write("\ufeff")
-    writer = csv.DictWriter(sys.stdout, fieldnames=fieldnames, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
 
 
 def _render(rows: list[dict[str, Any]], *, columns: dict[str, str], title: str, as_json: bool, as_csv: bool) -> None:

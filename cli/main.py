@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 import importlib
 import json
 import os
@@ -14,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.context import STATE, console, emit_json, err_console, hoist_global_options
-from cli.files import load_application_file, load_mappings
+from cli.files import emit_csv, load_application_file, load_mappings
 
 app = typer.Typer(
     name="factory-review",
@@ -255,9 +254,7 @@ def history(
     if as_json or STATE.json:
         emit_json(rows)
     elif as_csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["seq"])
-        writer.writeheader()
-        writer.writerows(rows)
+        emit_csv(rows, list(rows[0]) if rows else ["seq"])
     else:
         print_history(rows, title=f"application {application_id}")
 

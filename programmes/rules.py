@@ -350,7 +350,8 @@ def deadline_error(step: str, unit: str, on: date, source: str, at: Any, extende
 
 def check_deadline(ctx: GuardContext, step: str, unit: str | None) -> None:
     if unit is None:
-        raise TransitionRefused("no unit holds the application", rule=f"deadline:{step}", source="the lifecycle table (`factory-review diagram`)")
+        raise TransitionRefused("no unit holds the application", rule=f"deadline:{step}",
+                                source="the lifecycle table (`factory-review diagram`)")  # fmt: skip
     app = ctx.application
     deadline = effective_deadline(ctx.session, app.season, unit, step, app.tier, app.track)
     if deadline is not None and not is_on_or_before(ctx.at, deadline.on):

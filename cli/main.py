@@ -275,7 +275,7 @@ def print_history(rows: list[dict[str, Any]], *, title: str) -> None:
         if r["data"] not in ("", "{}"):
             lines.append(f"data: {r['data']}")
         for line in lines:
-            console.print(Padding(Text(line, overflow="fold"), (0, 0, 0, 4)))
+            console.print(Padding(Text(line, overflow="fold"), (0, 0, 0, 4), expand=False))
 
 
 # ---- audit ----------------------------------------------------------------------------------------------

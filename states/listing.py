@@ -33,8 +33,12 @@ class ApplicationFilter:
 
 
 def _holder(application: Application) -> str:
+    """The unit that must act next while the application is under local review; "" otherwise (a draft or a
+    returned one is with the applicant, later stages with the ministry)."""
     chain = application.chain or []
-    return chain[application.review_level] if 0 <= application.review_level < len(chain) else ""
+    if State(application.state) not in AWAITING_LOCAL_REVIEW or not 0 <= application.review_level < len(chain):
+        return ""
+    return chain[application.review_level]
 
 
 def _unit_name(season_name: str, code: str) -> str:
@@ -48,10 +52,11 @@ def _unit_name(season_name: str, code: str) -> str:
 def due_date(session: Session, application: Application) -> tuple[str, str] | None:
     """(step, date) of the deadline the application waits for, or None when nothing it waits for is dated."""
     step = WAITING_STEP.get(State(application.state))
-    holder = _holder(application)
-    if step is None or not holder:
+    # The submission deadline is the applicant's jurisdiction's (the chain's first unit).
+    unit = _holder(application) if step == "recommend" else (application.chain or [""])[0]
+    if step is None or not unit:
         return None
-    deadline = effective_deadline(session, application.season, holder, step, application.tier, application.track)
+    deadline = effective_deadline(session, application.season, unit, step, application.tier, application.track)
     return (step, deadline.on.isoformat()) if deadline is not None else None
 
 

@@ -228,3 +228,23 @@ def test_qingpu_notice_and_objections_through_options(season_db: str, capsys: py
     capsys.readouterr()
     code, out, _ = run(capsys, "--now", "2025-10-11", "act", "2", "designate", "--as", QINGPU, "--json")
     assert code == 0 and json.loads(out)["to_state"] == "designated"
+
+
+def test_hoisting_moves_only_the_global_options() -> None:
+    from cli.context import hoist_global_options
+
+    assert hoist_global_options(["history", "3", "--json", "--now", "2025-07-10"]) == [
+        "--json", "--now", "2025-07-10", "history", "3"
+    ]  # fmt: skip
+    assert hoist_global_options(["act", "1", "submit", "--now=2025-07-10", "--", "--json"]) == [
+        "--now=2025-07-10", "act", "1", "submit", "--", "--json"
+    ]  # fmt: skip
+
+
+def test_enterprise_add_says_what_it_left_unchanged(season_db: str, capsys: pytest.CaptureFixture[str],
+                                                    tmp_path: Path) -> None:  # fmt: skip
+    changed = tmp_path / "e.yaml"
+    changed.write_text((EXAMPLES / "enterprises.yaml").read_text(encoding="utf-8").replace("13800000001", "139"),
+                       encoding="utf-8")  # fmt: skip
+    code, out, _ = run(capsys, "enterprise", "add", str(changed), "--json")
+    assert code == 0 and json.loads(out)[0]["unchanged_fields"] == ["contact_phone"]

@@ -360,6 +360,9 @@ _SUBAPPS = (
     ("cli.calendar_cmd", "app", None),
     ("cli.notice_cmds", "notice_app", "notice"),
     ("cli.notice_cmds", "objection_app", "objection"),
+    ("cli.panel_cmds", "expert_app", "expert"),
+    ("cli.panel_cmds", "panel_app", "panel"),
+    ("cli.panel_cmds", "review_app", "review"),
 )
 
 

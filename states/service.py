@@ -25,7 +25,7 @@ from notifications.outbox import queue
 from states import authz
 from states.audit import append_event, content_digest
 from states.decision_data import checked_data
-from states.guards import GuardContext
+from states.guards import EVIDENCE, GuardContext
 from states.lifecycle import STATE_LABELS, State, Step, steps_for
 from states.machine import ApplicationAdapter, fire, missing_names
 
@@ -111,6 +111,8 @@ def apply_transition(
     adapter = ApplicationAdapter(ctx)
     step = fire(track, adapter, event)
 
+    for name in step.records:  # what the decision relied on, computed after the guards passed
+        data.update(EVIDENCE[name](ctx))
     previous_holder = ctx.holder_unit
     _apply_effects(application, step, ctx)
     application.state = adapter.state

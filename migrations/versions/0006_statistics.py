@@ -2,7 +2,7 @@
 central-SOE group beside its location
 
 Revision ID: 0006
-Revises: 0010
+Revises: 0011
 """
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 import models.types
 
 revision = "0006"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -52,6 +52,22 @@ class Unit(_Model):
     note: str = ""
 
 
+class Contact(_Model):
+    """Who answers for a unit's notice: the authority's name, the 文号, the contact and phone (联系方式).
+
+    `unit` covers itself and everything below it; the nearest one up a unit's lineage applies.
+    """
+
+    unit: str = ROOT
+    tracks: tuple[str, ...] = ()  # empty = every track
+    authority_zh: str
+    authority_en: str = ""
+    notice: str  # the 文号, or the notice's title when it has none
+    person: str = ""
+    phone: str = ""
+    source: str = Field(min_length=1)
+
+
 class Scoped(_Model):
     """A rule that applies to `unit` itself, its descendants, or both, optionally only at some levels."""
 
@@ -282,6 +298,7 @@ class Season(_Model):
     maturity_levels: tuple[MaturityLevel, ...] = ()
     future_modes: tuple[str, ...] = ()
     district_calls: tuple[DistrictCall, ...] = ()
+    contacts: tuple[Contact, ...] = ()
     path: str = ""
 
     # ---- validation across sections ----------------------------------------------------------
@@ -300,7 +317,7 @@ class Season(_Model):
                 if not unit.code.startswith(unit.parent + "."):
                     raise _SectionError(("units", i, "code"), f"{unit.code!r} must start with its parent's code")
         known = set(codes) | {ROOT}
-        for section in ("chains", "deadlines", "quotas", "paper_sets", "prerequisites"):
+        for section in ("chains", "deadlines", "quotas", "paper_sets", "prerequisites", "contacts"):
             for i, rule in enumerate(getattr(self, section)):
                 field = "within" if hasattr(rule, "within") else "unit"
                 if getattr(rule, field) not in known:
@@ -361,6 +378,23 @@ class Season(_Model):
 
     def is_within(self, code: str, within: str) -> bool:
         return within == ROOT or within in self.lineage(code)
+
+    def contact_for(self, code: str, track: str = "national") -> Contact | None:
+        """The nearest contact up `code`'s lineage for `track` (None when the season names none)."""
+        lineage = [*self.lineage(code), ROOT] if self.has_unit(code) else [ROOT]
+        for anchor in lineage:
+            for contact in self.contacts:
+                if contact.unit == anchor and (not contact.tracks or track in contact.tracks):
+                    return contact
+        return None
+
+    def display_name(self, code: str) -> tuple[str, str]:
+        """(Chinese, English) names people read for a unit: its own authority if the notices name one."""
+        if not self.has_unit(code):
+            return code, code
+        unit = self.unit(code)
+        own = next((c for c in self.contacts if c.unit == code), None)
+        return (own.authority_zh, own.authority_en or unit.name_en) if own else (unit.name_zh, unit.name_en)
 
     # ---- chains ------------------------------------------------------------------------------
 

@@ -35,6 +35,8 @@ def _prefect_email(sink: SmtpSink, count: int) -> None:
     sample = render(
         "reminder_submit",
         {"recipient_name": "联系人", "deadline": "2025-07-18", "days_left": 7, "source": "251 §2(二)1",
+         "notice": "工信厅联通装函〔2025〕251号", "contact_office": "工业和信息化部", "contact_person": "",
+         "contact_phone": "010-68205630", "platform_url": "http://127.0.0.1:8000",
          "items": [{"application_id": 1, "title": "项目", "tier": "excellent", "tier_label": "卓越级",
                     "enterprise_name": "企业"}]},
     )  # fmt: skip

@@ -46,6 +46,7 @@ from models.clock import ensure_aware, to_utc
 from models.settings import Settings, get_settings
 from models.tables import OutboxMessage
 from notifications.addresses import BadAddress, mailbox, validate_address
+from notifications.outbox import render_queued
 
 Outcome = Literal["transient", "permanent"]
 SENDABLE = ("pending", "uncertain")
@@ -450,8 +451,10 @@ async def send_pending_async(
     Transient failures due again within `retry_within` seconds are retried in this run; later ones are
     left for the next run.
     """
+    engine = _engine_of(session_factory_or_engine)
+    render_queued(engine)  # a sweep's reminders are rendered when they are sent (notifications.outbox)
     run = _Run(
-        _engine_of(session_factory_or_engine),
+        engine,
         transport or transport_from_settings(),
         ensure_aware(now),
         batch_size=max(1, batch_size),

@@ -8,18 +8,15 @@ with nothing due is one probe of the index; its cost grows with what is due, not
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from models.tables import RECHECK, Application, Enterprise
 from notifications import recipients
-
-_CHUNK = 500  # ids per IN (...): well under SQLite's variable limit
 
 
 def is_due(now: datetime) -> ColumnElement[bool]:
@@ -70,15 +67,20 @@ def advance(session: Session, *, season: Any, policy: Any, now: datetime, deadli
         .where(is_due(now), Application.season == season.name)
     )  # fmt: skip
     kinds = policy.reminders()
-    batches: dict[tuple[datetime | None, str, int], list[int]] = defaultdict(list)
+    memo: dict[tuple[Any, ...], datetime | None] = {}  # applications sharing units, tier and state share it
+    rows = []
     for row in session.execute(query):
-        batches[(_next_for(row, kinds, policy, deadlines, now), row.state, row.review_level)].append(row.id)
-    for (instant, state, level), ids in batches.items():
-        for i in range(0, len(ids), _CHUNK):
-            session.execute(
-                update(Application)
-                .where(Application.id.in_(ids[i : i + _CHUNK]), Application.state == state,  # type: ignore[union-attr]
-                       Application.review_level == level, is_due(now))
-                .values(remind_at=instant)
-            )  # fmt: skip
-    return sum(len(ids) for ids in batches.values())
+        key = tuple(row[1:])
+        if key not in memo:
+            memo[key] = _next_for(row, kinds, policy, deadlines, now)
+        rows.append({"row_id": row.id, "seen_state": row.state, "seen_level": row.review_level, "next_at": memo[key]})
+    if rows:
+        table = Application.__table__  # type: ignore[attr-defined]
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("row_id"), table.c.state == bindparam("seen_state"),
+                   table.c.review_level == bindparam("seen_level"), table.c.remind_at <= now)
+            .values(remind_at=bindparam("next_at"))
+        )  # fmt: skip
+        session.connection().execute(statement, rows)
+    return len(rows)

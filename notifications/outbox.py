@@ -102,19 +102,22 @@ def existing_keys(session: Session, keys: Iterable[str]) -> set[str]:
 
 
 def _insert_skipping_existing(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """INSERT … ON CONFLICT (dedupe_key) DO NOTHING: a concurrent sweep's rows win, ours are skipped."""
+    """INSERT … ON CONFLICT (dedupe_key) DO NOTHING: a concurrent sweep's rows win, ours are skipped.
+
+    A Core executemany on the table (one compiled statement, batched), not the ORM's per-row path."""
     if not rows:
         return
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     elif dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     else:  # other backends: the pre-check in queue_many is the only guard
-        session.execute(insert(OutboxMessage), list(rows))
+        session.connection().execute(insert(table), list(rows))
         return
-    statement = dialect_insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    session.execute(statement, list(rows))
+    statement = dialect_insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    session.connection().execute(statement, list(rows))
 
 
 def queue_many(

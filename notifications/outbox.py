@@ -155,7 +155,8 @@ def render_queued(engine: Any, *, batch: int = 1000) -> int:
                 return done
             values = []
             for row in rows:
-                parts = render(row.kind, {**(row.context or {}), "recipient_name": row.recipient_name})
+                context = {**(row.context or {}), "recipient_name": row.recipient_name}
+                parts = render(context.get("template", row.kind), context)
                 values.append({"row_id": row.id, "subject": parts.subject[:500], "body_text": parts.text,
                                "body_html": parts.html})  # fmt: skip
             columns = {name: bindparam(name) for name in ("subject", "body_text", "body_html")}

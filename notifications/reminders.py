@@ -246,6 +246,7 @@ def _outgoing(group: _Group, policy: Policy, today: date, season: Any) -> Outgoi
         "overdue_unit_zh": overdue_zh,
         "overdue_unit_en": overdue_en,
         **facts.common(season, group.unit, group.track, group.source),
+        "template": policy.kind(group.kind).template_name,  # rendered at send time, maybe by another process
     }
     return Outgoing(
         kind=group.kind,

@@ -6,8 +6,10 @@ Real 2025 season, applications walked through the one door; reminders rendered a
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -15,6 +17,7 @@ from sqlmodel import Session
 from models.clock import SHANGHAI
 from models.settings import get_settings
 from models.tables import RECHECK, Application, OutboxMessage
+from notifications.kinds import POLICY_PATH, load_policy
 from notifications.outbox import render_queued
 from notifications.reminders import sweep
 from programmes.season import get_season
@@ -128,3 +131,40 @@ def test_due_index_follows_transitions(session: Session, engine: Engine) -> None
     assert sweep(session, now=at("2025-07-25"), season=season).queued == 0
     row = session.get(Application, app.id, populate_existing=True)
     assert row is not None and row.remind_at is None  # nothing more to remind about
+
+
+def test_a_new_reminder_kind_is_one_declaration(session: Session, engine: Engine, tmp_path: Path) -> None:
+    """The README's example: a kind added in data (reusing a template) is swept with no code change."""
+    policy = yaml.safe_load(POLICY_PATH.read_text(encoding="utf-8"))
+    policy["kinds"].append({
+        "kind": "reminder_unit_drafts", "when": "deadline", "step": "submit", "states": ["draft"],
+        "unit": "jurisdiction", "to": ["unit_officers"], "offsets": [3], "catch_up": "all",
+        "template": "reminder_recommend", "key": "reminder:{kind}:{deadline}:{offset}:{recipient_unit}:{email}",
+        "source": "430 §1(二)2",
+    })  # fmt: skip
+    path = tmp_path / "kinds.yaml"
+    path.write_text(yaml.safe_dump(policy, allow_unicode=True), encoding="utf-8")
+    draft = f.draft(session)
+    qingpu = f.officer(session, "sh.qingpu")
+    report = sweep(session, now=at("2025-07-08"), season=get_season("2025"), policy=load_policy(path))
+    assert report.by_kind["reminder_unit_drafts"] == 1
+    [mail] = mails(engine, kind="reminder_unit_drafts")
+    assert mail.recipient == qingpu.email and draft.title in mail.body_text
+    assert "2025-07-11" in mail.subject  # Shanghai's submission deadline (430 §1(二)1)
+
+
+def test_an_extension_puts_the_unit_s_applications_back_in_the_due_index(session: Session, engine: Engine) -> None:
+    from programmes.recommendation import grant_extension
+
+    season = get_season("2025")
+    app = f.application(session, State.SUBMITTED)
+    qingpu = f.officer(session, "sh.qingpu")
+    f.officer(session, "sh")
+    sweep(session, now=at("2025-07-12"), season=season)  # Qingpu's 07-11 deadline passed: escalated
+    # Next: Shanghai's ministry reminder (7 days before 1 August); nothing more for Qingpu.
+    assert session.get(Application, app.id, populate_existing=True).remind_at == at("2025-07-25")  # type: ignore[union-attr]
+    grant_extension(session, unit="sh.qingpu", step="recommend", until=datetime(2025, 7, 18).date(),
+                    actor=f.admin(session, "sh"), reason="系统故障", at=at("2025-07-12", 10))  # fmt: skip
+    sweep(session, now=at("2025-07-15"), season=season)
+    moved = [m for m in mails(engine, recipient=qingpu.email, kind="reminder_recommend") if m.deadline_on]
+    assert {(m.deadline_on.isoformat(), m.offset_days) for m in moved} >= {("2025-07-18", 3)}  # type: ignore[union-attr]

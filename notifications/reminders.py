@@ -229,11 +229,22 @@ def _candidates(session: Session, *, season: Any, policy: Policy, now: datetime,
     return sorted(groups.values(), key=lambda g: (g.deadline, -g.offset, g.kind, g.recipient_unit, g.unit, g.email))
 
 
-def _outgoing(group: _Group, policy: Policy, today: date, season: Any) -> Outgoing:
+def _memo(memo: dict[tuple[Any, ...], Any], key: tuple[Any, ...], fn: Any, *args: Any) -> Any:
+    """A sweep asks for the same few hundred names and contacts thousands of times."""
+    if key not in memo:
+        memo[key] = fn(*args)
+    return memo[key]
+
+
+def _outgoing(group: _Group, policy: Policy, today: date, season: Any, memo: dict[tuple[Any, ...], Any]) -> Outgoing:
     items = sorted(group.items.values(), key=lambda i: i["application_id"])
     reminder_day = group.deadline - timedelta(days=group.offset)
-    unit_zh, unit_en = facts.unit_names(season, group.recipient_unit)
-    overdue_zh, overdue_en = facts.unit_names(season, group.unit) if group.kind == "escalation" else ("", "")
+    unit_zh, unit_en = _memo(memo, ("n", group.recipient_unit), facts.unit_names, season, group.recipient_unit)
+    overdue_zh, overdue_en = (
+        _memo(memo, ("n", group.unit), facts.unit_names, season, group.unit) if group.kind == "escalation" else ("", "")
+    )
+    common = _memo(memo, ("c", group.unit, group.track, group.source), facts.common, season, group.unit,
+                   group.track, group.source)  # fmt: skip
     context = {
         "deadline": group.deadline.isoformat(),
         "days_left": max(0, (group.deadline - max(today, reminder_day)).days),
@@ -245,7 +256,7 @@ def _outgoing(group: _Group, policy: Policy, today: date, season: Any) -> Outgoi
         "unit_en": unit_en,
         "overdue_unit_zh": overdue_zh,
         "overdue_unit_en": overdue_en,
-        **facts.common(season, group.unit, group.track, group.source),
+        **common,
         "template": policy.kind(group.kind).template_name,  # rendered at send time, maybe by another process
     }
     return Outgoing(
@@ -299,7 +310,8 @@ def sweep(session: Session, *, now: datetime, season: Any | None = None, policy:
         return report  # the steady state: one probe of the due-item index
     season, policy = _context(session, season, policy)
     groups = _candidates(session, season=season, policy=policy, now=now, mode="due")
-    messages = [_outgoing(group, policy, local_date(now), season) for group in groups]
+    memo: dict[tuple[Any, ...], Any] = {}
+    messages = [_outgoing(group, policy, local_date(now), season, memo) for group in groups]
     queued = set(queue_many(session, messages, at=now, render_now=False))
     report.looked_at = due.advance(session, season=season, policy=policy, now=now, deadlines=Deadlines(session, season))
     session.commit()

@@ -65,6 +65,7 @@ def advance(session: Session, *, season: Any, policy: Any, now: datetime, deadli
                recipients.below_top().label("below_top"))
         .join(Enterprise, Enterprise.id == Application.enterprise_id)
         .where(is_due(now), Application.season == season.name)
+        .order_by(Application.id)  # one lock order for every sweep (two sweeps at once on PostgreSQL)
     )  # fmt: skip
     kinds = policy.reminders()
     memo: dict[tuple[Any, ...], datetime | None] = {}  # applications sharing units, tier and state share it

@@ -19,7 +19,10 @@ def _context(season: Any, application: Application, enterprise: Enterprise, chan
     from states.lifecycle import STATE_LABELS, State
 
     tier = application.tier
-    actor_zh, actor_en = facts.unit_names(season, change["actor_unit"])
+    if change["actor_unit"] == enterprise.credit_code:  # the applicant acted: its name, not its credit code
+        actor_zh = actor_en = enterprise.name
+    else:
+        actor_zh, actor_en = facts.unit_names(season, change["actor_unit"])
     unit = change["held_by"] or enterprise.jurisdiction
     return {
         "application_id": application.id,

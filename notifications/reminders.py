@@ -307,6 +307,7 @@ def sweep(session: Session, *, now: datetime, season: Any | None = None, policy:
     now = ensure_aware(now)
     report = SweepReport(now=now)
     if not due.anything_due(session, now):
+        session.commit()  # end the transaction: on SQLite it holds the write lock (BEGIN IMMEDIATE)
         return report  # the steady state: one probe of the due-item index
     season, policy = _context(session, season, policy)
     groups = _candidates(session, season=season, policy=policy, now=now, mode="due")

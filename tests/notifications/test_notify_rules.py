@@ -170,3 +170,9 @@ def test_an_extension_puts_the_unit_s_applications_back_in_the_due_index(session
     sweep(session, now=at("2025-07-15"), season=season)
     moved = [m for m in mails(engine, recipient=qingpu.email, kind="reminder_recommend") if m.deadline_on]
     assert {(m.deadline_on.isoformat(), m.offset_days) for m in moved} >= {("2025-07-18", 3)}  # type: ignore[union-attr]
+
+
+def test_a_sweep_with_nothing_due_ends_its_transaction(session: Session, engine: Engine) -> None:
+    """On SQLite every transaction takes the write lock: a quiet sweep must not keep it."""
+    assert sweep(session, now=at("2025-07-08"), season=get_season("2025")).looked_at == 0
+    assert not session.in_transaction()

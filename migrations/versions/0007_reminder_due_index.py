@@ -1,7 +1,7 @@
 """reminder due-item index (application.remind_at) and unrendered outbox rows (outbox_message.context)
 
 Revision ID: 0007
-Revises: 0010
+Revises: 0011
 """
 
 from datetime import UTC, datetime
@@ -12,7 +12,7 @@ from alembic import op
 import models.types
 
 revision = "0007"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

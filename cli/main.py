@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 import importlib
 import json
 import os
@@ -287,9 +286,9 @@ def history(
     if as_json or STATE.json:
         emit_json(rows)
     elif as_csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["seq"])
-        writer.writeheader()
-        writer.writerows(rows)
+        from models.cells import write_csv
+
+        write_csv(sys.stdout, list(rows[0]) if rows else ["seq"], rows)
     else:
         print_history(rows, title=f"application {application_id}")
 

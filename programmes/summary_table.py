@@ -15,6 +15,7 @@ from openpyxl.styles import Alignment, Font
 from sqlalchemy import select
 from sqlmodel import Session
 
+from models.cells import set_text_cell
 from models.errors import NotFound, QuotaExceeded
 from models.tables import Application, Enterprise, RecommendationRound
 from programmes.season import Season, get_season
@@ -132,7 +133,9 @@ def write_summary_table(session: Session, *, unit: str, tier: str, season: str |
     wrap = Alignment(vertical="top", wrap_text=True)
     for r, row in enumerate(rows, HEADER_ROW + 1):
         for col, value in enumerate(row, 1):
-            ws.cell(row=r, column=col, value=value).alignment = wrap
+            cell = ws.cell(row=r, column=col)
+            set_text_cell(cell, value)  # user text: `=HYPERLINK(…)` in a name stays text (models.cells)
+            cell.alignment = wrap
     note_row = HEADER_ROW + len(rows) + 2
     ws.cell(
         row=note_row,
@@ -144,8 +147,9 @@ def write_summary_table(session: Session, *, unit: str, tier: str, season: str |
         ws.column_dimensions[col].width = width
     paper = wb.create_sheet("报送清单")
     paper.append(["材料", "份数", "合计", "报送至", "依据"])
-    for item in paper_checklist(s, unit, tier, len(rows)):
-        paper.append([item["name_zh"], item["copies"], item["total"], item["to"], item["source"]])
+    for r, item in enumerate(paper_checklist(s, unit, tier, len(rows)), 2):
+        for col, value in enumerate([item["name_zh"], item["copies"], item["total"], item["to"], item["source"]], 1):
+            set_text_cell(paper.cell(row=r, column=col), value)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)

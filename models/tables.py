@@ -180,6 +180,9 @@ class OutboxMessage(SQLModel, table=True):
     next_attempt_at: datetime | None = _instant()
     attempted_at: datetime | None = _instant()
     sent_at: datetime | None = _instant()
+    # The lease (migration 0005): which sender holds a `sending` row and until when; expired → uncertain.
+    claimed_by: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = _instant()
 
 
 class DeadlineExtension(SQLModel, table=True):

@@ -67,6 +67,14 @@ class RecordingHandler:
         self.refused = 0
         self._lock = threading.Lock()
 
+    async def handle_EHLO(  # aiosmtpd hook name
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        """Offer PIPELINING (RFC 2920): aiosmtpd reads commands one line at a time from a buffered stream,
+        so pipelined commands are answered in order like a real MTA (Postfix, Exim) does."""
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
     async def handle_RCPT(  # aiosmtpd hook name
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:

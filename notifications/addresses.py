@@ -31,6 +31,8 @@ def _ascii_domain(domain: str, text: str) -> str:
         raise BadAddress(f"not a usable e-mail address: {text!r}")
     try:
         ascii_domain = idna.encode(domain, uts46=True).decode("ascii") if not domain.isascii() else domain.lower()
+        if "xn--" in ascii_domain:
+            idna.decode(ascii_domain)  # an A-label must decode to a valid U-label
     except idna.IDNAError as exc:
         raise BadAddress(f"not a usable e-mail address: {text!r} (domain: {exc})") from None
     labels = ascii_domain.split(".")

@@ -117,11 +117,20 @@ class RecordingHandler:
 class SmtpSink:
     """An aiosmtpd server on 127.0.0.1 and a free port, recording what it receives."""
 
-    def __init__(self, handler: RecordingHandler | None = None, *, host: str = "127.0.0.1", port: int | None = None):
+    def __init__(
+        self,
+        handler: RecordingHandler | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        smtputf8: bool = False,
+    ):
         self.handler = handler or RecordingHandler()
         self.host = host
         self.port = port or free_port(host)
-        self.controller = Controller(self.handler, hostname=host, port=self.port, ready_timeout=5.0)
+        self.controller = Controller(
+            self.handler, hostname=host, port=self.port, ready_timeout=5.0, enable_SMTPUTF8=smtputf8
+        )
 
     def start(self) -> SmtpSink:
         self.controller.start()

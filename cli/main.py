@@ -85,7 +85,11 @@ def enterprise_add(
     from states.intake import SYSTEM_ACTOR, add_enterprise, check_enterprise
 
     data = _load_file(file)
-    items = data if isinstance(data, list) else (data.get("enterprises", [data]) if isinstance(data, dict) else [])
+    items = data.get("enterprises", [data]) if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        from models.errors import InvalidInput
+
+        raise InvalidInput(f"{file}: enterprises must be a list of mappings", rule="enterprise-schema")
     for item in items:  # every item checked before the first is written: a bad file writes nothing
         check_enterprise(item)
     added = []

@@ -166,8 +166,9 @@ def load_yaml_bounded(text: str, *, source: str = "input") -> Any:
         raise _refuse(source, exc.message) from None
     except RecursionError:
         raise _refuse(source, f"nested deeper than the limit of {MAX_DEPTH} levels") from None
-    except yaml.YAMLError as exc:
-        raise InvalidInput(f"{source}: not valid YAML: {str(exc).splitlines()[0]}", rule="input-file") from None
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:  # a value PyYAML can't build: 2025-13-45
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InvalidInput(f"{source}: not valid YAML: {first}", rule="input-file") from None
     return check_tree(data, field=source)
 
 

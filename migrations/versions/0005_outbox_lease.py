@@ -1,7 +1,7 @@
 """outbox rows carry a lease: the sender that claimed them and until when (several senders, each row once)
 
 Revision ID: 0005
-Revises: 0010
+Revises: 0011
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 import models.types
 
 revision = "0005"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -192,6 +192,9 @@ class OutboxMessage(SQLModel, table=True):
     # A sweep's message is queued unrendered (status `queued`, its template context here) and rendered
     # when the sender picks it up (notifications.outbox.render_queued).
     context: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # The lease (migration 0005): which sender holds a `sending` row and until when; expired → uncertain.
+    claimed_by: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = _instant()
 
 
 class DeadlineExtension(SQLModel, table=True):

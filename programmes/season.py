@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from models.errors import NotFound, SeasonDataError
+from models.errors import InvalidInput, NotFound, SeasonDataError
+from models.limits import AliasBound, check_size, check_tree
 
 if TYPE_CHECKING:
     from models.tables import Enterprise
@@ -579,7 +580,7 @@ class _SectionError(ValueError):
 # ---- loading -----------------------------------------------------------------------------------
 
 
-class SeasonLoader(yaml.SafeLoader):
+class SeasonLoader(AliasBound, yaml.SafeLoader):
     """SafeLoader with YAML 1.2 booleans (only true/false: YAML 1.1 reads the keys `on` and `no` as
     booleans, turning a deadline's `on:` into `True:`) and dates left as text for pydantic to check, so a
     bad date is reported with its field and line instead of a bare ValueError."""
@@ -638,8 +639,11 @@ def one_line(text: str) -> str:
 def parse_season(text: str, path: str) -> Season:
     """Validate season YAML text; `path` is only used in messages."""
     try:
+        check_size(path, len(text.encode("utf-8")))
         root = yaml.compose(text, Loader=SeasonLoader)
-        data = yaml.load(text, Loader=SeasonLoader)  # a SafeLoader subclass
+        data = check_tree(yaml.load(text, Loader=SeasonLoader), field=path)  # a SafeLoader subclass, bounded
+    except InvalidInput as exc:
+        raise SeasonDataError(f"{path}, line ?: {exc.message}", rule="input-limit", source=path) from None
     except RecursionError:
         # PyYAML recurses per nesting level: a hostile file must be refused, not crash the loader.
         raise SeasonDataError(f"{path}, line 1: not valid YAML: nested too deeply", rule="season-data",

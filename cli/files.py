@@ -3,8 +3,6 @@ they print."""
 
 from __future__ import annotations
 
-import csv
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,27 +11,10 @@ from models.errors import InvalidInput
 
 
 def load_file(path: Path) -> Any:
-    """A YAML or JSON file's data; a missing, unreadable or malformed file is `InvalidInput`."""
-    try:
-        if not path.is_file():
-            raise InvalidInput(
-                f"{path}: no such file" if not path.exists() else f"{path}: not a file", rule="input-file"
-            )
-        text = path.read_text(encoding="utf-8")
-    except (OSError, ValueError) as exc:
-        if isinstance(exc, InvalidInput):
-            raise
-        raise InvalidInput(f"{str(path)[:80]}: cannot read: {exc.__class__.__name__}", rule="input-file") from None
-    try:
-        if path.suffix.lower() == ".json":
-            return json.loads(text)
-        import yaml
+    """A YAML or JSON file's data within the input limits (models.limits); bad input is `InvalidInput`."""
+    from models.limits import load_file_bounded
 
-        return yaml.safe_load(text)
-    except (ValueError, Exception) as exc:  # yaml.YAMLError, json.JSONDecodeError
-        raise InvalidInput(
-            f"{path}: not valid {path.suffix.lstrip('.').upper() or 'YAML'}: {exc}".splitlines()[0], rule="input-file"
-        ) from None
+    return load_file_bounded(path)
 
 
 def load_mappings(path: Path, key: str) -> list[dict[str, Any]]:
@@ -62,8 +43,9 @@ def load_application_file(path: Path) -> Any:
 
 
 def emit_csv(rows: list[dict[str, Any]], fieldnames: list[str]) -> None:
-    """CSV on stdout with a UTF-8 BOM (Excel otherwise reads the Chinese as mojibake)."""
+    """CSV on stdout with a UTF-8 BOM (Excel otherwise reads the Chinese as mojibake); cells that a
+    spreadsheet would evaluate are neutralised (models.cells)."""
+    from models.cells import write_csv
+
     sys.stdout.write("\ufeff")
-    writer = csv.DictWriter(sys.stdout, fieldnames=fieldnames, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
+    write_csv(sys.stdout, fieldnames, [{k: row.get(k) for k in fieldnames} for row in rows])

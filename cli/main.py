@@ -76,11 +76,14 @@ def enterprise_add(
     file: Annotated[Path, typer.Argument(help="YAML/JSON: one enterprise mapping or a list of them.")],
 ) -> None:
     """Register enterprises from a file (an existing credit code is left as it is: `enterprise update` changes it)."""
-    from states.intake import SYSTEM_ACTOR, add_enterprise, field_changes
+    from states.intake import SYSTEM_ACTOR, add_enterprise, check_enterprise, field_changes
 
+    items = load_mappings(file, "enterprises")
+    for item in items:  # every item checked before the first is written: a bad file writes nothing
+        check_enterprise(item)
     added = []
     with _session() as session:
-        for item in load_mappings(file, "enterprises"):
+        for item in items:
             enterprise = add_enterprise(session, data=item, actor=SYSTEM_ACTOR, at=STATE.now())
             current = enterprise.model_dump(mode="json")
             differs = sorted(k for k in field_changes({k: current.get(k) for k in item}, item) if k != "credit_code")
@@ -409,6 +412,9 @@ def main(argv: list[str] | None = None) -> int:
     abort_types = (click.exceptions.Abort, typer.Abort)
 
     try:
+        from models.limits import check_arguments
+
+        check_arguments(sys.argv[1:] if argv is None else argv)  # option values are input too (limits)
         # Without standalone mode click *returns* the code a `typer.Exit` carries instead of raising it.
         args = hoist_global_options(sys.argv[1:] if argv is None else list(argv))
         returned = app(args=args, prog_name="factory-review", standalone_mode=False)

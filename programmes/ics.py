@@ -18,7 +18,7 @@ PRODID = "-//factory-review//smart-factory programme deadlines//ZH"
 # Asia/Shanghai has had no daylight saving time since 1991: one STANDARD component describes it.
 VTIMEZONE = [
     "BEGIN:VTIMEZONE", "TZID:Asia/Shanghai", "BEGIN:STANDARD", "DTSTART:19700101T000000",
-    "TZOFFSETFROM:+0800", "TZOFFSETTO:+0800", "TZNAME:CST", "END:STANDARD", "END:VTIMEZONE",
+    "TZOFFSETFROM:+0800", "TZOFFSETTO:+0800", "TZNAME:+08", "END:STANDARD", "END:VTIMEZONE",
 ]  # fmt: skip
 
 

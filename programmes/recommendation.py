@@ -346,6 +346,9 @@ def grant_extension(
             data={"step": step, "until": until.isoformat(), "previous_extension": previous},
             at=at,
         )
+        from notifications.due import recheck
+
+        recheck(session, s.name)  # the reminders of the unit's applications move with the deadline
         session.commit()
         return row
     except BaseException:

@@ -2,7 +2,7 @@
 central-SOE group beside its location
 
 Revision ID: 0006
-Revises: 0011
+Revises: 0005
 """
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 import models.types
 
 revision = "0006"
-down_revision = "0011"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

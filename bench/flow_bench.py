@@ -100,12 +100,13 @@ def world(name: str, files: list[dict[str, Any]]) -> Iterator[None]:
 
 def direct(path: str) -> int:
     """What a script would do: read the batch, validate, create, submit, one application after another."""
-    import programmes.tracks  # noqa: F401  (guards)
     from models.database import session_scope
     from programmes.application_file import ApplicationFile
+    from programmes.wiring import assemble
     from states.intake import create_from_file, resolve_actor
     from states.service import transition
 
+    assemble()
     done = 0
     with session_scope() as session:
         for raw in json.loads(Path(path).read_text(encoding="utf-8")):

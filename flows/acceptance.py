@@ -12,8 +12,17 @@ from typing import Literal
 from prefect import flow
 from pydantic import BaseModel, Field
 
-from flows.common import EventItem, StageParams, StageReport, ask_for, each, fire_all, load_decisions_file, publish
-from models.database import session_scope
+from flows.common import (
+    EventItem,
+    StageParams,
+    StageReport,
+    ask_for,
+    each,
+    fire_all,
+    load_decisions_file,
+    publish,
+    session_scope,
+)
 from states.lifecycle import State
 from states.queries import describe, in_states, markdown_table
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -26,12 +27,13 @@ from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
 
-import programmes.tracks  # noqa: F401  (registers the programme's guards and tracks before the first transition)
+from models import database
 from models.clock import clock_from_env, parse_instant
-from models.database import session_scope
 from models.errors import ConcurrentUpdate, InvalidInput, NotFound, ReviewError
 from models.tables import Actor, AuditEvent
+from programmes.wiring import assemble
 from states.audit import history
 from states.intake import parse_actor, resolve_actor
 from states.lifecycle import TABLES
@@ -48,6 +50,14 @@ def logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
         return get_run_logger()
     except MissingContextError:
         return logging.getLogger("flows")
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """A session of the assembled system: every flow opens its work here (the composition root first)."""
+    assemble()
+    with database.session_scope() as session:
+        yield session
 
 
 # ---- parameters ---------------------------------------------------------------------------------

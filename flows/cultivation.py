@@ -14,9 +14,8 @@ from datetime import date, datetime, time, timedelta
 from prefect import flow
 from pydantic import BaseModel, Field
 
-from flows.common import EventItem, StageParams, StageReport, each, fire_all, publish, schedule_per_day
+from flows.common import EventItem, StageParams, StageReport, each, fire_all, publish, schedule_per_day, session_scope
 from models.clock import SHANGHAI
-from models.database import session_scope
 from states.lifecycle import State
 from states.queries import applications
 

@@ -18,8 +18,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field, ValidationError
 
-from flows.common import CHUNK, EventItem, Outcome, StageParams, StageReport, chunks, fire_all, publish
-from models.database import session_scope
+from flows.common import CHUNK, EventItem, Outcome, StageParams, StageReport, chunks, fire_all, publish, session_scope
 from models.enums import Role
 from models.errors import ReviewError
 from programmes.application_file import ApplicationFile, load_application_file

@@ -28,8 +28,8 @@ from flows.common import (
     fire_all,
     load_decisions_file,
     publish,
+    session_scope,
 )
-from models.database import session_scope
 from models.errors import ReviewError
 from states.audit import history
 from states.intake import resolve_actor

@@ -15,9 +15,17 @@ from typing import Literal
 from prefect import flow
 from pydantic import BaseModel, Field
 
-from flows.common import EventItem, StageParams, StageReport, ask_for, fire_all, load_decisions_file, publish
+from flows.common import (
+    EventItem,
+    StageParams,
+    StageReport,
+    ask_for,
+    fire_all,
+    load_decisions_file,
+    publish,
+    session_scope,
+)
 from flows.public_notice import NoticeWindow, open_items, schedule_closing
-from models.database import session_scope
 from models.enums import Tier
 from states.lifecycle import State
 from states.queries import applications, describe, in_states, markdown_table

@@ -12,9 +12,8 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import Field
 
-from flows.common import logger, publish
+from flows.common import logger, publish, session_scope
 from flows.local_review import ReviewRoundParams, _slug, review_round
-from models.database import session_scope
 from models.settings import get_settings
 from programmes.season import get_season
 

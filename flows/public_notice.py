@@ -15,9 +15,8 @@ from typing import Any, Literal
 from prefect import flow
 from pydantic import BaseModel, Field
 
-from flows.common import EventItem, StageParams, StageReport, fire_all, publish, schedule_per_day
+from flows.common import EventItem, StageParams, StageReport, fire_all, publish, schedule_per_day, session_scope
 from models.clock import SHANGHAI, local_date
-from models.database import session_scope
 from states.lifecycle import State
 from states.queries import applications
 

@@ -38,7 +38,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from models.credit_code import CreditCodeError, validate_credit_code
-from models.enums import DesignationKind, Tier, Track
+from models.enums import Tier, Track
 
 SCENARIO_DASH = "—"  # U+2014, as printed in 附件3 (a few ASCII look-alikes are accepted on input)
 _DASHES = ("——", "－", "–", "—", "-")
@@ -146,12 +146,13 @@ class ApplicationFile(BaseModel):
 
         season = get_season(self.season)
         if self.track == Track.DISTRICT:
-            if self.tier not in set(DesignationKind):
+            if self.tier not in season.designation_kinds:
                 raise ValueError(
-                    f"tier {self.tier!r} on the district track must be one of {[k.value for k in DesignationKind]}"
+                    f"tier {self.tier!r} on the district track must be a kind of a district call: "
+                    f"{sorted(season.designation_kinds)}"
                 )
             if self.qingpu is None:
-                raise ValueError("the district track needs the `qingpu` block (QP §1-§3)")
+                raise ValueError("the district track needs the `qingpu` block (the designation call's fields)")
             links = [g.link for g in season.guide]
             for link in self.qingpu.key_links:
                 if link not in links:

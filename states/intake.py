@@ -15,7 +15,7 @@ from sqlmodel import Session, col
 
 from models.clock import ensure_aware, to_utc
 from models.credit_code import CreditCodeError, validate_credit_code
-from models.enums import MINISTRY_UNIT, SYSTEM_UNIT, DesignationKind, Role, Tier, Track
+from models.enums import MINISTRY_UNIT, SYSTEM_UNIT, Role, Tier, Track
 from models.errors import InvalidInput, NotAuthorised, NotFound, TransitionRefused
 from models.tables import Actor, Application, Enterprise
 from states.audit import append_event, content_digest
@@ -195,10 +195,10 @@ def create_application(
     at = ensure_aware(at)
     try:
         track_value = Track(track)
-        if track_value == Track.DISTRICT:
-            DesignationKind(tier)
-        else:
+        if track_value != Track.DISTRICT:
             Tier(tier)
+        elif tier not in get_season(season).designation_kinds:
+            raise ValueError(f"{tier!r} is not a kind of a district call of season {season}")
     except ValueError as exc:
         raise InvalidInput(str(exc), rule="application-schema") from None
     try:

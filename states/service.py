@@ -15,21 +15,17 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col
 
-# The season-data guards and the provincial/district track tables register themselves on import.
-import programmes  # noqa: F401
 from models.clock import ensure_aware, shanghai_text, to_utc
-from models.enums import Role, Tier, Track
-from models.errors import ConcurrentUpdate, NotFound, ReviewError, TransitionRefused
+from models.enums import Role, Tier
+from models.errors import ConcurrentUpdate, NotFound, TransitionRefused
 from models.tables import Actor, Application, Enterprise
 from notifications.outbox import queue
 from states import authz
-from states.audit import append_event, content_digest
+from states.audit import append_event
+from states.effects import apply_effects
 from states.guards import GuardContext
-from states.lifecycle import STATE_LABELS, State, Step, steps_for
-from states.machine import ApplicationAdapter, fire, missing_names
-
-if _missing := missing_names():
-    raise RuntimeError(f"lifecycle tables name guards nobody registered: {', '.join(_missing)}")
+from states.lifecycle import STATE_LABELS, State, Step, steps_for, table_key
+from states.machine import ApplicationAdapter, fire
 
 
 @dataclass
@@ -81,11 +77,11 @@ def apply_transition(
     application = _load_for_update(session, application_id)
     enterprise = session.get(Enterprise, application.enterprise_id)
     assert enterprise is not None
-    track = Track(application.track)
+    key = table_key(application.season, application.track, enterprise.jurisdiction)
     from_state = application.state
-    candidates = [s for s in steps_for(track) if s.event == event and State(from_state) in s.sources]
+    candidates = [s for s in steps_for(key) if s.event == event and State(from_state) in s.sources]
     if not candidates:
-        known = {s.event for s in steps_for(track)}
+        known = {s.event for s in steps_for(key)}
         why = "is not an event of this track" if event not in known else f"is not allowed from state '{from_state}'"
         raise TransitionRefused(
             f"'{event}' {why} (application {application_id})",
@@ -107,10 +103,10 @@ def apply_transition(
         data=data,
     )
     adapter = ApplicationAdapter(ctx)
-    step = fire(track, adapter, event)
+    step = fire(key, adapter, event)
 
     previous_holder = ctx.holder_unit
-    _apply_effects(application, step, ctx)
+    apply_effects(application, step.effects, ctx)
     application.state = adapter.state
     application.updated_at = to_utc(at)
     if ctx.warnings:
@@ -192,56 +188,6 @@ def _merged_who(candidates: list[Step]) -> Step:
     return Step(first.event, first.sources, first.dest, who)
 
 
-def _apply_effects(application: Application, step: Step, ctx: GuardContext) -> None:
-    """What a step implies beyond the state: freeze content, move up the chain, start the clocks."""
-    from datetime import date
-
-    match step.event:
-        case "submit" | "resubmit":
-            # The paper copy must equal the online one (251 §2(二)3): freeze the content at submission.
-            application.content_sha256 = content_digest(application.content)
-            application.submitted_at = to_utc(ctx.at)
-            application.review_level = 0
-            application.ranks = {}
-        case "recommend" if step.dest == State.LOCAL_REVIEW:
-            application.review_level += 1
-        case "raise_objection":
-            application.open_objections += 1
-        case "dismiss_objection" | "uphold_objection":
-            application.open_objections -= 1
-        case "start_cultivation":
-            start = ctx.data.get("started_on")
-            start_day = date.fromisoformat(start) if start else ctx.at.astimezone(_shanghai()).date()
-            # 251 §3(二)5: 培育期不超过2年 — the period ends two years after the start, the day before.
-            application.cultivation_ends_on = _add_years(start_day, 2)
-            application.milestones = {
-                **application.milestones,
-                "cultivation_started_on": start_day.isoformat(),
-                "cultivation_ends_on": application.cultivation_ends_on.isoformat(),
-            }
-        case "pass_verification" if step.dest == State.PUBLIC_NOTICE:
-            keys: tuple[str, ...] = ("notice_opens_on", "notice_closes_on", "notice_id")
-            notice = {k: ctx.data[k] for k in keys if k in ctx.data}
-            application.milestones = {**application.milestones, **notice}
-        case _:
-            pass
-    if "milestone" in ctx.data:
-        application.milestones = {**application.milestones, **dict(ctx.data["milestone"])}
-
-
-def _shanghai() -> Any:
-    from models.clock import SHANGHAI
-
-    return SHANGHAI
-
-
-def _add_years(day: Any, years: int) -> Any:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
-
-
 # ---- mail ---------------------------------------------------------------------------------------
 
 
@@ -301,7 +247,3 @@ def _queue_mail(session: Session, step: Step, ctx: GuardContext, from_state: str
                 application_id=application.id,
             )
     return queued
-
-
-def refusal_line(error: ReviewError) -> str:
-    return str(error)

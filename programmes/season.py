@@ -13,6 +13,7 @@ A malformed file raises `SeasonDataError` naming the file, the line and the fiel
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import date
 from functools import cache, cached_property
@@ -671,12 +672,22 @@ def load_season(path: str | Path) -> Season:
     return parse_season(text, str(path))
 
 
+def season_dirs() -> list[Path]:
+    """Where season files live: FACTORY_REVIEW_SEASON_DIRS (if set), then programmes/seasons."""
+    from models.settings import get_settings
+
+    extra = [Path(p) for p in get_settings().season_dirs.split(os.pathsep) if p]
+    return [*extra, SEASONS_DIR]
+
+
 def season_path(name_or_path: str | Path) -> Path:
-    """A bare name ("2025") means programmes/seasons/<name>.yaml; anything else is a path."""
+    """A bare name ("2025") means <dir>/<name>.yaml in the first season folder that has it; anything else
+    is a path."""
     text = str(name_or_path)
     if "/" in text or text.endswith((".yaml", ".yml")):
         return Path(text)
-    return SEASONS_DIR / f"{text}.yaml"
+    candidates = [d / f"{text}.yaml" for d in season_dirs()]
+    return next((c for c in candidates if c.is_file()), candidates[-1])
 
 
 @cache
@@ -702,4 +713,4 @@ def get_season(name_or_path: str | Path | Season = "2025") -> Season:
 
 
 def available_seasons() -> list[str]:
-    return sorted(p.stem for p in SEASONS_DIR.glob("*.yaml"))
+    return sorted({p.stem for d in season_dirs() for p in d.glob("*.yaml")})

@@ -11,13 +11,12 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
 from models.clock import ensure_aware, is_on_or_before, to_utc
+from models.database import unit_of_work
 from models.enums import Role, Track
 from models.errors import (
-    ConcurrentUpdate,
     InvalidInput,
     NotAuthorised,
     QuotaExceeded,
@@ -128,20 +127,8 @@ def submit_ranked_recommendation(
     """
     at = ensure_aware(at)
     tier = str(tier)
-    try:
-        round_ = _ranked_round(session, unit, tier, list(ranked_application_ids), actor, at, season)
-        session.commit()
-        return round_
-    except StaleDataError as exc:
-        session.rollback()
-        raise ConcurrentUpdate(
-            "an application in the round was changed by someone else; try again",
-            rule="concurrent-update",
-            source="optimistic lock (version)",
-        ) from exc
-    except BaseException:
-        session.rollback()
-        raise
+    with unit_of_work(session, "an application in the round"):
+        return _ranked_round(session, unit, tier, list(ranked_application_ids), actor, at, season)
 
 
 def _ranked_round(
@@ -163,7 +150,7 @@ def _ranked_round(
         )
     if season_name is None:
         first = session.get(Application, ids[0])
-        season_name = first.season if first is not None else "2025"
+        season_name = first.season if first is not None else None
     season = get_season(season_name)
     season.unit(unit)
     held = held_applications(session, unit=unit, tier=tier, season=season.name)
@@ -267,7 +254,7 @@ def grant_extension(
     actor: Actor,
     reason: str,
     at: datetime,
-    season: str = "2025",
+    season: str | None = None,
 ) -> DeadlineExtension:
     """Record an explicit, audited extension of one unit's deadline for one step; commits.
 
@@ -277,7 +264,7 @@ def grant_extension(
     at = ensure_aware(at)
     s = get_season(season)
     s.unit(unit)
-    try:
+    with unit_of_work(session):
         if step not in ("submit", "recommend"):
             raise InvalidInput(f"step must be submit or recommend, not {step!r}", rule="extension")
         if actor.role != Role.ADMIN or actor.unit not in s.lineage(unit):
@@ -318,8 +305,4 @@ def grant_extension(
             data={"step": step, "until": until.isoformat(), "previous_extension": previous},
             at=at,
         )
-        session.commit()
         return row
-    except BaseException:
-        session.rollback()
-        raise

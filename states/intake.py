@@ -15,6 +15,7 @@ from sqlmodel import Session, col
 
 from models.clock import ensure_aware, to_utc
 from models.credit_code import CreditCodeError, validate_credit_code
+from models.database import unit_of_work
 from models.enums import MINISTRY_UNIT, SYSTEM_UNIT, Role, Tier, Track
 from models.errors import InvalidInput, NotAuthorised, NotFound, TransitionRefused
 from models.tables import Actor, Application, Enterprise
@@ -122,7 +123,7 @@ def add_enterprise(session: Session, *, data: dict[str, Any], actor: Actor, at: 
         enterprise = Enterprise.model_validate({**data, "credit_code": code, "created_at": to_utc(at)})
     except ValidationError as exc:
         raise InvalidInput(_pydantic_message(exc), rule="enterprise-schema") from None
-    try:
+    with unit_of_work(session):
         session.add(enterprise)
         session.flush()
         if enterprise.contact_email:
@@ -135,10 +136,6 @@ def add_enterprise(session: Session, *, data: dict[str, Any], actor: Actor, at: 
             at=at,
             data={"name": enterprise.name, "jurisdiction": enterprise.jurisdiction},
         )
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return enterprise
 
 
@@ -227,7 +224,7 @@ def create_application(
         created_at=now,
         updated_at=now,
     )
-    try:
+    with unit_of_work(session):
         session.add(application)
         session.flush()
         append_event(
@@ -240,10 +237,6 @@ def create_application(
             to_state=State.DRAFT,
             data={"tier": tier, "track": track_value, "chain": chain, "content_sha256": content_digest(content)},
         )
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return application
 
 
@@ -271,7 +264,7 @@ def update_content(
             rule="content-frozen",
             source="251 §2(二)3 (纸质版申报书须与线上填报一致)",
         )
-    try:
+    with unit_of_work(session):
         application.content = content
         if pledge is not None:
             application.pledge = pledge
@@ -287,16 +280,7 @@ def update_content(
             to_state=application.state,
             data={"content_sha256": content_digest(content)},
         )
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return application
-
-
-def paper_copy_matches(application: Application, paper_content: dict[str, Any]) -> bool:
-    """251 §2(二)3: the paper application must be identical to the online one."""
-    return application.content_sha256 == content_digest(paper_content)
 
 
 def create_from_file(session: Session, parsed: Any, *, actor: Actor, at: datetime) -> Application:

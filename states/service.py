@@ -11,11 +11,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col
 
 from models.clock import ensure_aware, shanghai_text, to_utc
+from models.database import unit_of_work
 from models.enums import Role, Tier
 from models.errors import ConcurrentUpdate, NotFound, TransitionRefused
 from models.tables import Actor, Application, Enterprise
@@ -151,34 +151,8 @@ def transition(
 ) -> TransitionResult:
     """The one door: `apply_transition` and commit — all or nothing. A refusal leaves the database as it
     was and raises a typed `ReviewError`."""
-    try:
-        result = apply_transition(session, application_id, event, actor=actor, at=at, reason=reason, data=data)
-        session.commit()
-        return result
-    except StaleDataError as exc:
-        session.rollback()
-        raise ConcurrentUpdate(
-            f"application {application_id} was changed by someone else; try again",
-            rule="concurrent-update",
-            source="optimistic lock (version)",
-        ) from exc
-    except OperationalError as exc:
-        session.rollback()
-        if _is_conflict(exc):
-            raise ConcurrentUpdate(
-                f"application {application_id} is locked by another writer; try again",
-                rule="concurrent-update",
-                source="row lock",
-            ) from exc
-        raise
-    except BaseException:
-        session.rollback()
-        raise
-
-
-def _is_conflict(exc: OperationalError) -> bool:
-    text = str(exc.orig).lower()
-    return "could not serialize" in text or "deadlock" in text or "database is locked" in text
+    with unit_of_work(session, f"application {application_id}"):
+        return apply_transition(session, application_id, event, actor=actor, at=at, reason=reason, data=data)
 
 
 def _merged_who(candidates: list[Step]) -> Step:

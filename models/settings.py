@@ -23,7 +23,6 @@ class Settings(BaseSettings):
     season: str = "2025"
     # More folders holding <season>.yaml files, separated by os.pathsep (searched before the shipped ones).
     season_dirs: str = ""
-    timezone: str = "Asia/Shanghai"
     # Fixes the clock for a replay: a date or ISO instant (see models.clock.parse_instant).
     now: str | None = None
     # Keyed audit chain: without the key nobody can recompute a forged chain.

@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from models.credit_code import CreditCodeError, validate_credit_code
 from models.enums import Tier, Track
+from models.settings import get_settings
 
 SCENARIO_DASH = "—"  # U+2014, as printed in 附件3 (a few ASCII look-alikes are accepted on input)
 _DASHES = ("——", "－", "–", "—", "-")
@@ -79,7 +80,7 @@ class ScenarioInstance(BaseModel):
         return SCENARIO_DASH.join((self.link, self.scenario, self.instance))
 
 
-def parse_scenario(text: str, season: str = "2025") -> ScenarioInstance:
+def parse_scenario(text: str, season: str | None = None) -> ScenarioInstance:
     """Split `环节—场景—实例` and check 环节 and 场景 against the season's guide. Raises ValueError."""
     from programmes.season import get_season
 
@@ -111,7 +112,7 @@ class ApplicationFile(BaseModel):
     credit_code: str
     tier: str
     track: Track = Track.NATIONAL
-    season: str = "2025"
+    season: str = Field(default_factory=lambda: get_settings().season)
     title: str = Field(min_length=1, max_length=300)
     maturity_level: int = Field(ge=1, le=5)
     segments: list[str] = Field(default_factory=list)

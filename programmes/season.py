@@ -695,10 +695,15 @@ def _cached(path: str) -> Season:
     return load_season(path)
 
 
-def get_season(name_or_path: str | Path | Season = "2025") -> Season:
-    """The season by name or path, loaded once per process (a `Season` is returned as it is)."""
+def get_season(name_or_path: str | Path | Season | None = None) -> Season:
+    """The season by name or path, loaded once per process (a `Season` is returned as it is); None: the
+    current season (FACTORY_REVIEW_SEASON)."""
+    from models.settings import get_settings
+
     if isinstance(name_or_path, Season):
         return name_or_path
+    if name_or_path is None:
+        name_or_path = get_settings().season
     text = str(name_or_path)
     if len(text) > 255 or "\x00" in text:
         raise NotFound(f"no season {text[:40]!r}…", rule="unknown-season")

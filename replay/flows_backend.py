@@ -196,5 +196,5 @@ class FlowBackend(DirectBackend):
         from flows.reminders import ReminderParams, reminder_sweep
 
         self.runs["reminder-sweep"] += 1
-        reminder_sweep(ReminderParams(now=when.isoformat(), season="2025", send=False))
+        reminder_sweep(ReminderParams(now=when.isoformat(), send=False))
         self.send(when)

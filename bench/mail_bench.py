@@ -21,8 +21,8 @@ from typing import Any
 from bench.common import fresh_database, row, timed
 from notifications.render import render
 from notifications.sender import send_pending
-from notifications.sinks import SmtpSink
 from tests.notifications.helpers import queue_messages
+from tests.smtp_sink import SmtpSink
 
 NOW = datetime(2025, 7, 11, 1, 0, tzinfo=UTC)
 

@@ -138,7 +138,7 @@ def _check_chains(session: Session, records: list[dict[str, Any]], since_event: 
 def _deliver(engine: Engine, since_mail: int) -> tuple[int, int]:
     """Send the queued mail to a local SMTP sink: every row queued by the run arrives exactly once."""
     from notifications.sender import send_pending
-    from notifications.sinks import SmtpSink
+    from tests.smtp_sink import SmtpSink
 
     runs = []
     with SmtpSink() as sink:

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.clock import ensure_aware, is_on_or_before, to_utc
 from models.database import unit_of_work
@@ -172,9 +172,9 @@ def _ranked_round(
         )
     existing = session.scalars(
         select(RecommendationRound).where(
-            RecommendationRound.season == season.name,
-            RecommendationRound.unit == unit,
-            RecommendationRound.tier == tier,
+            col(RecommendationRound.season) == season.name,
+            col(RecommendationRound.unit) == unit,
+            col(RecommendationRound.tier) == tier,
         )
     ).first()
     if existing is not None:

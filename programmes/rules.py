@@ -237,7 +237,11 @@ def check_designation(
             rule="smart-lines",
             source=clauses.smart_lines,
         )
-    held = {r.get("tier") for r in (enterprise.recognitions or []) if isinstance(r, dict) and r.get("by") == call.unit}
+    held = {
+        str(r.get("tier"))
+        for r in (enterprise.recognitions or [])
+        if isinstance(r, dict) and r.get("by") == call.unit
+    }
     held &= {k.kind for k in call.kinds}
     if held and not held <= set(spec.upgrades_from):
         raise NotEligible(

@@ -551,7 +551,7 @@ class Season(_Model):
 
     def district_call(self, unit: str | None) -> DistrictCall | None:
         """The designation call of the district `unit` lies in (None: no call covers it)."""
-        lineage = self.lineage(unit) if self.has_unit(unit) else []
+        lineage = self.lineage(unit) if unit is not None and self.has_unit(unit) else []
         return next((c for c in self.district_calls if c.unit in lineage), None)
 
 

@@ -159,11 +159,11 @@ class FlowBackend(DirectBackend):
 
             ids = [i.application_id for i in items]
             if events == {"start_cultivation"}:
-                params = CultivationParams(actor=items[0].actor, now=now, start=ids, started_on=when.date(),
-                                           schedule_expiry=False)  # fmt: skip
+                growing = CultivationParams(actor=items[0].actor, now=now, start=ids, started_on=when.date(),
+                                            schedule_expiry=False)  # fmt: skip
             else:
-                params = CultivationParams(actor="system@system", now=now, expire=ids, schedule_expiry=False)
-            self._run(cultivation, params, when)
+                growing = CultivationParams(actor="system@system", now=now, expire=ids, schedule_expiry=False)
+            self._run(cultivation, growing, when)
             return
         if stage == "acceptance":
             from flows.acceptance import AcceptanceDecision, AcceptanceParams, acceptance
@@ -178,9 +178,9 @@ class FlowBackend(DirectBackend):
             for i in items:
                 by_actor[i.actor].append(i)
             for actor, group in sorted(by_actor.items()):
-                decisions = [AcceptanceDecision(application_id=i.application_id, outcome="pass") for i in group]
+                passed = [AcceptanceDecision(application_id=i.application_id, outcome="pass") for i in group]
                 self._run(acceptance, AcceptanceParams(actor=actor, now=now, stage=stage_name,  # type: ignore[arg-type]
-                                                       decisions=decisions), when)  # fmt: skip
+                                                       decisions=passed), when)  # fmt: skip
             return
         super().fire(items, when, stage=stage)
 

@@ -6,7 +6,7 @@ from collections import Counter
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.tables import Application, Enterprise, OutboxMessage, RecommendationRound
 from states.audit import verify
@@ -14,17 +14,17 @@ from states.audit import verify
 
 def applications_by_stage(session: Session) -> list[dict[str, Any]]:
     rows = session.execute(
-        select(Application.state, Application.tier, Enterprise.province, func.count())
-        .join(Enterprise, Enterprise.id == Application.enterprise_id)  # type: ignore[arg-type]
-        .group_by(Application.state, Application.tier, Enterprise.province)
-        .order_by(Application.state, Application.tier, Enterprise.province)
+        select(col(Application.state), col(Application.tier), col(Enterprise.province), func.count())
+        .join(Enterprise, col(Enterprise.id) == col(Application.enterprise_id))  # type: ignore[arg-type]
+        .group_by(col(Application.state), col(Application.tier), col(Enterprise.province))
+        .order_by(col(Application.state), col(Application.tier), col(Enterprise.province))
     ).all()
     return [{"state": s, "tier": t, "province": p, "count": n} for s, t, p, n in rows]
 
 
 def quotas(session: Session) -> list[dict[str, Any]]:
     rounds = session.scalars(
-        select(RecommendationRound).order_by(RecommendationRound.unit, RecommendationRound.tier)
+        select(RecommendationRound).order_by(col(RecommendationRound.unit), col(RecommendationRound.tier))
     ).all()
     return [
         {
@@ -41,11 +41,20 @@ def quotas(session: Session) -> list[dict[str, Any]]:
 def reminders(session: Session) -> list[dict[str, Any]]:
     rows = session.execute(
         select(
-            OutboxMessage.kind, OutboxMessage.deadline_on, OutboxMessage.offset_days, OutboxMessage.status, func.count()
+            col(OutboxMessage.kind),
+            col(OutboxMessage.deadline_on),
+            col(OutboxMessage.offset_days),
+            col(OutboxMessage.status),
+            func.count(),
         )
-        .where(OutboxMessage.kind != "transition")
-        .group_by(OutboxMessage.kind, OutboxMessage.deadline_on, OutboxMessage.offset_days, OutboxMessage.status)
-        .order_by(OutboxMessage.deadline_on, OutboxMessage.kind, OutboxMessage.offset_days)
+        .where(col(OutboxMessage.kind) != "transition")
+        .group_by(
+            col(OutboxMessage.kind),
+            col(OutboxMessage.deadline_on),
+            col(OutboxMessage.offset_days),
+            col(OutboxMessage.status),
+        )
+        .order_by(col(OutboxMessage.deadline_on), col(OutboxMessage.kind), col(OutboxMessage.offset_days))
     ).all()
     return [
         {"kind": k, "deadline": d.isoformat() if d else None, "offset_days": o, "status": s, "count": n}
@@ -54,7 +63,7 @@ def reminders(session: Session) -> list[dict[str, Any]]:
 
 
 def mail_status(session: Session) -> dict[str, int]:
-    rows = session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
+    rows = session.execute(select(col(OutboxMessage.status), func.count()).group_by(col(OutboxMessage.status))).all()
     return {status: n for status, n in rows}
 
 

@@ -131,6 +131,67 @@ def submit_ranked_recommendation(
         return _ranked_round(session, unit, tier, list(ranked_application_ids), actor, at, season)
 
 
+def _check_round(
+    session: Session, season: Season, unit: str, tier: str, ids: list[int], held: list[Application]
+) -> None:
+    """The list is the unit's whole holding for the tier, once each, and the unit's first round."""
+    held_ids = {a.id for a in held}
+    foreign = [i for i in ids if i not in held_ids]
+    if foreign:
+        raise TransitionRefused(
+            f"{unit} does not hold {tier} application(s) {foreign} of season {season.name} awaiting its review",
+            rule="ranked-recommendation",
+            source=RANK_SOURCE,
+        )
+    unranked = sorted(i for i in held_ids if i is not None and i not in ids)
+    if unranked:
+        raise TransitionRefused(
+            f"the priority order must be total: {unit} also holds {tier} application(s) {unranked}; "
+            "rank them, or return or reject them first",
+            rule="ranked-recommendation",
+            source=RANK_SOURCE,
+        )
+    existing = session.scalars(
+        select(RecommendationRound).where(
+            col(RecommendationRound.season) == season.name,
+            col(RecommendationRound.unit) == unit,
+            col(RecommendationRound.tier) == tier,
+        )
+    ).first()
+    if existing is not None:
+        raise TransitionRefused(
+            f"{unit} already submitted its {tier} recommendation for season {season.name} (round {existing.id})",
+            rule="ranked-recommendation",
+            source=RANK_SOURCE,
+        )
+
+
+def _counted_within_quota(
+    session: Session, season: Season, unit: str, tier: str, ordered: list[Application]
+) -> tuple[Quota, int, list[int]]:
+    """(quota, counted, exempt ids): the round counts within the unit's quota at this moment, or is refused."""
+    top = any(a.chain and a.chain[-1] == unit for a in ordered)
+    quota = quota_for(season, unit, tier, top_of_chain=top)
+    exempt_ids: list[int] = []
+    if quota.exempt:
+        for a in ordered:
+            enterprise = session.get(Enterprise, a.enterprise_id)
+            if enterprise is not None and a.id is not None and bool(getattr(enterprise, quota.exempt, False)):
+                exempt_ids.append(a.id)
+    counted = len(ordered) - len(exempt_ids)
+    if quota.limit is not None and counted > quota.limit:
+        raise QuotaExceeded(
+            f"{unit} may recommend at most {quota.limit} {tier} application(s); this round counts {counted}"
+            + (f" ({len(exempt_ids)} exempt not counted)" if exempt_ids else ""),
+            rule="quota",
+            source=quota.source,
+            unit=unit,
+            quota=quota.limit,
+            counted=counted,
+        )
+    return quota, counted, exempt_ids
+
+
 def _ranked_round(
     session: Session, unit: str, tier: str, ids: list[int], actor: Actor, at: datetime, season_name: str | None
 ) -> RecommendationRound:
@@ -154,36 +215,7 @@ def _ranked_round(
     season = get_season(season_name)
     season.unit(unit)
     held = held_applications(session, unit=unit, tier=tier, season=season.name)
-    held_ids = {a.id for a in held}
-    foreign = [i for i in ids if i not in held_ids]
-    if foreign:
-        raise TransitionRefused(
-            f"{unit} does not hold {tier} application(s) {foreign} of season {season.name} awaiting its review",
-            rule="ranked-recommendation",
-            source=RANK_SOURCE,
-        )
-    unranked = sorted(i for i in held_ids if i not in ids)  # type: ignore[type-var]
-    if unranked:
-        raise TransitionRefused(
-            f"the priority order must be total: {unit} also holds {tier} application(s) {unranked}; "
-            "rank them, or return or reject them first",
-            rule="ranked-recommendation",
-            source=RANK_SOURCE,
-        )
-    existing = session.scalars(
-        select(RecommendationRound).where(
-            col(RecommendationRound.season) == season.name,
-            col(RecommendationRound.unit) == unit,
-            col(RecommendationRound.tier) == tier,
-        )
-    ).first()
-    if existing is not None:
-        raise TransitionRefused(
-            f"{unit} already submitted its {tier} recommendation for season {season.name} (round {existing.id})",
-            rule="ranked-recommendation",
-            source=RANK_SOURCE,
-        )
-
+    _check_round(session, season, unit, tier, ids, held)
     deadline = effective_deadline(session, season, unit, "recommend", tier, Track.NATIONAL)
     if deadline is not None and not is_on_or_before(at, deadline.on):
         from programmes.rules import deadline_error
@@ -192,52 +224,23 @@ def _ranked_round(
 
     by_id = {a.id: a for a in held}
     ordered = [by_id[i] for i in ids]
-    top = any(a.chain and a.chain[-1] == unit for a in ordered)
-    quota = quota_for(season, unit, tier, top_of_chain=top)
-    exempt_ids: list[int] = []
-    if quota.exempt:
-        for a in ordered:
-            enterprise = session.get(Enterprise, a.enterprise_id)
-            if enterprise is not None and bool(getattr(enterprise, quota.exempt, False)):
-                exempt_ids.append(a.id)  # type: ignore[arg-type]
-    counted = len(ordered) - len(exempt_ids)
-    if quota.limit is not None and counted > quota.limit:
-        raise QuotaExceeded(
-            f"{unit} may recommend at most {quota.limit} {tier} application(s); this round counts {counted}"
-            + (f" ({len(exempt_ids)} exempt not counted)" if exempt_ids else ""),
-            rule="quota",
-            source=quota.source,
-            unit=unit,
-            quota=quota.limit,
-            counted=counted,
-        )
-
+    quota, counted, exempt_ids = _counted_within_quota(session, season, unit, tier, ordered)
     for rank, application in enumerate(ordered, start=1):
         application.ranks = {**(application.ranks or {}), unit: rank}
         session.flush()
         apply_transition(session, application.id, "recommend", actor=actor, at=at, data={"rank": rank})  # type: ignore[arg-type]
 
     round_ = RecommendationRound(
-        season=season.name,
-        unit=unit,
-        tier=tier,
-        ranked_application_ids=ids,
-        counted_against_quota=counted,
-        quota=quota.limit,
-        submitted_by=_actor_label(actor),
-        submitted_at=to_utc(at),
-    )
+        season=season.name, unit=unit, tier=tier, ranked_application_ids=ids, counted_against_quota=counted,
+        quota=quota.limit, submitted_by=_actor_label(actor), submitted_at=to_utc(at),
+    )  # fmt: skip
     session.add(round_)
     data: dict[str, Any] = {
-        "tier": tier,
-        "ranked_application_ids": ids,
-        "quota": quota.limit,
-        "quota_source": quota.source,
-        "counted_against_quota": counted,
-        "exempt_application_ids": exempt_ids,
+        "tier": tier, "ranked_application_ids": ids, "quota": quota.limit, "quota_source": quota.source,
+        "counted_against_quota": counted, "exempt_application_ids": exempt_ids,
         "deadline": deadline.on.isoformat() if deadline else None,
         "deadline_source": deadline.source if deadline else None,
-    }
+    }  # fmt: skip
     append_event(
         session, subject=f"unit:{unit}:{season.name}", actor=actor, event="ranked_recommendation", data=data, at=at
     )
@@ -281,13 +284,9 @@ def grant_extension(
             raise InvalidInput(
                 f"{until.isoformat()} is not after {unit}'s {step} deadline {latest.isoformat()}", rule="extension"
             )
-        row = session.scalars(
-            select(DeadlineExtension).where(
-                DeadlineExtension.season == s.name,  # type: ignore[arg-type]
-                DeadlineExtension.unit == unit,  # type: ignore[arg-type]
-                DeadlineExtension.step == step,  # type: ignore[arg-type]
-            )
-        ).first()
+        same = (col(DeadlineExtension.season) == s.name, col(DeadlineExtension.unit) == unit,
+                col(DeadlineExtension.step) == step)  # fmt: skip
+        row = session.scalars(select(DeadlineExtension).where(*same)).first()
         previous = row.until.isoformat() if row is not None else None
         if row is None:
             row = DeadlineExtension(season=s.name, unit=unit, step=step, until=until, granted_by="", reason="")
@@ -296,13 +295,7 @@ def grant_extension(
         row.granted_by = _actor_label(actor)
         row.reason = reason
         row.granted_at = to_utc(at)
-        append_event(
-            session,
-            subject=f"unit:{unit}:{s.name}",
-            actor=actor,
-            event="deadline_extension",
-            reason=reason,
-            data={"step": step, "until": until.isoformat(), "previous_extension": previous},
-            at=at,
-        )
+        data = {"step": step, "until": until.isoformat(), "previous_extension": previous}
+        append_event(session, subject=f"unit:{unit}:{s.name}", actor=actor, event="deadline_extension",
+                     reason=reason, data=data, at=at)  # fmt: skip
         return row

@@ -23,9 +23,9 @@ from models.clock import end_of_day, is_on_or_before, local_date, shanghai_text
 from models.enums import Track
 from models.errors import DeadlinePassed, MaterialsIncomplete, NotEligible, TransitionRefused
 from models.tables import Enterprise
-from programmes.application_file import ApplicationFile
+from programmes.application_file import ApplicationFile, QingpuFields
 from programmes.deadlines import effective_deadline
-from programmes.season import Material, Season, get_season
+from programmes.season import DesignationRule, DistrictCall, Material, Season, get_season
 from programmes.workdays import add_working_days
 from states.guards import Guard, GuardContext
 
@@ -197,7 +197,13 @@ def check_designation(
         raise NotEligible(
             f"{kind!r} is not a kind of the {unit.name_zh} call", rule="designation-kind", source=clauses.registered
         )
-    q = form.qingpu
+    _check_project(ctx, call, spec, form.qingpu)
+    _check_upgrade(enterprise, call, spec, unit.name_zh)
+
+
+def _check_project(ctx: GuardContext | None, call: DistrictCall, spec: DesignationRule, q: QingpuFields) -> None:
+    """The kind's thresholds: clean years, investment, built by, key links, new-generation IT, smart lines."""
+    clauses = call.clauses
     if not q.no_major_incident_2y:
         raise NotEligible(
             f"no major safety, quality or environmental problem in the last {call.clean_years} years",
@@ -207,8 +213,7 @@ def check_designation(
     if q.investment_cny < spec.min_investment_cny:
         raise NotEligible(
             f"{spec.label} needs cumulative hardware and software investment of at least "
-            f"{spec.min_investment_cny:,} CNY; "
-            f"declared {q.investment_cny:,}",
+            f"{spec.min_investment_cny:,} CNY; declared {q.investment_cny:,}",
             rule="investment-threshold",
             source=spec.source,
         )
@@ -237,18 +242,18 @@ def check_designation(
             rule="smart-lines",
             source=clauses.smart_lines,
         )
-    held = {
-        str(r.get("tier"))
-        for r in (enterprise.recognitions or [])
-        if isinstance(r, dict) and r.get("by") == call.unit
-    }
-    held &= {k.kind for k in call.kinds}
+
+
+def _check_upgrade(enterprise: Enterprise, call: DistrictCall, spec: DesignationRule, unit_name: str) -> None:
+    """Already designated by the call's district: only an upgrade to a higher kind."""
+    recognitions = [r for r in (enterprise.recognitions or []) if isinstance(r, dict) and r.get("by") == call.unit]
+    held = {str(r.get("tier")) for r in recognitions} & {k.kind for k in call.kinds}
     if held and not held <= set(spec.upgrades_from):
         raise NotEligible(
-            f"already designated as {sorted(held)} by {unit.name_zh}: may apply only for a higher kind "
+            f"already designated as {sorted(held)} by {unit_name}: may apply only for a higher kind "
             f"({spec.label} accepts upgrades from {list(spec.upgrades_from) or 'none'})",
             rule="upgrade-path",
-            source=clauses.upgrade,
+            source=call.clauses.upgrade,
         )
 
 

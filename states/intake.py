@@ -173,6 +173,21 @@ def _check_units(data: dict[str, Any]) -> None:
                 ) from None
 
 
+def _track_and_tier(track: str, tier: str, season: str) -> Track:
+    """A known track, and a tier of it (a district call's kinds come from the season)."""
+    from programmes.season import get_season
+
+    try:
+        track_value = Track(track)
+        if track_value != Track.DISTRICT:
+            Tier(tier)
+        elif tier not in get_season(season).designation_kinds:
+            raise ValueError(f"{tier!r} is not a kind of a district call of season {season}")
+    except ValueError as exc:
+        raise InvalidInput(str(exc), rule="application-schema") from None
+    return track_value
+
+
 def create_application(
     session: Session,
     *,
@@ -190,14 +205,7 @@ def create_application(
     from programmes.season import get_season
 
     at = ensure_aware(at)
-    try:
-        track_value = Track(track)
-        if track_value != Track.DISTRICT:
-            Tier(tier)
-        elif tier not in get_season(season).designation_kinds:
-            raise ValueError(f"{tier!r} is not a kind of a district call of season {season}")
-    except ValueError as exc:
-        raise InvalidInput(str(exc), rule="application-schema") from None
+    track_value = _track_and_tier(track, tier, season)
     try:
         code = validate_credit_code(enterprise_code)
     except CreditCodeError as exc:

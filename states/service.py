@@ -72,61 +72,30 @@ def apply_transition(
     5. append the audit event to the application's hash chain;
     6. queue outbox mail for the step's recipients.
     """
-    at = ensure_aware(at)
-    data = dict(data or {})
     application = _load_for_update(session, application_id)
     enterprise = session.get(Enterprise, application.enterprise_id)
     assert enterprise is not None
     key = table_key(application.season, application.track, enterprise.jurisdiction)
     from_state = application.state
-    candidates = [s for s in steps_for(key) if s.event == event and State(from_state) in s.sources]
-    if not candidates:
-        known = {s.event for s in steps_for(key)}
-        why = "is not an event of this track" if event not in known else f"is not allowed from state '{from_state}'"
-        raise TransitionRefused(
-            f"'{event}' {why} (application {application_id})",
-            rule="lifecycle",
-            source="states/lifecycle.py",
-            state=from_state,
-            event=event,
-        )
+    candidates = _candidates(key, event, from_state, application_id)
     authz.authorise(_merged_who(candidates), actor, application, enterprise)
-
-    ctx = GuardContext(
-        session=session,
-        application=application,
-        enterprise=enterprise,
-        actor=actor,
-        step=candidates[0],
-        at=at,
-        reason=reason,
-        data=data,
-    )
+    at, data = ensure_aware(at), dict(data or {})
+    ctx = GuardContext(session, application, enterprise, actor, candidates[0], at, reason, data)
     adapter = ApplicationAdapter(ctx)
     step = fire(key, adapter, event)
 
     previous_holder = ctx.holder_unit
     apply_effects(application, step.effects, ctx)
     application.state = adapter.state
-    application.updated_at = to_utc(at)
+    application.updated_at = to_utc(ctx.at)
     if ctx.warnings:
         application.warnings = [*application.warnings, *ctx.warnings]
+    moved = {"level": [previous_holder, ctx.holder_unit]} if previous_holder != ctx.holder_unit else {}
     audit = append_event(
-        session,
-        subject=f"application:{application.id}",
-        application_id=application.id,
-        actor=actor,
-        event=event,
-        at=at,
-        from_state=from_state,
-        to_state=application.state,
-        reason=reason,
-        data={
-            **data,
-            **({"warnings": ctx.warnings} if ctx.warnings else {}),
-            **({"level": [previous_holder, ctx.holder_unit]} if previous_holder != ctx.holder_unit else {}),
-        },
-    )
+        session, subject=f"application:{application.id}", application_id=application.id, actor=actor, event=event,
+        at=ctx.at, from_state=from_state, to_state=application.state, reason=reason,
+        data={**ctx.data, **({"warnings": ctx.warnings} if ctx.warnings else {}), **moved},
+    )  # fmt: skip
     mails = _queue_mail(session, step, ctx, from_state, audit.seq)
     try:
         session.flush()
@@ -153,6 +122,22 @@ def transition(
     was and raises a typed `ReviewError`."""
     with unit_of_work(session, f"application {application_id}"):
         return apply_transition(session, application_id, event, actor=actor, at=at, reason=reason, data=data)
+
+
+def _candidates(key: str, event: str, from_state: str, application_id: int) -> list[Step]:
+    """The table's rows of `event` from the state; refused when there are none."""
+    candidates = [s for s in steps_for(key) if s.event == event and State(from_state) in s.sources]
+    if candidates:
+        return candidates
+    known = {s.event for s in steps_for(key)}
+    why = "is not an event of this track" if event not in known else f"is not allowed from state '{from_state}'"
+    raise TransitionRefused(
+        f"'{event}' {why} (application {application_id})",
+        rule="lifecycle",
+        source="states/lifecycle.py",
+        state=from_state,
+        event=event,
+    )
 
 
 def _merged_who(candidates: list[Step]) -> Step:

@@ -22,12 +22,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import Engine
-
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="bench-prefect-"))
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
+from bench.common import fresh_database
 from models.clock import SHANGHAI
 from models.credit_code import make_credit_code
 
@@ -45,20 +44,6 @@ def application_files(n: int) -> list[dict[str, Any]]:
         {**base, "season": SEASON, "credit_code": make_credit_code("310118", f"MA1B{i:05d}"), "title": f"项目{i}"}
         for i in range(n)
     ]
-
-
-@contextmanager
-def fresh_database(name: str) -> Iterator[Engine]:
-    """A migrated SQLite file in a temporary folder."""
-    from models.database import make_engine, migrate
-
-    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as folder:
-        engine = make_engine(f"sqlite:///{Path(folder) / 'bench.db'}")
-        migrate(engine)
-        try:
-            yield engine
-        finally:
-            engine.dispose()
 
 
 @contextmanager

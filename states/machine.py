@@ -106,6 +106,10 @@ def machine_for(key: str) -> Machine:
 _LOCK = threading.Lock()
 
 
+def _refused(message: str, state: str, event: str) -> TransitionRefused:
+    return TransitionRefused(message, rule="lifecycle", source="states/lifecycle.py", state=state, event=event)
+
+
 def fire(key: str, adapter: ApplicationAdapter, event: str) -> Step:
     """Fire `event` on the adapter; return the row taken. Raises TransitionRefused or a guard's error."""
     machine = machine_for(key)
@@ -115,21 +119,9 @@ def fire(key: str, adapter: ApplicationAdapter, event: str) -> Step:
         try:
             moved = getattr(adapter, event)()
         except (MachineError, AttributeError) as exc:
-            raise TransitionRefused(
-                f"'{event}' is not allowed from state '{adapter.state}'",
-                rule="lifecycle",
-                source="states/lifecycle.py",
-                state=adapter.state,
-                event=event,
-            ) from exc
+            raise _refused(f"'{event}' is not allowed from state '{adapter.state}'", adapter.state, event) from exc
         if not moved or adapter.step_taken is None:
-            raise TransitionRefused(
-                f"no branch of '{event}' applies from state '{adapter.state}'",
-                rule="lifecycle",
-                source="states/lifecycle.py",
-                state=adapter.state,
-                event=event,
-            )
+            raise _refused(f"no branch of '{event}' applies from state '{adapter.state}'", adapter.state, event)
         return adapter.step_taken
     finally:
         with _LOCK:

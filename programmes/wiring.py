@@ -8,7 +8,7 @@ refuses to start when a table names a guard, condition or effect nobody register
 
 from __future__ import annotations
 
-from programmes import rules, tracks
+from programmes import reviews, rules, tracks
 from programmes.season import available_seasons, get_season
 from states.guards import register_guards
 from states.lifecycle import use_selector
@@ -22,6 +22,7 @@ def assemble() -> None:
     if _ASSEMBLED:
         return
     register_guards(rules.GUARDS)
+    register_guards(reviews.GUARDS, reviews.EVIDENCE)
     use_selector(tracks.select_table)
     for name in available_seasons():
         tracks.register_season(get_season(name))

@@ -48,8 +48,13 @@ class GuardContext:
 Guard = Callable[[GuardContext], None]
 Condition = Callable[[GuardContext], bool]
 
+# Evidence: what a decision records beside the caller's data (e.g. the expert panel's result it relied on),
+# computed by the door after the guards passed, inside the same transaction. Named on the lifecycle rows.
+Evidence = Callable[[GuardContext], dict[str, Any]]
+
 GUARDS: dict[str, Guard] = {}
 CONDITIONS: dict[str, Condition] = {}
+EVIDENCE: dict[str, Evidence] = {}
 
 
 def guard(name: str) -> Callable[[Guard], Guard]:
@@ -68,9 +73,10 @@ def condition(name: str) -> Callable[[Condition], Condition]:
     return register
 
 
-def register_guards(guards: dict[str, Guard]) -> None:
-    """Add guards from a floor above (the composition root calls this once)."""
+def register_guards(guards: dict[str, Guard], evidence: dict[str, Evidence] | None = None) -> None:
+    """Add guards (and evidence a decision records) from a floor above; the composition root calls this."""
     GUARDS.update(guards)
+    EVIDENCE.update(evidence or {})
 
 
 def lookup_condition(name: str) -> Condition | None:

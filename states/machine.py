@@ -17,7 +17,7 @@ from transitions import EventData, Machine, MachineError
 from models.enums import Track
 from models.errors import TransitionRefused
 from states.effects import EFFECTS
-from states.guards import GUARDS, GuardContext, lookup_condition
+from states.guards import EVIDENCE, GUARDS, GuardContext, lookup_condition
 from states.lifecycle import TABLES, State, Step, states_for, steps_for
 
 
@@ -67,13 +67,14 @@ def _record(step: Step) -> Any:
 
 
 def missing_names(steps: tuple[Step, ...] | None = None) -> list[str]:
-    """Guard, condition and effect names the tables (or `steps`) use but nobody registered (checked when
-    the system is assembled, when a season's table is registered, and in tests)."""
+    """Guard, condition, evidence and effect names the tables (or `steps`) use but nobody registered
+    (checked when the system is assembled, when a season's table is registered, and in tests)."""
     rows = steps if steps is not None else tuple(s for table in TABLES.values() for s in table)
     missing: set[str] = set()
     for step in rows:
         missing |= {g for g in step.guards if g not in GUARDS}
         missing |= {w for w in step.when if lookup_condition(w) is None}
+        missing |= {r for r in step.records if r not in EVIDENCE}
         missing |= {e for e in step.effects if e not in EFFECTS}
     return sorted(missing)
 

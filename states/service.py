@@ -23,7 +23,7 @@ from notifications.outbox import queue
 from states import authz
 from states.audit import append_event
 from states.effects import apply_effects
-from states.guards import GuardContext
+from states.guards import EVIDENCE, GuardContext
 from states.lifecycle import STATE_LABELS, State, Step, steps_for, table_key
 from states.machine import ApplicationAdapter, fire
 
@@ -84,6 +84,8 @@ def apply_transition(
     adapter = ApplicationAdapter(ctx)
     step = fire(key, adapter, event)
 
+    for name in step.records:  # what the decision relied on, computed after the guards passed
+        data.update(EVIDENCE[name](ctx))
     previous_holder = ctx.holder_unit
     apply_effects(application, step.effects, ctx)
     application.state = adapter.state

@@ -298,4 +298,7 @@ def grant_extension(
         data = {"step": step, "until": until.isoformat(), "previous_extension": previous}
         append_event(session, subject=f"unit:{unit}:{s.name}", actor=actor, event="deadline_extension",
                      reason=reason, data=data, at=at)  # fmt: skip
+        from notifications.due import recheck
+
+        recheck(session, s.name)  # the reminders of the unit's applications move with the deadline
         return row

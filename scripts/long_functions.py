@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("models", "states", "programmes", "notifications", "flows", "cli", "replay", "bench")
+PACKAGES = ("models", "states", "programmes", "notifications", "flows", "cli", "replay", "bench", "documents")
 
 
 def long_functions(limit: int = 60) -> list[tuple[str, int, str, int]]:

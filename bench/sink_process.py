@@ -59,7 +59,7 @@ class SinkProcess:
 
 
 def main() -> None:
-    from notifications.sinks import RecordingHandler, SmtpSink
+    from tests.smtp_sink import RecordingHandler, SmtpSink
 
     class CountingHandler(RecordingHandler):
         """Accepts and counts, like a fast MTA queue: no parsing, nothing kept (the tests' sink records)."""

@@ -44,11 +44,13 @@ def _write_outputs(engine: Any, output: Path, refusal_log: list[dict[str, Any]])
     from sqlalchemy import select
     from sqlmodel import Session
 
-    from models.enums import Track
+    from models.settings import get_settings
     from models.tables import RecommendationRound
+    from programmes.season import get_season
     from programmes.summary_table import write_summary_table
+    from programmes.tracks import season_keys
+    from states.docs import lifecycle_markdown
     from states.export import export_audit
-    from states.machine import mermaid
 
     tables = output / "summary-tables"
     tables.mkdir(parents=True, exist_ok=True)
@@ -62,14 +64,9 @@ def _write_outputs(engine: Any, output: Path, refusal_log: list[dict[str, Any]])
                                        path=tables / f"{r.unit}-{r.tier}.xlsx")  # fmt: skip
             written.append(path.name)
         manifest = export_audit(session, output / "audit")
-    lines = ["# Lifecycle of the 2025 season\n"]
-    for track in Track:
-        try:
-            diagram = mermaid(track)
-        except KeyError:
-            continue
-        lines += [f"## {track.value}\n", "```mermaid", diagram.strip(), "```\n"]
-    (output / "lifecycle.md").write_text("\n".join(lines), encoding="utf-8")
+    season = get_season(get_settings().season)
+    markdown = lifecycle_markdown(season_keys(season), title=f"Lifecycle of the {season.name} season")
+    (output / "lifecycle.md").write_text(markdown, encoding="utf-8")
     with (output / "refusals.jsonl").open("w", encoding="utf-8") as handle:
         for row in refusal_log:
             handle.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")

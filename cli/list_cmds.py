@@ -7,7 +7,7 @@ people; `--json` for programs; `--csv` in UTF-8 with a BOM so spreadsheet progra
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 
@@ -149,5 +149,5 @@ def enterprise_update(
         emit_json(out)
         return
     for row in out:
-        fields = ", ".join(f"{k}: {old!r} → {new!r}" for k, (old, new) in row["changes"].items())
+        fields = ", ".join(f"{k}: {old!r} → {new!r}" for k, (old, new) in cast(dict[str, Any], row["changes"]).items())
         console.print(f"enterprise {row['credit_code']} {row['name']}: {fields or 'unchanged'}")

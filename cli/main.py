@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import json
 import os
@@ -43,6 +42,9 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON 
 
 @app.callback()
 def _root(now: NowOption = None, json_out: JsonOption = False) -> None:
+    from programmes.wiring import assemble
+
+    assemble()  # the composition root: guards and season tracks, before any command runs
     STATE.now_text = now or os.environ.get("FACTORY_REVIEW_NOW")
     STATE.json = json_out
 
@@ -319,18 +321,21 @@ def audit_export(
 
 @app.command()
 def diagram(
-    track: Annotated[str, typer.Option(help="national, provincial or district")] = "national",
+    track: Annotated[str, typer.Option(help="national, provincial, district, or a table key (2025/provincial/tj)")]
+    = "national",
+    season: Annotated[str | None, typer.Option(help="The season whose tables are drawn (default: settings).")] = None,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Every table of the season as Markdown.")] = False,
 ) -> None:
     """Print the lifecycle state diagram (Mermaid), generated from the transition table."""
-    _register_tracks()
+    from models.settings import get_settings
+    from programmes.season import get_season
+    from programmes.tracks import key_for, season_keys
+    from states.docs import lifecycle_markdown
     from states.machine import mermaid
 
-    sys.stdout.write(mermaid(track) + "\n")
-
-
-def _register_tracks() -> None:
-    with contextlib.suppress(ModuleNotFoundError):
-        importlib.import_module("programmes.tracks")
+    data = get_season(season or get_settings().season)
+    text = lifecycle_markdown(season_keys(data)) if markdown else mermaid(key_for(data, track))
+    sys.stdout.write(text + "\n")
 
 
 @app.command()

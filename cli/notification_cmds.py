@@ -94,6 +94,7 @@ def outbox_list(
 ) -> None:
     """Show outbox rows; `--status uncertain` lists the ones resent after a crash."""
     from sqlalchemy import func, select
+    from sqlmodel import col
 
     from models.clock import shanghai_text
     from models.database import session_scope
@@ -102,9 +103,10 @@ def outbox_list(
     with session_scope() as session:
         query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)  # type: ignore[union-attr]
         if status:
-            query = query.where(OutboxMessage.status == status)
+            query = query.where(col(OutboxMessage.status) == status)
         rows = list(session.scalars(query))
-        counts = dict(session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
+        statuses = select(col(OutboxMessage.status), func.count()).group_by(col(OutboxMessage.status))
+        counts: dict[str, int] = {s: n for s, n in session.execute(statuses).all()}
     if _json(json_out):
         emit_json(
             {

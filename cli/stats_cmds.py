@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 
@@ -70,8 +70,8 @@ def stats_load(
     if STATE.json:
         emit_json(out)
     elif created:
-        console.print(f"season {out['season']}: statistics version {out['version']} loaded from {file.name} "
-                      f"({', '.join(f'{k}: {n} units' for k, n in out['units'].items())})")  # fmt: skip
+        units = ", ".join(f"{k}: {n} units" for k, n in cast(dict[str, int], out["units"]).items())
+        console.print(f"season {out['season']}: statistics version {out['version']} loaded from {file.name} ({units})")
     else:
         console.print(f"season {out['season']}: {file.name} holds the figures of version {out['version']}; nothing new")
 

@@ -19,8 +19,10 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("DATABASE_URL", "FACTORY_REVIEW_DATABASE_URL")
     )
     data_dir: Path = Path("data")
+    # The current season: every command's and flow's default (each also takes --season).
     season: str = "2025"
-    timezone: str = "Asia/Shanghai"
+    # More folders holding <season>.yaml files, separated by os.pathsep (searched before the shipped ones).
+    season_dirs: str = ""
     # Fixes the clock for a replay: a date or ISO instant (see models.clock.parse_instant).
     now: str | None = None
     # Keyed audit chain: without the key nobody can recompute a forged chain.

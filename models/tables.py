@@ -95,7 +95,7 @@ class Application(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
-    tier: str = Field(max_length=30)  # models.enums.Tier or DesignationKind
+    tier: str = Field(max_length=30)  # models.enums.Tier, or a kind of a district call (season data)
     track: str = Field(max_length=20)
     season: str = Field(max_length=10)
     state: str = Field(default="draft", max_length=40, index=True)

@@ -11,13 +11,12 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.clock import ensure_aware, is_on_or_before, to_utc
+from models.database import unit_of_work
 from models.enums import Role, Tier, Track
 from models.errors import (
-    ConcurrentUpdate,
     InvalidInput,
     NotAuthorised,
     QuotaExceeded,
@@ -97,7 +96,7 @@ def quota_overview(session: Session, season: Season, units: list[str] | None = N
     effective = with_statistics(session, season)
     if units is None:  # the units that recommend to the ministry
         units = [u.code for u in season.units if u.level in ("province", "xpcc") or (u.level == "soe" and u.parent)]
-    rows = []
+    rows: list[dict[str, Any]] = []
     for code in units:
         for tier in (Tier.EXCELLENT.value, Tier.LEADING.value):
             if tier == Tier.LEADING and season.unit(code).level == "soe":
@@ -153,20 +152,69 @@ def submit_ranked_recommendation(
     """
     at = ensure_aware(at)
     tier = str(tier)
-    try:
-        round_ = _ranked_round(session, unit, tier, list(ranked_application_ids), actor, at, season, reason)
-        session.commit()
-        return round_
-    except StaleDataError as exc:
-        session.rollback()
-        raise ConcurrentUpdate(
-            "an application in the round was changed by someone else; try again",
-            rule="concurrent-update",
-            source="optimistic lock (version)",
-        ) from exc
-    except BaseException:
-        session.rollback()
-        raise
+    with unit_of_work(session, "an application in the round"):
+        return _ranked_round(session, unit, tier, list(ranked_application_ids), actor, at, season, reason)
+
+
+def _check_round(
+    session: Session, season: Season, unit: str, tier: str, ids: list[int], held: list[Application]
+) -> None:
+    """The list is the unit's whole holding for the tier, once each, and the unit's first round."""
+    held_ids = {a.id for a in held}
+    foreign = [i for i in ids if i not in held_ids]
+    if foreign:
+        raise TransitionRefused(
+            f"{unit} does not hold {tier} application(s) {foreign} of season {season.name} awaiting its review",
+            rule="ranked-recommendation",
+            source=RANK_SOURCE,
+        )
+    unranked = sorted(i for i in held_ids if i is not None and i not in ids)
+    if unranked:
+        raise TransitionRefused(
+            f"the priority order must be total: {unit} also holds {tier} application(s) {unranked}; "
+            "rank them, or return or reject them first",
+            rule="ranked-recommendation",
+            source=RANK_SOURCE,
+        )
+    existing = session.scalars(
+        select(RecommendationRound).where(
+            col(RecommendationRound.season) == season.name,
+            col(RecommendationRound.unit) == unit,
+            col(RecommendationRound.tier) == tier,
+        )
+    ).first()
+    if existing is not None:
+        raise TransitionRefused(
+            f"{unit} already submitted its {tier} recommendation for season {season.name} (round {existing.id})",
+            rule="ranked-recommendation",
+            source=RANK_SOURCE,
+        )
+
+
+def _counted_within_quota(
+    session: Session, season: Season, unit: str, tier: str, ordered: list[Application]
+) -> tuple[Quota, int, list[int]]:
+    """(quota, counted, exempt ids): the round counts within the unit's quota at this moment, or is refused."""
+    top = any(a.chain and a.chain[-1] == unit for a in ordered)
+    quota = quota_for(season, unit, tier, top_of_chain=top)
+    exempt_ids: list[int] = []
+    if quota.exempt:
+        for a in ordered:
+            enterprise = session.get(Enterprise, a.enterprise_id)
+            if enterprise is not None and a.id is not None and bool(getattr(enterprise, quota.exempt, False)):
+                exempt_ids.append(a.id)
+    counted = len(ordered) - len(exempt_ids)
+    if quota.limit is not None and counted > quota.limit:
+        raise QuotaExceeded(
+            f"{unit} may recommend at most {quota.limit} {tier} application(s); this round counts {counted}"
+            + (f" ({len(exempt_ids)} exempt not counted)" if exempt_ids else ""),
+            rule="quota",
+            source=quota.source,
+            unit=unit,
+            quota=quota.limit,
+            counted=counted,
+        )
+    return quota, counted, exempt_ids
 
 
 def _ranked_round(
@@ -189,40 +237,11 @@ def _ranked_round(
         )
     if season_name is None:
         first = session.get(Application, ids[0])
-        season_name = first.season if first is not None else "2025"
+        season_name = first.season if first is not None else None
     season = with_statistics(session, get_season(season_name))
     season.unit(unit)
     held = held_applications(session, unit=unit, tier=tier, season=season.name)
-    held_ids = {a.id for a in held}
-    foreign = [i for i in ids if i not in held_ids]
-    if foreign:
-        raise TransitionRefused(
-            f"{unit} does not hold {tier} application(s) {foreign} of season {season.name} awaiting its review",
-            rule="ranked-recommendation",
-            source=RANK_SOURCE,
-        )
-    unranked = sorted(i for i in held_ids if i not in ids)  # type: ignore[type-var]
-    if unranked:
-        raise TransitionRefused(
-            f"the priority order must be total: {unit} also holds {tier} application(s) {unranked}; "
-            "rank them, or return or reject them first",
-            rule="ranked-recommendation",
-            source=RANK_SOURCE,
-        )
-    existing = session.scalars(
-        select(RecommendationRound).where(
-            RecommendationRound.season == season.name,
-            RecommendationRound.unit == unit,
-            RecommendationRound.tier == tier,
-        )
-    ).first()
-    if existing is not None:
-        raise TransitionRefused(
-            f"{unit} already submitted its {tier} recommendation for season {season.name} (round {existing.id})",
-            rule="ranked-recommendation",
-            source=RANK_SOURCE,
-        )
-
+    _check_round(session, season, unit, tier, ids, held)
     deadline = effective_deadline(session, season, unit, "recommend", tier, Track.NATIONAL)
     if deadline is not None and not is_on_or_before(at, deadline.on):
         from programmes.rules import deadline_error
@@ -231,26 +250,7 @@ def _ranked_round(
 
     by_id = {a.id: a for a in held}
     ordered = [by_id[i] for i in ids]
-    top = any(a.chain and a.chain[-1] == unit for a in ordered)
-    quota = quota_for(season, unit, tier, top_of_chain=top)
-    exempt_ids: list[int] = []
-    if quota.exempt:
-        for a in ordered:
-            enterprise = session.get(Enterprise, a.enterprise_id)
-            if enterprise is not None and bool(getattr(enterprise, quota.exempt, False)):
-                exempt_ids.append(a.id)  # type: ignore[arg-type]
-    counted = len(ordered) - len(exempt_ids)
-    if quota.limit is not None and counted > quota.limit:
-        raise QuotaExceeded(
-            f"{unit} may recommend at most {quota.limit} {tier} application(s); this round counts {counted}"
-            + (f" ({len(exempt_ids)} exempt not counted)" if exempt_ids else ""),
-            rule="quota",
-            source=quota.source,
-            unit=unit,
-            quota=quota.limit,
-            counted=counted,
-        )
-
+    quota, counted, exempt_ids = _counted_within_quota(session, season, unit, tier, ordered)
     for rank, application in enumerate(ordered, start=1):
         application.ranks = {**(application.ranks or {}), unit: rank}
         session.flush()
@@ -258,26 +258,16 @@ def _ranked_round(
                          data={"rank": rank})  # fmt: skip
 
     round_ = RecommendationRound(
-        season=season.name,
-        unit=unit,
-        tier=tier,
-        ranked_application_ids=ids,
-        counted_against_quota=counted,
-        quota=quota.limit,
-        submitted_by=_actor_label(actor),
-        submitted_at=to_utc(at),
-    )
+        season=season.name, unit=unit, tier=tier, ranked_application_ids=ids, counted_against_quota=counted,
+        quota=quota.limit, submitted_by=_actor_label(actor), submitted_at=to_utc(at),
+    )  # fmt: skip
     session.add(round_)
     data: dict[str, Any] = {
-        "tier": tier,
-        "ranked_application_ids": ids,
-        "quota": quota.limit,
-        "quota_source": quota.source,
-        "counted_against_quota": counted,
-        "exempt_application_ids": exempt_ids,
+        "tier": tier, "ranked_application_ids": ids, "quota": quota.limit, "quota_source": quota.source,
+        "counted_against_quota": counted, "exempt_application_ids": exempt_ids,
         "deadline": deadline.on.isoformat() if deadline else None,
         "deadline_source": deadline.source if deadline else None,
-    }
+    }  # fmt: skip
     append_event(
         session, subject=f"unit:{unit}:{season.name}", actor=actor, event="ranked_recommendation", data=data, at=at,
         reason=reason,
@@ -295,7 +285,7 @@ def grant_extension(
     actor: Actor,
     reason: str,
     at: datetime,
-    season: str = "2025",
+    season: str | None = None,
 ) -> DeadlineExtension:
     """Record an explicit, audited extension of one unit's deadline for one step; commits.
 
@@ -305,7 +295,7 @@ def grant_extension(
     at = ensure_aware(at)
     s = get_season(season)
     s.unit(unit)
-    try:
+    with unit_of_work(session):
         if step not in ("submit", "recommend"):
             raise InvalidInput(f"step must be submit or recommend, not {step!r}", rule="extension")
         if actor.role != Role.ADMIN or actor.unit not in s.lineage(unit):
@@ -322,13 +312,9 @@ def grant_extension(
             raise InvalidInput(
                 f"{until.isoformat()} is not after {unit}'s {step} deadline {latest.isoformat()}", rule="extension"
             )
-        row = session.scalars(
-            select(DeadlineExtension).where(
-                DeadlineExtension.season == s.name,  # type: ignore[arg-type]
-                DeadlineExtension.unit == unit,  # type: ignore[arg-type]
-                DeadlineExtension.step == step,  # type: ignore[arg-type]
-            )
-        ).first()
+        same = (col(DeadlineExtension.season) == s.name, col(DeadlineExtension.unit) == unit,
+                col(DeadlineExtension.step) == step)  # fmt: skip
+        row = session.scalars(select(DeadlineExtension).where(*same)).first()
         previous = row.until.isoformat() if row is not None else None
         if row is None:
             row = DeadlineExtension(season=s.name, unit=unit, step=step, until=until, granted_by="", reason="")
@@ -337,20 +323,10 @@ def grant_extension(
         row.granted_by = _actor_label(actor)
         row.reason = reason
         row.granted_at = to_utc(at)
-        append_event(
-            session,
-            subject=f"unit:{unit}:{s.name}",
-            actor=actor,
-            event="deadline_extension",
-            reason=reason,
-            data={"step": step, "until": until.isoformat(), "previous_extension": previous},
-            at=at,
-        )
+        data = {"step": step, "until": until.isoformat(), "previous_extension": previous}
+        append_event(session, subject=f"unit:{unit}:{s.name}", actor=actor, event="deadline_extension",
+                     reason=reason, data=data, at=at)  # fmt: skip
         from notifications.due import recheck
 
         recheck(session, s.name)  # the reminders of the unit's applications move with the deadline
-        session.commit()
         return row
-    except BaseException:
-        session.rollback()
-        raise

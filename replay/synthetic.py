@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.clock import SHANGHAI
 from models.credit_code import make_credit_code
@@ -272,7 +272,8 @@ def register_officers(session: Session, season: Season, units: set[str]) -> None
 def applicant_actor(session: Session, ent: Enterprise) -> Actor:
     from sqlalchemy import select
 
-    actor = session.scalars(select(Actor).where(Actor.role == Role.ENTERPRISE, Actor.unit == ent.credit_code)).first()
+    mine = select(Actor).where(col(Actor.role) == Role.ENTERPRISE, col(Actor.unit) == ent.credit_code)
+    actor = session.scalars(mine).first()
     assert actor is not None
     return actor
 

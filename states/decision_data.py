@@ -92,3 +92,18 @@ def checked_data(event: str, schema: type[EventData], data: dict[str, Any], *, s
             f"'{event}' data: {where} {why} (it accepts: {allowed})", rule="event-data", source=source
         ) from None
     return parsed.model_dump(mode="json", exclude_none=True)
+
+
+SCHEMAS: dict[str, type[EventData]] = {
+    cls.__name__: cls for cls in (EventData, Ranked, Verified, CultivationStart, Checkpoint, NoticeOpened)
+}
+
+
+def event_schema(name: str | None) -> type[EventData]:
+    """The schema a season's track row names (`data: Ranked`); no name: the event accepts no data."""
+    if name is None:
+        return EventData
+    try:
+        return SCHEMAS[name]
+    except KeyError:
+        raise ValueError(f"unknown decision data schema {name!r}; one of {', '.join(sorted(SCHEMAS))}") from None

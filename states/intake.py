@@ -15,7 +15,8 @@ from sqlmodel import Session, col
 
 from models.clock import ensure_aware, to_utc
 from models.credit_code import CreditCodeError, validate_credit_code
-from models.enums import MINISTRY_UNIT, SYSTEM_UNIT, DesignationKind, Role, Tier, Track
+from models.database import unit_of_work
+from models.enums import MINISTRY_UNIT, SYSTEM_UNIT, Role, Tier, Track
 from models.errors import InvalidInput, NotAuthorised, NotFound, TransitionRefused
 from models.limits import MAX_SHORT_TEXT, check_text, check_tree
 from models.tables import Actor, Application, Enterprise
@@ -131,7 +132,7 @@ def add_enterprise(session: Session, *, data: dict[str, Any], actor: Actor, at: 
         enterprise = Enterprise.model_validate({**data, "credit_code": code, "created_at": to_utc(at)})
     except ValidationError as exc:
         raise InvalidInput(_pydantic_message(exc), rule="enterprise-schema") from None
-    try:
+    with unit_of_work(session):
         session.add(enterprise)
         session.flush()
         if enterprise.contact_email:
@@ -144,10 +145,6 @@ def add_enterprise(session: Session, *, data: dict[str, Any], actor: Actor, at: 
             at=at,
             data={"name": enterprise.name, "jurisdiction": enterprise.jurisdiction},
         )
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return enterprise
 
 
@@ -215,6 +212,21 @@ def _check_units(data: dict[str, Any]) -> None:
         )
 
 
+def _track_and_tier(track: str, tier: str, season: str) -> Track:
+    """A known track, and a tier of it (a district call's kinds come from the season)."""
+    from programmes.season import get_season
+
+    try:
+        track_value = Track(track)
+        if track_value != Track.DISTRICT:
+            Tier(tier)
+        elif tier not in get_season(season).designation_kinds:
+            raise ValueError(f"{tier!r} is not a kind of a district call of season {season}")
+    except ValueError as exc:
+        raise InvalidInput(str(exc), rule="application-schema") from None
+    return track_value
+
+
 def create_application(
     session: Session,
     *,
@@ -232,14 +244,7 @@ def create_application(
     from programmes.season import get_season
 
     at = ensure_aware(at)
-    try:
-        track_value = Track(track)
-        if track_value == Track.DISTRICT:
-            DesignationKind(tier)
-        else:
-            Tier(tier)
-    except ValueError as exc:
-        raise InvalidInput(str(exc), rule="application-schema") from None
+    track_value = _track_and_tier(track, tier, season)
     try:
         code = validate_credit_code(enterprise_code)
     except CreditCodeError as exc:
@@ -267,7 +272,7 @@ def create_application(
         created_at=now,
         updated_at=now,
     )
-    try:
+    with unit_of_work(session):
         session.add(application)
         session.flush()
         append_event(
@@ -280,10 +285,6 @@ def create_application(
             to_state=State.DRAFT,
             data={"tier": tier, "track": track_value, "chain": chain, "content_sha256": content_digest(content)},
         )
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return application
 
 
@@ -344,7 +345,7 @@ def update_content(
             source="251 §2(二)3 (纸质版申报书须与线上填报一致)",
         )
     changes = field_changes(application.content or {}, content)
-    try:
+    with unit_of_work(session):
         application.content = content
         if "title" in content:
             application.title = str(content["title"])
@@ -362,10 +363,6 @@ def update_content(
             to_state=application.state,
             data={"content_sha256": content_digest(content), "changes": changes},
         )
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return application
 
 
@@ -402,21 +399,12 @@ def update_enterprise(
     changes = {k: v for k, v in field_changes(current, merged).items() if k in _ENTERPRISE_FIELDS}
     if not changes:
         return enterprise, {}
-    try:
+    with unit_of_work(session):
         for key, (_old, new) in changes.items():
             setattr(enterprise, key, new)
         append_event(session, subject=f"enterprise:{code}", actor=actor, event="update_enterprise", at=at,
                      data={"changes": changes})  # fmt: skip
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return enterprise, changes
-
-
-def paper_copy_matches(application: Application, paper_content: dict[str, Any]) -> bool:
-    """251 §2(二)3: the paper application must be identical to the online one."""
-    return application.content_sha256 == content_digest(paper_content)
 
 
 def create_from_file(session: Session, parsed: Any, *, actor: Actor, at: datetime) -> Application:

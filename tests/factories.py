@@ -30,7 +30,7 @@ from models.enums import MINISTRY_UNIT, Role
 from models.tables import Actor, Application, Enterprise, Expert
 from replay.synthetic import national_file  # the demo's valid baseline file
 from states.intake import SYSTEM_ACTOR, add_actor, add_enterprise, create_application
-from states.lifecycle import State, Who, steps_for
+from states.lifecycle import State, Who, steps_for, table_key
 from states.service import TransitionResult, transition
 
 SEASON = "2025"
@@ -252,7 +252,10 @@ def draft(session: Session, enterprise_row: Enterprise | None = None, *, tier: s
 def actor_for(session: Session, application_row: Application, event: str) -> Actor:
     """The actor the lifecycle table names for `event` from the application's current state."""
     state = State(application_row.state)
-    steps = [s for s in steps_for(application_row.track) if s.event == event and state in s.sources]
+    ent = session.get(Enterprise, application_row.enterprise_id)
+    assert ent is not None
+    key = table_key(application_row.season, application_row.track, ent.jurisdiction)
+    steps = [s for s in steps_for(key) if s.event == event and state in s.sources]
     if not steps:
         raise ValueError(f"{event} is not an event from {state}")
     who = steps[0].who[0]

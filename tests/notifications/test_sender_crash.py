@@ -22,8 +22,8 @@ from sqlalchemy.engine import Engine
 
 from models.tables import OutboxMessage
 from notifications.sender import SmtpTransport, send_pending
-from notifications.sinks import SmtpSink
 from tests.notifications.helpers import T0, queue_messages
+from tests.smtp_sink import SmtpSink
 
 ROOT = Path(__file__).resolve().parents[2]
 KILLS = 20

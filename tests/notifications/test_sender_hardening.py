@@ -21,8 +21,8 @@ from models.tables import OutboxMessage
 from notifications.addresses import BadAddress, normalise_address
 from notifications.outbox import queue
 from notifications.sender import send_pending
-from notifications.sinks import RecordingHandler, SmtpSink
 from tests.notifications.helpers import T0, queue_messages, transition_context
+from tests.smtp_sink import RecordingHandler, SmtpSink
 
 MAIL_COUNT = int(os.environ.get("FACTORY_REVIEW_TEST_MAIL_COUNT", "1000"))
 SENDERS_COUNT = int(os.environ.get("FACTORY_REVIEW_TEST_SENDERS_COUNT", "5000"))

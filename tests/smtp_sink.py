@@ -1,4 +1,4 @@
-"""A local SMTP sink (aiosmtpd on 127.0.0.1) for the demo, development and tests.
+"""A local SMTP sink (aiosmtpd on 127.0.0.1) for the tests and the mail benchmark (not part of the product).
 
     with SmtpSink() as sink:                       # picks a free port first
         send_pending(engine, transport=sink.transport(), now=...)

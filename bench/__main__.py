@@ -109,6 +109,9 @@ def _table(rows: list[dict[str, Any]]) -> Any:
 def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
 
+    from programmes.wiring import assemble
+
+    assemble()  # the composition root, as the CLI and the flows do
     argv = list(sys.argv[1:] if argv is None else argv)
     as_json = "--json" in argv
     only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))

@@ -14,23 +14,16 @@ from sqlmodel import col
 from models.errors import InvalidInput
 
 
-def _rows(data: Any, file: Path) -> list[dict[str, Any]]:
-    items = data if isinstance(data, list) else (data.get("enterprises", [data]) if isinstance(data, dict) else [])
-    for index, item in enumerate(items, start=1):
-        if not isinstance(item, dict):
-            raise InvalidInput(f"{file}: enterprise #{index} must be a mapping", rule="enterprise-schema")
-    return items
-
-
-def register_file(data: Any, *, file: Path, at: datetime, console: Console, quiet: bool) -> list[dict[str, Any]]:
+def register_file(rows: list[dict[str, Any]], *, file: Path, at: datetime, console: Console,
+                  quiet: bool) -> list[dict[str, Any]]:  # fmt: skip
     """Check every row (the first bad one refuses the file, nothing written), then register them in
-    batches; returns id, credit code and name of every enterprise of the file, in its order."""
+    batches; returns id, credit code and name of every enterprise of the file, in its order, and the
+    fields of the file an already registered enterprise kept (`enterprise update` changes them)."""
     from models.database import session_scope
     from models.tables import Enterprise
     from states.bulk import register_enterprises
-    from states.intake import SYSTEM_ACTOR, validated_enterprise
+    from states.intake import SYSTEM_ACTOR, field_changes, validated_enterprise
 
-    rows = _rows(data, file)
     for index, row in enumerate(rows, start=1):
         try:
             validated_enterprise(row, at)
@@ -47,4 +40,8 @@ def register_file(data: Any, *, file: Path, at: datetime, console: Console, quie
         for start in range(0, len(codes), 500):
             query = select(Enterprise).where(col(Enterprise.credit_code).in_(codes[start : start + 500]))
             found.update({e.credit_code: e for e in session.scalars(query)})
-        return [{"id": found[c].id, "credit_code": c, "name": found[c].name} for c in codes]
+        kept = [found[c].model_dump(mode="json") for c in codes]
+        return [{"id": found[c].id, "credit_code": c, "name": found[c].name,
+                 "unchanged_fields": sorted(k for k in field_changes({k: now.get(k) for k in row}, row)
+                                            if k != "credit_code")}
+                for c, now, row in zip(codes, kept, rows, strict=True)]  # fmt: skip

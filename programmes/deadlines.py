@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.memo import remembered
 from models.tables import DeadlineExtension
@@ -31,12 +31,13 @@ def extension_for(session: Session, season: Season | str, unit: str, step: str) 
     def query() -> Any:
         return session.scalars(
             select(DeadlineExtension).where(
-                DeadlineExtension.season == s.name,
-                DeadlineExtension.step == step,
+                col(DeadlineExtension.season) == s.name,
+                col(DeadlineExtension.step) == step,
                 DeadlineExtension.unit.in_(lineage),  # type: ignore[attr-defined]
             )
         ).all()
 
+    # A batch of transitions (`states.bulk`) reads an extension once; elsewhere every call reads it.
     rows = remembered(session, ("extension", s.name, step, tuple(lineage)), query)
     by_unit = {row.unit: row for row in rows}
     return next((by_unit[code] for code in lineage if code in by_unit), None)
@@ -56,7 +57,7 @@ def effective_deadline(
         source += f" (was {base.on.isoformat()}, {base.source})"
         return base.model_copy(update={"on": ext.until, "source": source, "extended": True})
     return Deadline(
-        step=step,
+        step="submit" if step == "submit" else "recommend",
         unit=ext.unit,
         scope="subtree",
         on=ext.until,

@@ -6,11 +6,12 @@ district designations, Tianjin's basic and advanced filings, Sichuan through Che
 cities, central-SOE groups and Shandong's leading tier carrying the national steps to the end, and the
 ineligible and late ones), then random applicants up to `n`; fewer than 35: the first `n` of the core.
 `build_season` registers them through the
-real intake functions (`add_actor`, `add_enterprise`, `create_application`) on 2025-06-30.
+bulk paths of the one door (`states.bulk`: the checks of `add_actor`, `add_enterprise`, `create_application`,
+one transaction per batch) on 2025-06-30.
 
-Province-level excellent quotas need the 2024 value-added rank, which the 2025 season data doesn't hold:
-such rounds are refused with `QuotaUnknown` and counted, as an administrator would see them; the national
-steps after the provinces are carried by units whose quota is known (SOE groups: 5; Shandong leading: 3).
+Province-level quotas need the 2024 value-added rank and excellent count, which the seeds don't give:
+`build_season` loads a plausible set (examples/statistics-2025.csv, made up for the demo) through the same
+checks as `factory-review stats load`, so every province's excellent and leading lists reach the ministry.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -32,6 +34,7 @@ from models.enums import MINISTRY_UNIT, Role
 from models.tables import Actor, Application, Enterprise
 from programmes.application_file import ApplicationFile, example
 from programmes.season import Season, get_season
+from programmes.statistics import load_statistics, parse_statistics, read_cells
 from states.intake import SYSTEM_ACTOR
 
 SEASON = "2025"
@@ -308,7 +311,9 @@ def build_season(session: Session, specs: list[Spec], refusals: Any, progress: A
     inputs = inputs or season_inputs(specs)
     when = at("2025-06-30", 9)
     result = Season2025(specs=specs, applications={})
-    register_enterprises(session, inputs.rows, actor=SYSTEM_ACTOR, at=when, progress=progress)
+    registered = register_enterprises(session, inputs.rows, actor=SYSTEM_ACTOR, at=when, progress=progress)
+    if registered.refused:  # the synthetic data is the season's own: a refused registration is a bug here
+        raise registered.refused[0].error
     report = create_drafts(session, inputs.drafts, at=when, progress=progress)
     for refusal in report.refused:
         refusals[f"{type(refusal.error).__name__}:{refusal.error.rule}"] += 1
@@ -318,5 +323,16 @@ def build_season(session: Session, specs: list[Spec], refusals: Any, progress: A
     units: set[str] = set()
     for chain in session.scalars(select(Application.chain).where(Application.id.in_(list(result.applications)))):  # type: ignore[union-attr,call-overload]
         units.update(chain)
-    register_officers(session, get_season(SEASON), units)
+    season = get_season(SEASON)
+    register_officers(session, season, units)
+    load_demo_statistics(session, season, when)
     return result
+
+
+DEMO_STATISTICS = Path(__file__).resolve().parent.parent / "examples" / "statistics-2025.csv"
+
+
+def load_demo_statistics(session: Session, season: Season, when: datetime) -> None:
+    """The administrator's step before the provinces rank: the 2024 figures quotas are computed from."""
+    values = parse_statistics(season, read_cells(DEMO_STATISTICS), DEMO_STATISTICS.name)
+    load_statistics(session, season, values, actor=SYSTEM_ACTOR, at=when, file_name=DEMO_STATISTICS.name)

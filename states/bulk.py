@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 from sqlalchemy import Table, bindparam, insert, select, update
@@ -30,11 +31,21 @@ from models.memo import batch_memo
 from models.tables import Actor, Application, AuditChain, AuditEvent, Enterprise
 from notifications.outbox import queue_many
 from states.audit import GENESIS, chained_row
-from states.intake import draft_event, new_actor, new_draft, registration_event, validated_enterprise
+from states.intake import (
+    application_slot,
+    draft_event,
+    live_applications,
+    new_actor,
+    new_draft,
+    refuse_second_application,
+    registration_event,
+    validated_enterprise,
+)
 from states.lifecycle import State
 from states.service import Batch, TransitionResult, apply_to_locked
 
-LOCATION = ("id", "credit_code", "province", "city", "district", "tax_district")  # what a chain is made of
+# What a chain is made of, and the name a refusal gives.
+LOCATION = ("id", "credit_code", "name", "province", "city", "district", "tax_district", "soe_group")
 BATCH = 500  # rows per transaction: well under SQLite's bound-variable limit for the IN (...) reads
 Progress = Callable[[int], None]
 # Core tables: the batch's INSERTs and keyed UPDATEs skip the ORM's per-row bookkeeping (and its bulk
@@ -207,14 +218,39 @@ def _drafts_batch(session: Session, start: int, part: list[Draft], at: datetime,
     codes = {d.enterprise_code for d in part}
     located = select(Enterprise).options(load_only(*(getattr(Enterprise, c) for c in LOCATION)))
     enterprises = {e.credit_code: e for e in session.scalars(located.where(col(Enterprise.credit_code).in_(codes)))}
+    by_id = {e.id: e for e in enterprises.values()}
+    live = live_applications(session, by_id, {d.season for d in part})
     built: list[tuple[int, Draft, dict[str, Any]]] = []
+    taken: dict[tuple[Any, ...], int] = {}  # a slot → the position in `built` of this batch's draft holding it
+    twins: list[tuple[int, Draft, int]] = []
     for offset, d in enumerate(part):
         try:
-            built.append((start + offset, d, {**_defaults(), **_draft_row(enterprises, d, at)}))
+            row = _draft_row(enterprises, d, at)
+            slot = application_slot(row)
+            refuse_second_application(by_id[row["enterprise_id"]], live.get(slot), tier=d.tier,
+                                      track=row["track"], season=d.season)  # fmt: skip
         except ReviewError as error:
             report.refused.append(Refusal(start + offset, d.enterprise_code, error))
-    if not built:
-        return
+            continue
+        if slot in taken:  # refused once the first one has its id, as a second `create_application` would be
+            twins.append((start + offset, d, taken[slot]))
+            continue
+        taken[slot] = len(built)
+        built.append((start + offset, d, {**_defaults(), **row}))
+    if built:
+        _insert_drafts(session, built, at, report)
+    for index, d, first in twins:
+        existing = SimpleNamespace(id=report.by_index[built[first][0]], tier=built[first][2]["tier"], state=State.DRAFT)
+        try:
+            refuse_second_application(by_id[built[first][2]["enterprise_id"]], existing, tier=d.tier, track=d.track,
+                                      season=d.season)  # fmt: skip
+        except ReviewError as error:
+            report.refused.append(Refusal(index, d.enterprise_code, error))
+
+
+def _insert_drafts(session: Session, built: list[tuple[int, Draft, dict[str, Any]]], at: datetime,
+                   report: BulkReport) -> None:  # fmt: skip
+    """The batch's drafts with one INSERT, their `create` events (each the first of its chain) with another."""
     returning = insert(APPLICATION).returning(APPLICATION.c.id, sort_by_parameter_order=True)
     ids: list[int] = list(session.scalars(returning, [row for _, _, row in built]))
     events = []

@@ -28,6 +28,7 @@ KINDS: dict[str, str] = {
     "reminder_ministry": "provincial-level unit with unfinished reviews before the 1 August deadline",
     "reminder_cultivation": "cultivation object and its recommending unit before the cultivation period ends",
     "escalation": "the unit above, the day after a step became overdue",
+    "audit_anchor": "the auditors' address, with each audit anchor (states.ledger)",
 }
 
 

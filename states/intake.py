@@ -19,6 +19,7 @@ from models.enums import MINISTRY_UNIT, SYSTEM_UNIT, DesignationKind, Role, Tier
 from models.errors import InvalidInput, NotAuthorised, NotFound, TransitionRefused
 from models.tables import Actor, Application, Enterprise
 from states.audit import append_event, content_digest
+from states.audit_facts import json_diff
 from states.lifecycle import State
 
 EDITABLE = frozenset({State.DRAFT, State.RETURNED})
@@ -134,6 +135,7 @@ def add_enterprise(session: Session, *, data: dict[str, Any], actor: Actor, at: 
             event="register_enterprise",
             at=at,
             data={"name": enterprise.name, "jurisdiction": enterprise.jurisdiction},
+            record=enterprise,
         )
         session.commit()
     except BaseException:
@@ -271,6 +273,9 @@ def update_content(
             rule="content-frozen",
             source="251 §2(二)3 (纸质版申报书须与线上填报一致)",
         )
+    diff = json_diff(application.content, content)
+    if pledge is not None:
+        diff += json_diff({"pledge": application.pledge}, {"pledge": pledge})
     try:
         application.content = content
         if pledge is not None:
@@ -285,7 +290,7 @@ def update_content(
             at=at,
             from_state=application.state,
             to_state=application.state,
-            data={"content_sha256": content_digest(content)},
+            data={"content_sha256": content_digest(content), "diff": diff},
         )
         session.commit()
     except BaseException:

@@ -129,6 +129,7 @@ def apply_transition(
             **data,
             **({"warnings": ctx.warnings} if ctx.warnings else {}),
             **({"level": [previous_holder, ctx.holder_unit]} if previous_holder != ctx.holder_unit else {}),
+            **(_frozen(application) if step.event in {"submit", "resubmit"} else {}),
         },
     )
     mails = _queue_mail(session, step, ctx, from_state, audit.seq)
@@ -227,6 +228,13 @@ def _apply_effects(application: Application, step: Step, ctx: GuardContext) -> N
             pass
     if "milestone" in ctx.data:
         application.milestones = {**application.milestones, **dict(ctx.data["milestone"])}
+
+
+def _frozen(application: Application) -> dict[str, Any]:
+    """What the submit event proves on its own: the frozen content's and the rulebook's SHA-256."""
+    from states.audit_facts import submission_facts
+
+    return submission_facts(application.content_sha256, application.season)
 
 
 def _shanghai() -> Any:

@@ -30,4 +30,6 @@ def build_trail(session: Session) -> dict[str, Any]:
     f.fire(session, ids[STATES.index(State.PUBLIC_NOTICE)], "raise_objection")
     grant_extension(session, unit="sh.qingpu", step="submit", until=date(2025, 9, 15), actor=f.admin(session, "sh"),
                     reason="系统故障顺延", at=f.at("2025-07-10"))  # fmt: skip
+    grant_extension(session, unit="sh.qingpu", step="recommend", until=date(2025, 9, 20),
+                    actor=f.admin(session, "sh"), reason="同上", at=f.at("2025-07-10"))  # fmt: skip
     return {"applications": ids}

@@ -241,6 +241,7 @@ def _ranked_round(
         submitted_at=to_utc(at),
     )
     session.add(round_)
+    session.flush()  # the round's id goes into the event's snapshot of it (states.audit_rows)
     data: dict[str, Any] = {
         "tier": tier,
         "ranked_application_ids": ids,
@@ -251,9 +252,8 @@ def _ranked_round(
         "deadline": deadline.on.isoformat() if deadline else None,
         "deadline_source": deadline.source if deadline else None,
     }
-    append_event(
-        session, subject=f"unit:{unit}:{season.name}", actor=actor, event="ranked_recommendation", data=data, at=at
-    )
+    append_event(session, subject=f"unit:{unit}:{season.name}", actor=actor, event="ranked_recommendation",
+                 data=data, at=at, record=round_)  # fmt: skip
     session.flush()
     return round_
 
@@ -309,6 +309,7 @@ def grant_extension(
         row.granted_by = _actor_label(actor)
         row.reason = reason
         row.granted_at = to_utc(at)
+        session.flush()
         append_event(
             session,
             subject=f"unit:{unit}:{s.name}",
@@ -317,6 +318,7 @@ def grant_extension(
             reason=reason,
             data={"step": step, "until": until.isoformat(), "previous_extension": previous},
             at=at,
+            record=row,
         )
         session.commit()
         return row

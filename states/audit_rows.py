@@ -47,12 +47,17 @@ def audited_columns(table: type[Any]) -> list[str]:
 
 
 def snapshot(record: Any) -> dict[str, Any]:
-    """The audited columns of a row, as its chain records them (digests for the large JSON ones)."""
-    row: dict[str, Any] = {}
+    """The audited columns of a row, as its chain records them (digests for the large JSON ones), and its
+    table: one chain may record several rows (a unit's rounds and extensions)."""
+    row: dict[str, Any] = {"_table": type(record).__tablename__}
     for name in audited_columns(type(record)):
         value = getattr(record, name)
         row[name] = "sha256:" + content_digest(value) if name in _DIGESTED else _plain(value)
     return row
+
+
+def row_key(row: dict[str, Any]) -> tuple[str, Any]:
+    return str(row.get("_table")), row.get("id")
 
 
 def differences(recorded: dict[str, Any], live: dict[str, Any]) -> list[str]:

@@ -22,7 +22,16 @@ from sqlalchemy import Date, DateTime, Integer, String, delete, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-from models.tables import Actor, Application, AuditChain, AuditEvent, Enterprise, OutboxMessage
+from models.tables import (
+    Actor,
+    Application,
+    AuditChain,
+    AuditEvent,
+    DeadlineExtension,
+    Enterprise,
+    OutboxMessage,
+    RecommendationRound,
+)
 from states.audit import event_hash, hashed_fields, verify
 from states.ledger import take_anchor
 from tests.reliability.figures import FIGURES
@@ -41,6 +50,11 @@ ENTERPRISE_COLUMNS = ("name", "province", "city", "district", "industry", "is_br
                       "demonstration_unit", "tax_district", "recognitions", "contact_name", "contact_email",
                       "contact_phone", "created_at")  # fmt: skip
 
+UNIT_COLUMNS = {
+    "recommendation_round": ("tier", "ranked_application_ids", "counted_against_quota", "quota", "submitted_by",
+                             "submitted_at"),
+    "deadline_extension": ("step", "until", "granted_by", "reason", "granted_at"),
+}  # fmt: skip
 
 # ---- forged values ------------------------------------------------------------------------------------
 
@@ -48,7 +62,7 @@ ENTERPRISE_COLUMNS = ("name", "province", "city", "district", "industry", "is_br
 def _other(value: Any, column: Any, rng: random.Random) -> Any:
     """A plausible value different from `value`, of the column's type (within its length)."""
     if value is None:
-        kind = column.type
+        kind = getattr(column.type, "impl", column.type)  # AutoString, UTCDateTime: what they wrap
         if isinstance(kind, DateTime):
             return NOW
         if isinstance(kind, Date):
@@ -177,9 +191,24 @@ def swap_contents(conn: Connection, rng: random.Random) -> set[str]:
     return {f"application:{a.id}", f"application:{b.id}"}
 
 
+def _unit_subject(row: Any) -> str:
+    return f"unit:{row.unit}:{row.season}"
+
+
+def delete_row(conn: Connection, rng: random.Random) -> set[str]:
+    """A row deleted, its chain left as it was: an application, a unit's ranked round or extension."""
+    table = rng.choice((Application, RecommendationRound, DeadlineExtension))
+    row = rng.choice(list(conn.execute(select(table))))
+    if table is Application:
+        conn.execute(delete(OutboxMessage).where(OutboxMessage.application_id == row.id))  # type: ignore[arg-type]
+    conn.execute(delete(table).where(table.id == row.id))  # type: ignore[attr-defined]
+    return {f"application:{row.id}" if table is Application else _unit_subject(row)}
+
+
 def edit_row(conn: Connection, rng: random.Random) -> set[str]:
-    """One column of an application, an enterprise, or a unit chain's head, changed without an event."""
-    table = rng.choice((Application, Application, Enterprise, AuditChain))
+    """One column of an application, an enterprise, a unit's round or extension, or a unit chain's head,
+    changed without an event."""
+    table = rng.choice((Application, Application, Enterprise, AuditChain, RecommendationRound, DeadlineExtension))
     row = rng.choice(list(conn.execute(select(table))))
     if table is AuditChain:
         column = rng.choice(("head", "count"))
@@ -187,10 +216,11 @@ def edit_row(conn: Connection, rng: random.Random) -> set[str]:
         conn.execute(update(AuditChain).where(AuditChain.subject == row.subject).values({column: value}))  # type: ignore[arg-type]
         return {row.subject}
     if table is Application:
-        column = rng.choice(APPLICATION_COLUMNS)
-        subject = f"application:{row.id}"
-    else:
+        column, subject = rng.choice(APPLICATION_COLUMNS), f"application:{row.id}"
+    elif table is Enterprise:
         column, subject = rng.choice(ENTERPRISE_COLUMNS), f"enterprise:{row.credit_code}"
+    else:
+        column, subject = rng.choice(UNIT_COLUMNS[table.__tablename__]), _unit_subject(row)
     value = _other(getattr(row, column), table.__table__.c[column], rng)  # type: ignore[attr-defined]
     if column == "enterprise_id":
         value = rng.choice([e for (e,) in conn.execute(select(Enterprise.id)) if e != row.enterprise_id])
@@ -242,6 +272,7 @@ TAMPERS: dict[str, Callable[[Connection, random.Random], set[str]]] = {
     "reorder events": reorder_events,
     "insert an event": insert_event,
     "delete tail, fix head": truncate_tail_fix_head,
+    "delete a row": delete_row,
     "delete a whole chain": delete_whole_chain,
     "delete an enterprise": delete_enterprise,
     "swap two contents": swap_contents,

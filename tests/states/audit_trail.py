@@ -1,5 +1,6 @@
 """A small but complete audit trail for the audit tests: applications in many states, an edit, an
-objection, cultivation dates, a unit's deadline extension, all through the real service functions."""
+objection, cultivation dates, a unit's deadline extensions and ranked round, all through the real service
+functions. (The ranked round moves the submitted application on to the next level.)"""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from sqlmodel import Session
 
 from models.tables import Application, Enterprise
-from programmes.recommendation import grant_extension
+from programmes.recommendation import grant_extension, held_applications, submit_ranked_recommendation
 from states.intake import update_content
 from states.lifecycle import State
 from tests import factories as f
@@ -32,4 +33,7 @@ def build_trail(session: Session) -> dict[str, Any]:
                     reason="系统故障顺延", at=f.at("2025-07-10"))  # fmt: skip
     grant_extension(session, unit="sh.qingpu", step="recommend", until=date(2025, 9, 20),
                     actor=f.admin(session, "sh"), reason="同上", at=f.at("2025-07-10"))  # fmt: skip
+    held = [a.id for a in held_applications(session, unit="sh.qingpu", tier="excellent", season="2025")]
+    submit_ranked_recommendation(session, unit="sh.qingpu", tier="excellent", ranked_application_ids=held,  # type: ignore[arg-type]
+                                 actor=f.officer(session, "sh.qingpu"), at=f.at("2025-07-06"))  # fmt: skip
     return {"applications": ids}

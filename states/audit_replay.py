@@ -31,6 +31,9 @@ class Audited:
     subject: Callable[[Any], str]
 
 
+# Accounts (issue 11, ACCOUNTS-CONTRACT): once `Account` is on main, add
+# Audited("account", Account, lambda row: f"account:{row.id}") here and pass `record=account` where
+# states/accounts.py appends its events; role, unit, active and confirmed are then cross-checked too.
 AUDITED: list[Audited] = [
     Audited("application", Application, lambda row: f"application:{row.id}"),
     Audited("enterprise", Enterprise, lambda row: f"enterprise:{row.credit_code}"),

@@ -376,7 +376,10 @@ def conclude_panel(session: Session, row: Application, event: str) -> None:
     panel = create_panel(session, season=row.season, stage=rule.stage, tier=row.tier,
                          name=f"{rule.stage} {row.id}", actor=organiser, at=when)  # fmt: skip
     reviewers = [expert(session, PANEL_PROVINCES[i % 3]) for i in range(rule.reviewers)]
-    ids = [e.id for e in session.scalars(select(Expert).where(Expert.email.in_([r.email for r in reviewers])))]  # type: ignore[attr-defined]
+    # By e-mail, not by row order: `IN` over the e-mail index returns them sorted (expert10 before expert9).
+    emails = [r.email for r in reviewers]
+    by_email = {e.email: e.id for e in session.scalars(select(Expert).where(Expert.email.in_(emails)))}  # type: ignore[attr-defined]
+    ids = [by_email[r.email] for r in reviewers]
     add_members(session, panel_id=panel.id or 0, expert_ids=[i for i in ids if i], actor=organiser, at=when)
     for assignment in auto_assign(session, panel_id=panel.id or 0, actor=organiser, at=when,
                                   application_ids=[row.id or 0]):  # fmt: skip

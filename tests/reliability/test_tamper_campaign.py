@@ -31,6 +31,7 @@ from models.tables import (
     Enterprise,
     OutboxMessage,
     RecommendationRound,
+    ReviewAssignment,
 )
 from states.audit import event_hash, hashed_fields, verify
 from states.ledger import take_anchor
@@ -149,11 +150,17 @@ def truncate_tail_fix_head(conn: Connection, rng: random.Random) -> set[str]:
     return {subject}
 
 
+def _delete_application_row(conn: Connection, app_id: int) -> None:
+    """The row and what refers to it (its mail, its expert reviews): what a forger must remove with it."""
+    conn.execute(delete(OutboxMessage).where(OutboxMessage.application_id == app_id))  # type: ignore[arg-type]
+    conn.execute(delete(ReviewAssignment).where(ReviewAssignment.application_id == app_id))  # type: ignore[arg-type]
+    conn.execute(delete(Application).where(Application.id == app_id))  # type: ignore[arg-type]
+
+
 def _delete_application(conn: Connection, app_id: int) -> str:
     subject = f"application:{app_id}"
     conn.execute(delete(AuditEvent).where(AuditEvent.subject == subject))  # type: ignore[arg-type]
-    conn.execute(delete(OutboxMessage).where(OutboxMessage.application_id == app_id))  # type: ignore[arg-type]
-    conn.execute(delete(Application).where(Application.id == app_id))  # type: ignore[arg-type]
+    _delete_application_row(conn, app_id)
     return subject
 
 
@@ -200,8 +207,9 @@ def delete_row(conn: Connection, rng: random.Random) -> set[str]:
     table = rng.choice((Application, RecommendationRound, DeadlineExtension))
     row = rng.choice(list(conn.execute(select(table))))
     if table is Application:
-        conn.execute(delete(OutboxMessage).where(OutboxMessage.application_id == row.id))  # type: ignore[arg-type]
-    conn.execute(delete(table).where(table.id == row.id))  # type: ignore[attr-defined]
+        _delete_application_row(conn, row.id)
+    else:
+        conn.execute(delete(table).where(table.id == row.id))  # type: ignore[attr-defined]
     return {f"application:{row.id}" if table is Application else _unit_subject(row)}
 
 

@@ -87,7 +87,7 @@ def run_season(output: Path, *, enterprises: int, seed: int, fast: bool, console
     from replay.summary import summarise
     from replay.synthetic import build_season, plan_season
 
-    output.mkdir(parents=True, exist_ok=True)
+    # Only called on a folder claim_output accepted: new, empty, or made by an earlier demo (its marker).
     for sub in ("mail", "summary-tables", "audit"):
         shutil.rmtree(output / sub, ignore_errors=True)
     (output / "mail").mkdir()
@@ -169,8 +169,13 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
 
 
 def run_demo(*, output: Path, enterprises: int, seed: int, fast: bool, as_json: bool) -> dict[str, Any]:
+    from cli.demo_output import claim_output
+    from cli.serve import sigterm_as_interrupt
+
     console = Console(stderr=True) if as_json else Console()
-    summary = run_season(Path(output), enterprises=enterprises, seed=seed, fast=fast, console=console)
+    # SIGTERM unwinds like Ctrl-C, so every `finally` runs and stops the children (the Prefect server).
+    with sigterm_as_interrupt(), claim_output(Path(output)):
+        summary = run_season(Path(output), enterprises=enterprises, seed=seed, fast=fast, console=console)
     if as_json:
         sys.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
     else:

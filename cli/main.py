@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 import importlib
 import json
 import os
@@ -52,28 +51,10 @@ def _session() -> Any:
 
 
 def _load_file(path: Path) -> Any:
-    from models.errors import InvalidInput
+    """A YAML/JSON input file within the limits of models.limits (size, aliases, depth, lists, text)."""
+    from models.limits import load_file_bounded
 
-    try:
-        if not path.is_file():
-            raise InvalidInput(
-                f"{path}: no such file" if not path.exists() else f"{path}: not a file", rule="input-file"
-            )
-        text = path.read_text(encoding="utf-8")
-    except (OSError, ValueError) as exc:
-        if isinstance(exc, InvalidInput):
-            raise
-        raise InvalidInput(f"{str(path)[:80]}: cannot read: {exc.__class__.__name__}", rule="input-file") from None
-    try:
-        if path.suffix.lower() == ".json":
-            return json.loads(text)
-        import yaml
-
-        return yaml.safe_load(text)
-    except (ValueError, Exception) as exc:  # yaml.YAMLError, json.JSONDecodeError
-        raise InvalidInput(
-            f"{path}: not valid {path.suffix.lstrip('.').upper() or 'YAML'}: {exc}".splitlines()[0], rule="input-file"
-        ) from None
+    return load_file_bounded(path)
 
 
 # ---- set-up ---------------------------------------------------------------------------------------
@@ -99,17 +80,19 @@ def enterprise_add(
     file: Annotated[Path, typer.Argument(help="YAML/JSON: one enterprise mapping or a list of them.")],
 ) -> None:
     """Register enterprises from a file (idempotent: an existing credit code is left as it is)."""
-    from states.intake import SYSTEM_ACTOR, add_enterprise
+    from states.intake import SYSTEM_ACTOR, add_enterprise, check_enterprise
 
     data = _load_file(file)
-    items = data if isinstance(data, list) else (data.get("enterprises", [data]) if isinstance(data, dict) else [])
+    items = data.get("enterprises", [data]) if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        from models.errors import InvalidInput
+
+        raise InvalidInput(f"{file}: enterprises must be a list of mappings", rule="enterprise-schema")
+    for item in items:  # every item checked before the first is written: a bad file writes nothing
+        check_enterprise(item)
     added = []
     with _session() as session:
         for item in items:
-            if not isinstance(item, dict):
-                from models.errors import InvalidInput
-
-                raise InvalidInput(f"{file}: each enterprise must be a mapping", rule="enterprise-schema")
             enterprise = add_enterprise(session, data=item, actor=SYSTEM_ACTOR, at=STATE.now())
             added.append({"id": enterprise.id, "credit_code": enterprise.credit_code, "name": enterprise.name})
     if STATE.json:
@@ -285,9 +268,9 @@ def history(
     if as_json or STATE.json:
         emit_json(rows)
     elif as_csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["seq"])
-        writer.writeheader()
-        writer.writerows(rows)
+        from models.cells import write_csv
+
+        write_csv(sys.stdout, list(rows[0]) if rows else ["seq"], rows)
     else:
         print_history(rows, title=f"application {application_id}")
 
@@ -389,6 +372,9 @@ def main(argv: list[str] | None = None) -> int:
     abort_types = (click.exceptions.Abort, typer.Abort)
 
     try:
+        from models.limits import check_arguments
+
+        check_arguments(sys.argv[1:] if argv is None else argv)  # option values are input too (limits)
         # Without standalone mode click *returns* the code a `typer.Exit` carries instead of raising it.
         returned = app(args=argv, prog_name="factory-review", standalone_mode=False)
         return returned if isinstance(returned, int) else 0

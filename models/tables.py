@@ -5,7 +5,7 @@ Every instant is stored in UTC (`UTCDateTime`); every deadline is a Shanghai cal
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Integer, UniqueConstraint
@@ -71,6 +71,14 @@ class Actor(SQLModel, table=True):
 
 _VERSION = Column("version", Integer, nullable=False, default=0)
 
+# "Look at this application at the next reminder sweep": every insert and every update of the row (the
+# one door, a bulk path, a fixture's raw UPDATE) sets it, so the due-item index can't miss a change; the
+# sweep then writes the instant of the application's next reminder (or NULL: nothing more to remind).
+RECHECK = datetime(2000, 1, 1, tzinfo=UTC)
+_REMIND_AT: Column[datetime] = Column(
+    "remind_at", UTCDateTime(), nullable=True, index=True, default=RECHECK, onupdate=RECHECK
+)
+
 
 class Application(SQLModel, table=True):
     """One application of one enterprise for one tier (or Qingpu kind) in one season."""
@@ -110,6 +118,7 @@ class Application(SQLModel, table=True):
     created_at: datetime | None = _instant(nullable=False)
     updated_at: datetime | None = _instant(nullable=False)
     submitted_at: datetime | None = _instant()
+    remind_at: datetime | None = Field(default=RECHECK, sa_column=_REMIND_AT)  # notifications/due.py
 
 
 class AuditEvent(SQLModel, table=True):
@@ -198,6 +207,12 @@ class OutboxMessage(SQLModel, table=True):
     next_attempt_at: datetime | None = _instant()
     attempted_at: datetime | None = _instant()
     sent_at: datetime | None = _instant()
+    # A sweep's message is queued unrendered (status `queued`, its template context here) and rendered
+    # when the sender picks it up (notifications.outbox.render_queued).
+    context: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # The lease (migration 0005): which sender holds a `sending` row and until when; expired → uncertain.
+    claimed_by: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = _instant()
 
 
 class DeadlineExtension(SQLModel, table=True):

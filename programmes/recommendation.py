@@ -320,6 +320,9 @@ def grant_extension(
             at=at,
             record=row,
         )
+        from notifications.due import recheck
+
+        recheck(session, s.name)  # the reminders of the unit's applications move with the deadline
         session.commit()
         return row
     except BaseException:

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from models.errors import NotFound, SeasonDataError
+from models.errors import InvalidInput, NotFound, SeasonDataError
+from models.limits import AliasBound, check_size, check_tree
 
 if TYPE_CHECKING:
     from models.tables import Enterprise
@@ -50,6 +51,22 @@ class Unit(_Model):
     # GB/T 2260 administrative division prefix: the credit code's characters 3-8 start with it.
     division: str | None = Field(default=None, pattern=r"^\d{2,6}$")
     note: str = ""
+
+
+class Contact(_Model):
+    """Who answers for a unit's notice: the authority's name, the 文号, the contact and phone (联系方式).
+
+    `unit` covers itself and everything below it; the nearest one up a unit's lineage applies.
+    """
+
+    unit: str = ROOT
+    tracks: tuple[str, ...] = ()  # empty = every track
+    authority_zh: str
+    authority_en: str = ""
+    notice: str  # the 文号, or the notice's title when it has none
+    person: str = ""
+    phone: str = ""
+    source: str = Field(min_length=1)
 
 
 class Scoped(_Model):
@@ -321,6 +338,7 @@ class Season(_Model):
     maturity_levels: tuple[MaturityLevel, ...] = ()
     future_modes: tuple[str, ...] = ()
     district_calls: tuple[DistrictCall, ...] = ()
+    contacts: tuple[Contact, ...] = ()
     panels: tuple[PanelRule, ...] = ()
     path: str = ""
 
@@ -340,7 +358,7 @@ class Season(_Model):
                 if not unit.code.startswith(unit.parent + "."):
                     raise _SectionError(("units", i, "code"), f"{unit.code!r} must start with its parent's code")
         known = set(codes) | {ROOT}
-        for section in ("chains", "deadlines", "quotas", "paper_sets", "prerequisites"):
+        for section in ("chains", "deadlines", "quotas", "paper_sets", "prerequisites", "contacts"):
             for i, rule in enumerate(getattr(self, section)):
                 field = "within" if hasattr(rule, "within") else "unit"
                 if getattr(rule, field) not in known:
@@ -401,6 +419,23 @@ class Season(_Model):
 
     def is_within(self, code: str, within: str) -> bool:
         return within == ROOT or within in self.lineage(code)
+
+    def contact_for(self, code: str, track: str = "national") -> Contact | None:
+        """The nearest contact up `code`'s lineage for `track` (None when the season names none)."""
+        lineage = [*self.lineage(code), ROOT] if self.has_unit(code) else [ROOT]
+        for anchor in lineage:
+            for contact in self.contacts:
+                if contact.unit == anchor and (not contact.tracks or track in contact.tracks):
+                    return contact
+        return None
+
+    def display_name(self, code: str) -> tuple[str, str]:
+        """(Chinese, English) names people read for a unit: its own authority if the notices name one."""
+        if not self.has_unit(code):
+            return code, code
+        unit = self.unit(code)
+        own = next((c for c in self.contacts if c.unit == code), None)
+        return (own.authority_zh, own.authority_en or unit.name_en) if own else (unit.name_zh, unit.name_en)
 
     # ---- chains ------------------------------------------------------------------------------
 
@@ -545,7 +580,7 @@ class _SectionError(ValueError):
 # ---- loading -----------------------------------------------------------------------------------
 
 
-class SeasonLoader(yaml.SafeLoader):
+class SeasonLoader(AliasBound, yaml.SafeLoader):
     """SafeLoader with YAML 1.2 booleans (only true/false: YAML 1.1 reads the keys `on` and `no` as
     booleans, turning a deadline's `on:` into `True:`) and dates left as text for pydantic to check, so a
     bad date is reported with its field and line instead of a bare ValueError."""
@@ -604,8 +639,11 @@ def one_line(text: str) -> str:
 def parse_season(text: str, path: str) -> Season:
     """Validate season YAML text; `path` is only used in messages."""
     try:
+        check_size(path, len(text.encode("utf-8")))
         root = yaml.compose(text, Loader=SeasonLoader)
-        data = yaml.load(text, Loader=SeasonLoader)  # a SafeLoader subclass
+        data = check_tree(yaml.load(text, Loader=SeasonLoader), field=path)  # a SafeLoader subclass, bounded
+    except InvalidInput as exc:
+        raise SeasonDataError(f"{path}, line ?: {exc.message}", rule="input-limit", source=path) from None
     except RecursionError:
         # PyYAML recurses per nesting level: a hostile file must be refused, not crash the loader.
         raise SeasonDataError(f"{path}, line 1: not valid YAML: nested too deeply", rule="season-data",

@@ -7,7 +7,6 @@ without the database: an outside auditor can check what they were given.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 from datetime import UTC, date, datetime, time
@@ -17,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from models.cells import write_csv
 from models.clock import SHANGHAI, shanghai_text, to_utc
 from models.tables import AuditEvent
 from states.audit import audit_key, verify
@@ -88,9 +88,7 @@ def _write(folder: Path, rows: list[dict[str, Any]], fmt: str) -> Path:
         return path
     path = folder / "audit.csv"
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+        write_csv(handle, COLUMNS, rows)  # reasons and names are user text: no live formulas
     return path
 
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from models.cells import is_formula_like
 from models.errors import InvalidInput
 from models.tables import AuditEvent
 from states.audit import GENESIS, Chains, VerifyReport, audit_key, verify_chain
@@ -50,7 +51,12 @@ def _load_rows(folder: Path, files: dict[str, str]) -> list[dict[str, Any]]:
         text = (folder / "audit.jsonl").read_text(encoding="utf-8")
         return [json.loads(line) for line in text.splitlines() if line.strip()]
     with (folder / "audit.csv").open(encoding="utf-8-sig", newline="") as handle:
-        return list(csv.DictReader(handle))
+        return [{k: _cell(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+
+
+def _cell(value: str) -> str:
+    """Undo models.cells.csv_cell: the apostrophe that keeps a formula-like text from running."""
+    return value[1:] if value.startswith("'") and is_formula_like(value[1:]) else value
 
 
 def _file_problems(folder: Path, files: dict[str, str]) -> list[str]:

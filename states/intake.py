@@ -17,6 +17,7 @@ from models.clock import ensure_aware, to_utc
 from models.credit_code import CreditCodeError, validate_credit_code
 from models.enums import MINISTRY_UNIT, SYSTEM_UNIT, DesignationKind, Role, Tier, Track
 from models.errors import InvalidInput, NotAuthorised, NotFound, TransitionRefused
+from models.limits import MAX_SHORT_TEXT, check_text, check_tree
 from models.tables import Actor, Application, Enterprise
 from states.audit import append_event, content_digest
 from states.audit_facts import json_diff
@@ -86,6 +87,11 @@ def resolve_actor(session: Session, spec: str) -> Actor:
 def add_actor(session: Session, *, name: str, email: str, role: Role | str, unit: str) -> Actor:
     """Register (or return the existing) actor; commits. Idempotent on (role, unit, email)."""
     role = Role(role)
+    name, unit = (
+        check_text("actor.name", name, max_length=MAX_SHORT_TEXT),
+        check_text("actor.unit", unit, max_length=80),
+    )
+    email = _actor_email(email)
     if role == Role.MINISTRY_OFFICER and unit != MINISTRY_UNIT:
         raise InvalidInput(f"ministry officers belong to unit '{MINISTRY_UNIT}'", rule="actor-unit")
     existing = session.scalars(
@@ -99,23 +105,25 @@ def add_actor(session: Session, *, name: str, email: str, role: Role | str, unit
     return actor
 
 
+def _actor_email(email: str) -> str:
+    """An actor's address, stored normalised (IDNA domain); empty means no mail."""
+    from notifications.addresses import BadAddress, normalise_address
+
+    if not email:
+        return ""
+    try:
+        return normalise_address(email)
+    except BadAddress as exc:
+        raise InvalidInput(f"actor email: {exc}", rule="email-address", source="notifications/addresses.py") from None
+
+
 def add_enterprise(session: Session, *, data: dict[str, Any], actor: Actor, at: datetime) -> Enterprise:
     """Register an enterprise (credit code validated) and its enterprise actor; audited; commits.
 
     Re-adding the same credit code with the same data is a no-op (idempotent re-runs)."""
     at = ensure_aware(at)
-    unknown = set(data) - _ENTERPRISE_FIELDS
-    if unknown:
-        raise InvalidInput(f"unknown enterprise field(s): {', '.join(sorted(unknown))}", rule="enterprise-schema")
-    try:
-        code = validate_credit_code(str(data.get("credit_code", "")))
-    except CreditCodeError as exc:
-        raise InvalidInput(str(exc), rule="credit-code", source="GB 32100-2015") from None
-    for required in ("name", "province", "industry"):
-        if not str(data.get(required) or "").strip():
-            raise InvalidInput(f"enterprise {required} is required", rule="enterprise-schema")
-    _check_text(data)
-    _check_units(data)
+    data = check_enterprise(data)
+    code = data["credit_code"]
     existing = session.scalars(select(Enterprise).where(col(Enterprise.credit_code) == code)).first()
     if existing is not None:
         return existing
@@ -144,22 +152,45 @@ def add_enterprise(session: Session, *, data: dict[str, Any], actor: Actor, at: 
     return enterprise
 
 
-def _check_text(data: dict[str, Any]) -> None:
-    """No NUL anywhere (PostgreSQL can't store it); contacts become mail headers, so no line breaks."""
-    from notifications.addresses import BadAddress, validate_address, validate_name
+def check_enterprise(data: Any) -> dict[str, Any]:
+    """Every check an enterprise passes before anything is written; returns the data to store (credit code
+    and contact address normalised). A file door calls it for every item first, so a bad item writes none."""
+    if not isinstance(data, dict):
+        raise InvalidInput("each enterprise must be a mapping", rule="enterprise-schema")
+    check_tree(data, field="enterprise")  # text length, control characters (NUL: PostgreSQL), depth, lists
+    unknown = set(data) - _ENTERPRISE_FIELDS
+    if unknown:
+        raise InvalidInput(f"unknown enterprise field(s): {', '.join(sorted(unknown))}", rule="enterprise-schema")
+    try:
+        code = validate_credit_code(str(data.get("credit_code", "")))
+    except CreditCodeError as exc:
+        raise InvalidInput(str(exc), rule="credit-code", source="GB 32100-2015") from None
+    for required in ("name", "province", "industry"):
+        if not str(data.get(required) or "").strip():
+            raise InvalidInput(f"enterprise {required} is required", rule="enterprise-schema")
+    for short in ("name", "contact_name", "contact_phone", "contact_email", "industry", "tax_district"):
+        if isinstance(data.get(short), str):
+            check_text(f"enterprise.{short}", data[short], max_length=MAX_SHORT_TEXT)
+    checked = {**data, "credit_code": code, **_check_text(data)}
+    _check_units(checked)
+    return checked
 
-    for key, value in data.items():
-        if isinstance(value, str) and "\x00" in value:
-            raise InvalidInput(f"enterprise {key} contains a NUL character", rule="enterprise-schema")
+
+def _check_text(data: dict[str, Any]) -> dict[str, Any]:
+    """Contacts become mail headers, so no line breaks; the address is stored normalised (IDNA domain)."""
+    from notifications.addresses import BadAddress, normalise_address, validate_name
+
+    out: dict[str, Any] = {}
     try:
         if data.get("contact_email") not in (None, ""):
-            validate_address(str(data["contact_email"]))
+            out["contact_email"] = normalise_address(str(data["contact_email"]))
         validate_name(str(data.get("contact_name") or ""))
         validate_name(str(data.get("name") or ""))
     except BadAddress as exc:
         raise InvalidInput(
             f"enterprise contact: {exc}", rule="header-injection", source="notifications/addresses.py"
         ) from None
+    return out
 
 
 def _check_units(data: dict[str, Any]) -> None:

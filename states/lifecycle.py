@@ -112,7 +112,7 @@ class Step:
     who: tuple[Who, ...]
     guards: tuple[str, ...] = ()
     when: tuple[str, ...] = ()  # branch conditions: all must hold for this row to be taken
-    notify: tuple[str, ...] = ("applicant",)  # outbox recipients: applicant, holder, next_holder
+    notify: tuple[str, ...] = ("applicant",)  # audiences, resolved by notifications/recipients.py
     records: tuple[str, ...] = ()  # evidence the decision records (states.guards.EVIDENCE), e.g. panel_result
     source: str = ""  # the clause the step implements
     label: str = ""

@@ -1,7 +1,7 @@
 """audit anchors: the signed root over every chain head, and the inventory it commits to
 
 Revision ID: 0004
-Revises: 0011
+Revises: 0005
 """
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 import models.types
 
 revision = "0004"
-down_revision = "0011"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -359,3 +359,16 @@ def test_filtered_exports_verify_offline(
         assert manifest["events"] > 0
         code, out, _ = _cli(["audit", "verify", "--export", str(folder)], capsys)
         assert code == 0, out
+
+
+def test_a_formula_like_reason_is_exported_as_text_and_still_verifies_offline(
+    app_db: str, session: Session, trail: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests import factories as f
+
+    f.fire(session, _app_id(trail, "draft"), "withdraw", reason='=HYPERLINK("http://evil.example","点此")')
+    session.commit()
+    assert _cli(["audit", "export", "--format", "csv", "--output", str(tmp_path)], capsys)[0] == 0
+    assert "'=HYPERLINK" in (tmp_path / "audit.csv").read_text(encoding="utf-8-sig")  # never a live formula
+    code, out, _ = _cli(["audit", "verify", "--export", str(tmp_path)], capsys)
+    assert code == 0, out

@@ -1,7 +1,8 @@
 """`python -m bench` (`make bench`): every benchmark named in the issues, one table of ratios from one run.
 
 Rows: transitions through the one door vs raw Core writes; the reminder sweep at 100,000 applications vs one
-indexed query; our mail sender vs prefect-email; the intake flow vs direct service calls; and the demo's
+indexed query; our mail sender vs prefect-email; the intake flow vs direct service calls; `audit verify` vs a
+SELECT of every audit event (events per second); and the demo's
 season replayed through the Prefect flows vs direct service calls. Each ratio is measured side by side in
 this run. `BENCH_QUICK=1` shrinks every size for a quick look; `BENCH_ONLY=transition,sweep,...` picks some.
 """
@@ -23,6 +24,7 @@ BENCHES: dict[str, tuple[str, str | None, int]] = {
     "sweep": ("bench.sweep_bench", "size", 5_000),
     "mail": ("bench.mail_bench", "count", 100),
     "flow": ("bench.flow_bench", "size", 50),
+    "audit": ("bench.audit_bench", "size", 60),
 }
 SEASON_SIZE = int(os.environ.get("BENCH_SEASON", "8" if QUICK else "20"))
 
@@ -40,6 +42,7 @@ def normalise(bench: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "size": r.get("size"),
                 "unit": r.get("unit", "applications"),
                 "seconds": r.get("seconds"),
+                "per_second": r.get("per_second"),
                 "baseline": r.get("baseline", baseline_name),
                 "baseline_seconds": r.get("baseline_seconds", baseline_seconds),
                 "ratio": r.get("ratio"),
@@ -119,10 +122,11 @@ def main(argv: list[str] | None = None) -> int:
         rows += season_rows(SEASON_SIZE)
     table = Table(title=f"factory-review benchmarks — {os.cpu_count()} cores, Python {sys.version.split()[0]}"
                   f"{' (BENCH_QUICK)' if QUICK else ''}")  # fmt: skip
-    for col in ("bench", "measured", "size", "seconds", "baseline", "baseline s", "ratio"):
-        table.add_column(col, justify="right" if col in ("size", "seconds", "baseline s", "ratio") else "left")
+    for col in ("bench", "measured", "size", "seconds", "rate /s", "baseline", "baseline s", "ratio"):
+        table.add_column(col, justify="left" if col in ("bench", "measured", "baseline") else "right")
     for r in rows:
         table.add_row(r["bench"], str(r["name"]), f"{r['size']} {r['unit']}", f"{r['seconds']:.3f}",
+                      f"{r['per_second']:,.0f}" if r.get("per_second") else "",
                       str(r["baseline"]), f"{r['baseline_seconds']:.3f}" if r["baseline_seconds"] is not None else "",
                       f"{r['ratio']:.2f}×" if r["ratio"] is not None else "")  # fmt: skip
     console.print(table)

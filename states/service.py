@@ -97,7 +97,8 @@ def apply_transition(
     audit = append_event(
         session, subject=f"application:{application.id}", application_id=application.id, actor=actor, event=event,
         at=ctx.at, from_state=from_state, to_state=application.state, reason=reason,
-        data={**ctx.data, **({"warnings": ctx.warnings} if ctx.warnings else {}), **moved},
+        data={**ctx.data, **({"warnings": ctx.warnings} if ctx.warnings else {}), **moved,
+              **(_frozen(application) if step.event in {"submit", "resubmit"} else {})},
     )  # fmt: skip
     mails = queue_for_transition(session, application=application, enterprise=enterprise, step=step, actor=actor,
                                  from_state=from_state, level_before=level_before, seq=audit.seq, at=ctx.at,
@@ -152,3 +153,8 @@ def _merged_who(candidates: list[Step]) -> Step:
     return Step(first.event, first.sources, first.dest, who)
 
 
+def _frozen(application: Application) -> dict[str, Any]:
+    """What the submit event proves on its own: the frozen content's and the rulebook's SHA-256."""
+    from states.audit_facts import submission_facts
+
+    return submission_facts(application.content_sha256, application.season)

@@ -2,7 +2,8 @@
 
 Each row is measured side by side with its baseline in this run (these machines are noisy: compare
 ratios, not seconds). `--json` writes the rows as a JSON list to stdout (the table goes to stderr):
-bench, name, size, unit, seconds, baseline, baseline_seconds, ratio (= seconds ÷ baseline_seconds).
+bench, name, size, unit, seconds, per_second (rates: `audit verify`'s events per second), baseline,
+baseline_seconds, ratio (= seconds ÷ baseline_seconds).
 `BENCH_QUICK=1` shrinks every size for a quick look; `BENCH_ONLY=transition,sweep,...` picks some.
 
 A new row is one line in `BENCHES`: a name, the `module:function` that returns its rows (a list of
@@ -39,7 +40,7 @@ BENCHES: list[Bench] = [
     Bench("season", "bench.season_bench:run", "size", 8),  # demo season through flows vs direct; trivial run
     Bench("registration", "bench.registration_bench:run", "size", 300),  # bulk door vs Core executemany
     Bench("national", "bench.national_bench:run", "size", 200),  # basic filings end to end (make bench-national)
-    Bench("audit", "bench.audit_bench:run", "size", 2_000),  # slot: `audit verify` rate (audit issue)
+    Bench("audit", "bench.audit_bench:run", "size", 60),  # `audit verify` vs a SELECT of every event (events/s)
     Bench("web", "bench.web_bench:run", "requests", 50),  # slot: web p95 rows (web issue)
     Bench("workers", "bench.workers_bench:run", "size", 8),  # several Prefect workers on one server
 ]
@@ -59,7 +60,7 @@ def normalise(bench: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if ratio is None and seconds is not None and base_seconds:
             ratio = round(seconds / base_seconds, 2)
         out.append({"bench": bench, "name": r.get("benchmark") or r.get("name"), "size": r.get("size"),
-                    "unit": r.get("unit", "applications"), "seconds": seconds,
+                    "unit": r.get("unit", "applications"), "seconds": seconds, "per_second": r.get("per_second"),
                     "baseline": r.get("baseline", baseline_name), "baseline_seconds": base_seconds,
                     "ratio": ratio})  # fmt: skip
     return out
@@ -96,11 +97,12 @@ def _table(rows: list[dict[str, Any]]) -> Any:
 
     table = Table(title=f"factory-review benchmarks — {os.cpu_count()} cores, Python {sys.version.split()[0]}"
                   f"{' (BENCH_QUICK)' if QUICK else ''}")  # fmt: skip
-    for col in ("bench", "measured", "size", "seconds", "baseline", "baseline s", "ratio"):
-        table.add_column(col, justify="right" if col in ("size", "seconds", "baseline s", "ratio") else "left")
+    for col in ("bench", "measured", "size", "seconds", "rate /s", "baseline", "baseline s", "ratio"):
+        table.add_column(col, justify="left" if col in ("bench", "measured", "baseline") else "right")
     for r in rows:
         table.add_row(r["bench"], str(r["name"]), f"{r['size']} {r['unit']}",
-                      f"{r['seconds']:.3f}" if r["seconds"] is not None else "", str(r["baseline"] or ""),
+                      f"{r['seconds']:.3f}" if r["seconds"] is not None else "",
+                      f"{r['per_second']:,.0f}" if r.get("per_second") else "", str(r["baseline"] or ""),
                       f"{r['baseline_seconds']:.3f}" if r["baseline_seconds"] is not None else "",
                       f"{r['ratio']:.2f}×" if r["ratio"] is not None else "")  # fmt: skip
     return table

@@ -24,10 +24,8 @@ app = typer.Typer(
 )
 enterprise_app = typer.Typer(help="Register enterprises (credit code validated, GB 32100-2015).", no_args_is_help=True)
 actor_app = typer.Typer(help="Register actors: role@unit, e.g. local_officer@sh.qingpu.", no_args_is_help=True)
-audit_app = typer.Typer(help="Audit trail: verify the hash chains, export for auditors.", no_args_is_help=True)
 app.add_typer(enterprise_app, name="enterprise")
 app.add_typer(actor_app, name="actor")
-app.add_typer(audit_app, name="audit")
 
 NowOption = Annotated[
     str | None,
@@ -277,42 +275,6 @@ def print_history(rows: list[dict[str, Any]], *, title: str) -> None:
             console.print(Padding(Text(line, overflow="fold"), (0, 0, 0, 4), expand=False))
 
 
-# ---- audit ----------------------------------------------------------------------------------------------
-
-
-@audit_app.command("verify")
-def audit_verify() -> None:
-    """Recompute every hash chain; exit 3 and list the broken ones if anything was edited or removed."""
-    from states.audit import verify
-
-    with _session() as session:
-        report = verify(session)
-    if STATE.json:
-        emit_json({"ok": report.ok, "subjects": report.subjects, "events": report.events, "problems": report.problems})
-    else:
-        if report.ok:
-            console.print(f"[green]audit ok[/]: {report.events} events in {report.subjects} chains verified")
-        for problem in report.problems:
-            console.print(f"[red]broken[/] {problem}")
-    if not report.ok:
-        raise typer.Exit(3)  # README "Exit codes": 3 = audit verification failed
-
-
-@audit_app.command("export")
-def audit_export(
-    out: Annotated[Path, typer.Option(help="Folder for audit.jsonl, audit.csv and manifest.json.")] = Path("out/audit"),
-) -> None:
-    """Export every audit event (JSON lines and CSV) with a manifest of SHA-256 hashes."""
-    from states.export import export_audit
-
-    with _session() as session:
-        manifest = export_audit(session, out)
-    if STATE.json:
-        emit_json(manifest)
-    else:
-        console.print(f"exported {manifest['events']} events to {out} (manifest.json lists the file hashes)")
-
-
 @app.command()
 def diagram(
     track: Annotated[str, typer.Option(help="national, provincial, district, or a table key (2025/provincial/tj)")]
@@ -362,6 +324,7 @@ _SUBAPPS = (
     ("cli.calendar_cmd", "app", None),
     ("cli.notice_cmds", "notice_app", "notice"),
     ("cli.notice_cmds", "objection_app", "objection"),
+    ("cli.audit_cmds", "audit_app", "audit"),
     ("cli.panel_cmds", "expert_app", "expert"),
     ("cli.panel_cmds", "panel_app", "panel"),
     ("cli.panel_cmds", "review_app", "review"),

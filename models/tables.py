@@ -166,6 +166,24 @@ class AuditChain(SQLModel, table=True):
     count: int = 0
 
 
+class AuditAnchor(SQLModel, table=True):
+    """A root over every chain head at one instant (states.ledger), also written, signed, outside the database.
+
+    `inventory` is the sorted list of [subject, count, head] the root commits to; an anchor file that
+    carries only the root finds it here, and any change to it no longer matches the root."""
+
+    __tablename__ = "audit_anchor"
+
+    id: int | None = Field(default=None, primary_key=True)
+    taken_at: datetime | None = _instant(nullable=False)
+    root: str = Field(max_length=64, index=True)
+    subjects: int = 0
+    events: int = 0
+    keyed: bool = False
+    signature: str = Field(max_length=64)
+    inventory: list[list[Any]] = _json()
+
+
 class OutboxMessage(SQLModel, table=True):
     """A mail to send, queued in the transaction that caused it; a sender drains it after commit.
 

@@ -262,6 +262,7 @@ def _ranked_round(
         quota=quota.limit, submitted_by=_actor_label(actor), submitted_at=to_utc(at),
     )  # fmt: skip
     session.add(round_)
+    session.flush()  # the round's id goes into the event's snapshot of it (states.audit_rows)
     data: dict[str, Any] = {
         "tier": tier, "ranked_application_ids": ids, "quota": quota.limit, "quota_source": quota.source,
         "counted_against_quota": counted, "exempt_application_ids": exempt_ids,
@@ -270,7 +271,7 @@ def _ranked_round(
     }  # fmt: skip
     append_event(
         session, subject=f"unit:{unit}:{season.name}", actor=actor, event="ranked_recommendation", data=data, at=at,
-        reason=reason,
+        reason=reason, record=round_,
     )
     session.flush()
     return round_
@@ -323,9 +324,10 @@ def grant_extension(
         row.granted_by = _actor_label(actor)
         row.reason = reason
         row.granted_at = to_utc(at)
+        session.flush()
         data = {"step": step, "until": until.isoformat(), "previous_extension": previous}
         append_event(session, subject=f"unit:{unit}:{s.name}", actor=actor, event="deadline_extension",
-                     reason=reason, data=data, at=at)  # fmt: skip
+                     reason=reason, data=data, at=at, record=row)  # fmt: skip
         from notifications.due import recheck
 
         recheck(session, s.name)  # the reminders of the unit's applications move with the deadline

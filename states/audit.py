@@ -3,14 +3,16 @@
 Each event's hash covers its fields and the previous event's hash (HMAC-SHA256 when
 FACTORY_REVIEW_AUDIT_KEY is set, so a forger can't recompute the chain without the key). The chain head
 and length are kept beside the subject (on the application row; in `audit_chain` for units), so a
-removed tail is detected too.
+removed tail is detected too. Each event also records the audited row after the change (states.audit_rows),
+so `verify` replays every chain and compares it with the live row (states.audit_replay), and an anchor
+taken earlier proves that no chain recorded before it was changed or deleted (states.ledger).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,20 +25,14 @@ from sqlmodel import Session, col
 from models.clock import to_utc
 from models.settings import get_settings
 from models.tables import Actor, Application, AuditChain, AuditEvent
+from states.audit_rows import canonical_json, content_digest, snapshot
+
+__all__ = ["GENESIS", "append_event", "canonical_json", "content_digest", "history", "verify"]
 
 GENESIS = "0" * 64
 
 
-def canonical_json(value: Any) -> str:
-    """Deterministic JSON: sorted keys, no spaces, UTF-8 kept (what the content hash and chain hash use)."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-def content_digest(content: Any) -> str:
-    return hashlib.sha256(canonical_json(content).encode("utf-8")).hexdigest()
-
-
-def _key() -> bytes | None:
+def audit_key() -> bytes | None:
     secret = get_settings().audit_key
     return secret.get_secret_value().encode("utf-8") if secret else None
 
@@ -93,24 +89,33 @@ def append_event(
     reason: str = "",
     data: dict[str, Any] | None = None,
     application_id: int | None = None,
+    record: Any = None,
 ) -> AuditEvent:
-    """Append one event to a subject's chain inside the caller's transaction (no commit)."""
+    """Append one event to a subject's chain inside the caller's transaction (no commit).
+
+    `record` is the audited row the event changed (an application's own row by default): its snapshot
+    after the change goes into `data["row"]`, which `verify` compares with the live row."""
     row = append_row(session, subject=subject, actor=actor, event=event, at=at, from_state=from_state,
-                     to_state=to_state, reason=reason, data=data, application_id=application_id)  # fmt: skip
-    record = AuditEvent(**row)
-    session.add(record)
-    return record
+                     to_state=to_state, reason=reason, data=data, application_id=application_id,
+                     record=record)  # fmt: skip
+    written = AuditEvent(**row)
+    session.add(written)
+    return written
 
 
-def append_row(session: Session, *, subject: str, **fields: Any) -> dict[str, Any]:
+def append_row(session: Session, *, subject: str, record: Any = None, **fields: Any) -> dict[str, Any]:
     """The next event of the subject's chain as a row, its head moved on (the caller inserts the row in
     the same transaction: `append_event` one, `states.bulk` a batch's with one statement)."""
     holder = _holder(session, subject)
+    if record is None and isinstance(holder, Application):
+        record = holder
     if isinstance(holder, Application):
         prev, count = holder.audit_head or GENESIS, holder.audit_count
     else:
         prev, count = holder.head or GENESIS, holder.count
-    row = chained_row(prev, count, subject=subject, **fields)
+    if record is None and isinstance(holder, Application):
+        record = holder
+    row = chained_row(prev, count, subject=subject, record=record, **fields)
     if isinstance(holder, Application):
         holder.audit_head, holder.audit_count = row["hash"], row["seq"]
     else:
@@ -131,9 +136,11 @@ def chained_row(
     reason: str = "",
     data: dict[str, Any] | None = None,
     application_id: int | None = None,
+    record: Any = None,
 ) -> dict[str, Any]:
-    """The columns of the next event of a chain, hashed: `append_event` makes one `AuditEvent` of it;
-    `states.bulk` inserts many such rows with one statement (no ORM object per row)."""
+    """The columns of the next event of a chain, hashed, with its facts (the flow run, the snapshot of
+    `record`): `append_event` makes one `AuditEvent` of it; `states.bulk` inserts many such rows with one
+    statement (no ORM object per row)."""
     row: dict[str, Any] = {
         "subject": subject,
         "seq": count + 1,
@@ -145,29 +152,91 @@ def chained_row(
         "from_state": from_state,
         "to_state": to_state,
         "reason": reason,
-        "data": data or {},
+        "data": _with_facts(data or {}, record),
         "at": to_utc(at),
         "recorded_at": datetime.now(UTC),
         "prev_hash": prev or GENESIS,
     }
-    row["hash"] = event_hash(hashed_fields(SimpleNamespace(**row)), row["prev_hash"], _key())
+    row["hash"] = event_hash(hashed_fields(SimpleNamespace(**row)), row["prev_hash"], audit_key())
     return row
+
+
+def flow_run_facts() -> dict[str, str] | None:
+    """The Prefect flow run this event was written in, if any. Prefect is consulted only when already
+    imported (a flow is running in this process), so the CLI never pays for importing it."""
+    if "prefect" not in sys.modules:
+        return None
+    from prefect.runtime import flow_run
+
+    run_id = flow_run.id
+    return {"id": str(run_id), "name": str(flow_run.name)} if run_id else None
+
+
+_FACTS = ("flow_run", "row")  # written by the system only: a caller's data can't pose as them
+
+
+def _with_facts(data: dict[str, Any], record: Any) -> dict[str, Any]:
+    facts = {k: v for k, v in data.items() if k not in _FACTS}
+    if (run := flow_run_facts()) is not None:
+        facts["flow_run"] = run
+    if record is not None:
+        facts["row"] = snapshot(record)
+    return facts
+
+
+@dataclass
+class Chains:
+    """Every chain as stored: the head and length kept beside each subject, and its events in order."""
+
+    heads: dict[str, tuple[str, int]] = field(default_factory=dict)
+    events: dict[str, list[AuditEvent]] = field(default_factory=dict)
+
+    @property
+    def subjects(self) -> list[str]:
+        return sorted(set(self.heads) | set(self.events))
+
+
+def load_chains(session: Session) -> Chains:
+    chains = Chains()
+    for app_id, head, count in session.execute(
+        select(col(Application.id), col(Application.audit_head), col(Application.audit_count))
+    ):
+        chains.heads[f"application:{app_id}"] = (head, count)
+    for subject, head, count in session.execute(
+        select(col(AuditChain.subject), col(AuditChain.head), col(AuditChain.count))
+    ):
+        chains.heads[subject] = (head, count)
+    for row in session.execute(
+        select(AuditEvent).order_by(col(AuditEvent.subject), col(AuditEvent.seq), col(AuditEvent.id))
+    ).scalars():  # type: ignore[arg-type]
+        chains.events.setdefault(row.subject, []).append(row)
+    return chains
 
 
 @dataclass
 class VerifyReport:
     subjects: int = 0
     events: int = 0
+    rows: int = 0  # live rows cross-checked with their chains
+    anchor: str | None = None  # the anchor checked against, if any
     problems: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "subjects": self.subjects, "events": self.events, "rows": self.rows,
+                "anchor": self.anchor, "problems": self.problems}  # fmt: skip
 
-def _verify_chain(subject: str, events: list[AuditEvent], head: str, count: int, key: bytes | None) -> Iterator[str]:
-    prev = GENESIS
-    for expected_seq, event in enumerate(events, start=1):
+
+def verify_chain(
+    subject: str, events: list[AuditEvent], head: str, count: int, key: bytes | None, *, prev: str = GENESIS
+) -> Iterator[str]:
+    """Recompute one chain; yield its first break. An export may start mid-chain: then `prev` is the
+    hash its first event follows and numbering starts at that event's seq."""
+    first_seq = events[0].seq if events and prev != GENESIS else 1
+    for expected_seq, event in enumerate(events, start=first_seq):
         where = f"{subject} event #{event.seq} (id {event.id})"
         if event.seq != expected_seq:
             yield f"{where}: sequence gap or reorder (expected #{expected_seq})"
@@ -179,37 +248,39 @@ def _verify_chain(subject: str, events: list[AuditEvent], head: str, count: int,
             yield f"{where}: content does not match its hash (edited)"
             return
         prev = event.hash
-    if len(events) != count or (head or GENESIS) != prev:
+    last_seq = first_seq + len(events) - 1
+    if last_seq != count or (head or GENESIS) != prev:
         yield (
-            f"{subject}: chain holds {len(events)} events ending {prev[:12]}, head says {count} ending "
+            f"{subject}: chain holds {last_seq} events ending {prev[:12]}, head says {count} ending "
             f"{head[:12]} (tail removed or added)"
         )
 
 
-def verify(session: Session) -> VerifyReport:
-    """Recompute every chain; report each broken subject once."""
-    key = _key()
-    report = VerifyReport()
-    heads: dict[str, tuple[str, int]] = {}
-    for app_id, head, count in session.execute(
-        select(col(Application.id), col(Application.audit_head), col(Application.audit_count))
-    ):
-        heads[f"application:{app_id}"] = (head, count)
-    for chain in session.execute(select(col(AuditChain.subject), col(AuditChain.head), col(AuditChain.count))):
-        heads[chain[0]] = (chain[1], chain[2])
-    events_by_subject: dict[str, list[AuditEvent]] = {}
-    for row in session.execute(
-        select(AuditEvent).order_by(col(AuditEvent.subject), col(AuditEvent.seq), col(AuditEvent.id))
-    ).scalars():  # type: ignore[arg-type]
-        events_by_subject.setdefault(row.subject, []).append(row)
-    for subject in sorted(set(heads) | set(events_by_subject)):
-        events = events_by_subject.get(subject, [])
-        head, count = heads.get(subject, ("", 0))
-        if subject not in heads and events:
-            report.problems.append(f"{subject}: events without a chain head")
-        report.problems.extend(_verify_chain(subject, events, head, count, key))
-        report.subjects += 1
-        report.events += len(events)
+def verify_chains(chains: Chains, key: bytes | None) -> Iterator[str]:
+    for subject in chains.subjects:
+        events = chains.events.get(subject, [])
+        if subject not in chains.heads and events:
+            yield f"{subject}: events without a chain head (its row or head was deleted)"
+            continue
+        head, count = chains.heads.get(subject, ("", 0))
+        yield from verify_chain(subject, events, head, count, key)
+
+
+def verify(session: Session, *, anchor: dict[str, Any] | None = None) -> VerifyReport:
+    """Recompute every chain, replay it against its live row, and (given an anchor document) prove that
+    nothing recorded before the anchor changed or disappeared. Problems come first-bad-row first."""
+    from states.audit_replay import cross_check
+    from states.ledger import check_anchor
+
+    key = audit_key()
+    chains = load_chains(session)
+    report = VerifyReport(subjects=len(chains.subjects), events=sum(len(e) for e in chains.events.values()))
+    report.problems.extend(verify_chains(chains, key))
+    report.rows, row_problems = cross_check(session, chains)
+    report.problems.extend(row_problems)
+    if anchor is not None:
+        report.anchor = str(anchor.get("taken_at"))
+        report.problems.extend(check_anchor(session, anchor, chains, key))
     return report
 
 

@@ -155,23 +155,25 @@ def _register_batch(session: Session, start: int, part: list[dict[str, Any]], ac
               for e in new if e["contact_email"]]  # fmt: skip
     if actors:
         session.execute(insert(ACTOR), actors)
-    events = _chain_events(session, [(f"enterprise:{e['credit_code']}", e) for e in new], actor, at)
+    events = _chain_events(session, [(f"enterprise:{e['credit_code']}", e, ids[e["credit_code"]]) for e in new],
+                           actor, at)  # fmt: skip
     report.done += [ids[e["credit_code"]] for e in new]
     session.execute(insert(AUDIT_EVENT), events)
 
 
-def _chain_events(session: Session, subjects: list[tuple[str, dict[str, Any]]], actor: Actor,
+def _chain_events(session: Session, subjects: list[tuple[str, dict[str, Any], int]], actor: Actor,
                   at: datetime) -> list[dict[str, Any]]:  # fmt: skip
-    """The `register_enterprise` event of each subject, chained on its `audit_chain` row (created or moved)."""
-    names = [s for s, _ in subjects]
+    """The `register_enterprise` event of each subject, chained on its `audit_chain` row (created or moved),
+    with the snapshot of the row as inserted (what `add_enterprise` records)."""
+    names = [s for s, _, _ in subjects]
     chains = {c.subject: c for c in session.scalars(
         select(AuditChain).where(col(AuditChain.subject).in_(names)).with_for_update())}  # fmt: skip
     events, heads = [], []
-    for subject, enterprise in subjects:
+    for subject, enterprise, ident in subjects:
         chain = chains.get(subject)
         prev, count = (chain.head or GENESIS, chain.count) if chain else (GENESIS, 0)
         event = chained_row(prev, count, subject=subject, actor=actor, event="register_enterprise", at=at,
-                              data=registration_event(enterprise))  # fmt: skip
+                            data=registration_event(enterprise), record=Enterprise(**enterprise, id=ident))  # fmt: skip
         events.append(event)
         heads.append({"subject": subject, "head": event["hash"], "count": event["seq"], "known": chain is not None})
     fresh = [{"subject": h["subject"], "head": h["head"], "count": h["count"]} for h in heads if not h["known"]]
@@ -257,7 +259,8 @@ def _insert_drafts(session: Session, built: list[tuple[int, Draft, dict[str, Any
     for ident, (index, d, row) in zip(ids, built, strict=True):
         report.by_index[index] = ident
         events.append(chained_row(GENESIS, 0, subject=f"application:{ident}", application_id=ident, actor=d.actor,
-                                  event="create", at=at, to_state=State.DRAFT, data=draft_event(row)))  # fmt: skip
+                                  event="create", at=at, to_state=State.DRAFT, data=draft_event(row),
+                                  record=Application(**row, id=ident)))  # fmt: skip
     session.execute(insert(AUDIT_EVENT), events)
     session.execute(update(APPLICATION).where(APPLICATION.c.id == bindparam("i"))
                     .values(audit_head=bindparam("h"), audit_count=1),

@@ -22,6 +22,7 @@ from models.errors import InvalidInput, NotAuthorised, NotFound, TransitionRefus
 from models.limits import MAX_SHORT_TEXT, check_text, check_tree
 from models.tables import Actor, Application, Enterprise, jurisdiction_of
 from states.audit import append_event, content_digest
+from states.audit_facts import json_diff
 from states.lifecycle import State
 
 EDITABLE = frozenset({State.DRAFT, State.RETURNED})
@@ -157,6 +158,7 @@ def add_enterprise(session: Session, *, data: dict[str, Any], actor: Actor, at: 
             event="register_enterprise",
             at=at,
             data=registration_event(row),
+            record=enterprise,
         )
     return enterprise
 
@@ -422,7 +424,9 @@ def update_content(
             rule="content-frozen",
             source="251 §2(二)3 (纸质版申报书须与线上填报一致)",
         )
-    changes = field_changes(application.content or {}, content)
+    diff = json_diff(application.content, content)
+    if pledge is not None:
+        diff += json_diff({"pledge": application.pledge}, {"pledge": pledge})
     with unit_of_work(session):
         application.content = content
         if "title" in content:
@@ -439,7 +443,7 @@ def update_content(
             at=at,
             from_state=application.state,
             to_state=application.state,
-            data={"content_sha256": content_digest(content), "changes": changes},
+            data={"content_sha256": content_digest(content), "diff": diff},
         )
     return application
 
@@ -481,7 +485,7 @@ def update_enterprise(
         for key, (_old, new) in changes.items():
             setattr(enterprise, key, new)
         append_event(session, subject=f"enterprise:{code}", actor=actor, event="update_enterprise", at=at,
-                     data={"changes": changes})  # fmt: skip
+                     data={"changes": changes}, record=enterprise)  # fmt: skip
     return enterprise, changes
 
 

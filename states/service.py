@@ -138,7 +138,8 @@ def _record(session: Session, ctx: GuardContext, step: Step, *, from_state: str,
     fields: dict[str, Any] = dict(
         subject=f"application:{application_id}", application_id=application_id, actor=actor, event=step.event,
         at=ctx.at, from_state=from_state, to_state=application.state, reason=ctx.reason,
-        data={**ctx.data, **({"warnings": ctx.warnings} if ctx.warnings else {}), **moved},
+        data={**ctx.data, **({"warnings": ctx.warnings} if ctx.warnings else {}), **moved,
+              **(_frozen(application) if step.event in {"submit", "resubmit"} else {})},
     )  # fmt: skip
     mail: dict[str, Any] = dict(application=application, enterprise=ctx.enterprise, step=step, actor=actor,
                                 from_state=from_state, level_before=level_before, at=ctx.at,
@@ -203,3 +204,8 @@ def _merged_who(candidates: list[Step]) -> Step:
     return Step(first.event, first.sources, first.dest, who)
 
 
+def _frozen(application: Application) -> dict[str, Any]:
+    """What the submit event proves on its own: the frozen content's and the rulebook's SHA-256."""
+    from states.audit_facts import submission_facts
+
+    return submission_facts(application.content_sha256, application.season)

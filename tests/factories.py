@@ -379,7 +379,7 @@ def conclude_panel(session: Session, row: Application, event: str) -> None:
     panel = create_panel(session, season=row.season, stage=rule.stage, tier=row.tier,
                          name=f"{rule.stage} {row.id}", actor=organiser, at=when)  # fmt: skip
     reviewers = [expert(session, PANEL_PROVINCES[i % 3]) for i in range(rule.reviewers)]
-    # By e-mail, not by position: the e-mail index returns rows in text order (expert10 before expert9).
+    # By e-mail, not by row order: `IN` over the e-mail index returns them sorted (expert10 before expert9).
     by_email = {r.email: r for r in reviewers}
     rows = session.scalars(select(Expert).where(Expert.email.in_(list(by_email)))).all()  # type: ignore[attr-defined]
     reviewer_of = {e.id: by_email[e.email] for e in rows}

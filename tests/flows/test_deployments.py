@@ -12,6 +12,7 @@ import yaml
 from cli.serve import CONFIG, build_deployments, deployment_specs, load_entrypoint
 
 SPECS = deployment_specs()
+SCHEDULED = {"reminder-sweep", "audit-anchor"}  # run with their defaults on a daily schedule
 
 
 def _params_model(schema: dict[str, Any]) -> dict[str, Any]:
@@ -24,7 +25,7 @@ def _params_model(schema: dict[str, Any]) -> dict[str, Any]:
 
 def test_one_deployment_per_stage_flow() -> None:
     names = [s["name"] for s in SPECS]
-    assert len(names) == len(set(names)) == 9
+    assert len(names) == len(set(names)) == 10
     assert all(s["entrypoint"].startswith("flows/") for s in SPECS)
 
 
@@ -40,14 +41,14 @@ def test_entrypoint_imports_and_its_parameters_are_a_form(spec: dict[str, Any]) 
     model = _params_model(schema)
     assert {"actor", "now"} <= set(model["properties"])
     assert model["properties"]["actor"]["pattern"] == r"^[a-z_]+@\S+$"
-    if spec["name"] != "reminder-sweep":
+    if spec["name"] not in SCHEDULED:
         assert schema["required"] == ["params"] and "actor" in model["required"]
 
 
-def test_the_sweep_runs_daily_at_eight_in_shanghai() -> None:
-    (sweep,) = [s for s in SPECS if s["name"] == "reminder-sweep"]
-    assert sweep["schedules"] == [{"cron": "0 8 * * *", "timezone": "Asia/Shanghai"}]
-    assert all(not s.get("schedules") for s in SPECS if s is not sweep)
+def test_the_sweep_and_the_audit_anchor_run_daily_at_eight_in_shanghai() -> None:
+    scheduled = [s for s in SPECS if s["name"] in SCHEDULED]
+    assert [s["schedules"] for s in scheduled] == [[{"cron": "0 8 * * *", "timezone": "Asia/Shanghai"}]] * 2
+    assert all(not s.get("schedules") for s in SPECS if s["name"] not in SCHEDULED)
 
 
 def test_shared_settings_live_under_definitions_and_no_secrets_in_the_file() -> None:

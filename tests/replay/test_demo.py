@@ -121,6 +121,8 @@ def test_a_small_season_through_the_prefect_flows_ends_where_direct_calls_do(
     console = Console(stderr=True, quiet=True)
     window = (date(2025, 7, 10), date(2025, 7, 10))  # one day of reminder sweeps keeps the flow runs few
     kwargs = {"enterprises": 8, "seed": 3, "console": console, "reminder_days": window}
+    for folder in ("flows", "direct"):  # run_season writes into a folder the demo's claim_output made
+        (tmp_path / folder).mkdir()
     flows = run_season(tmp_path / "flows", fast=False, **kwargs)  # type: ignore[arg-type]
     direct = run_season(tmp_path / "direct", fast=True, **kwargs)  # type: ignore[arg-type]
     assert flows["season"]["backend"] == "prefect" and direct["season"]["backend"] == "direct"

@@ -119,9 +119,9 @@ def test_edit_a_returned_application_records_the_diff(season_db: str, capsys: py
     code, out, _ = run(capsys, "--now", "2025-07-07", "application", "edit", "1", str(edited), "--json")
     assert code == 0 and json.loads(out)["changed"] == ["ai_scenario_ratio", "title"]
     (event,) = _events("edit_content")
-    old_title, new_title = event.data["changes"]["title"]
-    assert (old_title, new_title) == ("新能源汽车电驱壳体卓越级智能工厂", data["title"])
-    assert event.data["changes"]["ai_scenario_ratio"] == ["33.3", "40"]
+    diff = {d["path"]: d for d in event.data["diff"]}  # the edit's JSON diff (issue 12 §4)
+    assert (diff["/title"]["old"], diff["/title"]["value"]) == ("新能源汽车电驱壳体卓越级智能工厂", data["title"])
+    assert (diff["/ai_scenario_ratio"]["old"], diff["/ai_scenario_ratio"]["value"]) == ("33.3", "40")
     other = tmp_path / "other.yaml"
     other.write_text(yaml.safe_dump({**data, "tier": "leading"}, allow_unicode=True), encoding="utf-8")
     code, _, err = run(capsys, "application", "edit", "1", str(other))

@@ -22,7 +22,7 @@ ACTOR = Actor(name="审核员", email="a@example.cn", role=Role.LOCAL_OFFICER, u
 
 @pytest.fixture
 def chained(tmp_path: Path) -> Engine:
-    """Two applications with five events each."""
+    """An enterprise's registration and two applications with five events each."""
     engine = make_engine(f"sqlite:///{tmp_path / 'audit.db'}")
     migrate(engine)
     with Session(engine) as session:
@@ -36,6 +36,8 @@ def chained(tmp_path: Path) -> Engine:
         )
         session.add(enterprise)
         session.flush()
+        append_event(session, subject=f"enterprise:{enterprise.credit_code}", actor=ACTOR,
+                     event="register_enterprise", at=T0, record=enterprise)  # fmt: skip
         for _ in range(2):
             application = Application(
                 enterprise_id=enterprise.id,
@@ -55,8 +57,8 @@ def chained(tmp_path: Path) -> Engine:
                     actor=ACTOR,
                     event=f"e{i}",
                     at=T0 + timedelta(hours=i),
-                    from_state="a",
-                    to_state="b",
+                    from_state="draft",
+                    to_state="draft",
                     data={"i": i, "名称": "中文"},
                 )
         append_event(session, subject="unit:sh.qingpu:2025", actor=ACTOR, event="ranked_recommendation", at=T0)
@@ -73,7 +75,7 @@ def test_intact_database_verifies(chained: Engine) -> None:
     with Session(chained) as session:
         report = verify(session)
     assert report.ok, report.problems
-    assert (report.subjects, report.events) == (3, 11)
+    assert (report.subjects, report.events, report.rows) == (4, 12, 3)
 
 
 def test_edited_event_is_caught(chained: Engine) -> None:

@@ -58,7 +58,10 @@ def test_registration_and_drafts_match_the_single_path_and_refuse_row_by_row(ses
     single_event = _events(session, f"enterprise:{single.credit_code}")
     assert len(bulk_event) == len(single_event) == 1
     assert bulk_event[0][1:7] == single_event[0][1:7] and bulk_event[0][8] == single_event[0][8]
-    assert bulk_event[0][7] == {"name": rows[0]["name"], "jurisdiction": "sh.qingpu"}
+    bulk_data = dict(bulk_event[0][7])
+    bulk_row, single_row = bulk_data.pop("row"), single_event[0][7]["row"]
+    assert bulk_data == {"name": rows[0]["name"], "jurisdiction": "sh.qingpu"}
+    assert bulk_row["_table"] == "enterprise" and set(bulk_row) == set(single_row)  # the row as inserted
     assert session.scalar(select(func.count()).select_from(Actor).where(col(Actor.role) == "enterprise")) == 6
 
     drafts = _drafts(session, rows)
@@ -73,6 +76,16 @@ def test_registration_and_drafts_match_the_single_path_and_refuse_row_by_row(ses
                                    actor=f.applicant(session, single), at=f.at("2025-07-03"))  # fmt: skip
     ours, theirs = _events(session, f"application:{one.id}")[0], _events(session, f"application:{reference.id}")[0]
     assert ours[1:6] == theirs[1:6] and set(ours[7]) == set(theirs[7])
+    assert verify(session).ok
+
+    # One live application per enterprise, tier and season: against the database and within the batch.
+    again = _drafts(session, [f.enterprise_data("sh.qingpu", serial=9200), rows[1], rows[1]])
+    again[0].actor = f.applicant(session, single)
+    second = create_drafts(session, again, at=f.at("2025-07-04"))
+    assert sorted(second.by_index) == [1]
+    assert [(r.index, r.error.rule) for r in second.refused] == [(0, "one-application"), (2, "one-application")]
+    assert second.refused[0].error.details.get("existing") == reference.id
+    assert second.refused[1].error.details.get("existing") == second.by_index[1]
     assert verify(session).ok
 
 

@@ -1,0 +1,67 @@
+"""What an audited row looks like in its chain: the snapshot each event records of the row it changed.
+
+Every event of an application (and the registration of an enterprise, and each change of an account)
+carries `data["row"]`: the audited columns of the row right after the change. Replaying a chain
+(states.audit_replay) ends at the last snapshot; `audit verify` compares it with the live row, so a
+row edited without an event differs from its chain and is reported, naming the column.
+
+Large JSON columns (content, pledge, warnings) are recorded by their SHA-256, like the frozen
+`content_sha256` (251 §2(二)3), to keep events small.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, datetime
+from typing import Any
+
+from models.clock import to_utc
+
+# Not audited: the primary key is the subject; `version` is the optimistic lock's counter; the chain head
+# and length are checked against the chain itself (states.audit); `remind_at` is the reminder sweep's
+# due-item index (notifications.due), which the sweep moves without an event — it decides nothing.
+_SKIPPED = frozenset({"version", "audit_head", "audit_count", "remind_at", "password_hash", "failed_logins",
+                      "locked_until"})  # fmt: skip
+_DIGESTED = frozenset({"content", "pledge", "warnings"})
+
+
+def canonical_json(value: Any) -> str:
+    """Deterministic JSON: sorted keys, no spaces, UTF-8 kept (what the content hash and chain hash use)."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def content_digest(content: Any) -> str:
+    return hashlib.sha256(canonical_json(content).encode("utf-8")).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return to_utc(value).isoformat(timespec="microseconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    # A JSON round trip: what the event's JSON column gives back (tuples become lists, keys strings).
+    return json.loads(canonical_json(value))
+
+
+def audited_columns(table: type[Any]) -> list[str]:
+    return [c.name for c in table.__table__.columns if c.name not in _SKIPPED]  # type: ignore[attr-defined]
+
+
+def snapshot(record: Any) -> dict[str, Any]:
+    """The audited columns of a row, as its chain records them (digests for the large JSON ones), and its
+    table: one chain may record several rows (a unit's rounds and extensions)."""
+    row: dict[str, Any] = {"_table": type(record).__tablename__}
+    for name in audited_columns(type(record)):
+        value = getattr(record, name)
+        row[name] = "sha256:" + content_digest(value) if name in _DIGESTED else _plain(value)
+    return row
+
+
+def row_key(row: dict[str, Any]) -> tuple[str, Any]:
+    return str(row.get("_table")), row.get("id")
+
+
+def differences(recorded: dict[str, Any], live: dict[str, Any]) -> list[str]:
+    """The columns whose live value is not the one the chain recorded, in column order."""
+    return [name for name in live if name in recorded and recorded[name] != live[name]]

@@ -51,10 +51,12 @@ def application_files(n: int) -> list[dict[str, Any]]:
 def fresh_database(name: str) -> Iterator[Engine]:
     """A migrated SQLite file in a temporary folder."""
     from models.database import make_engine, migrate
+    from states.system import mark_replay
 
     with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as folder:
         engine = make_engine(f"sqlite:///{Path(folder) / 'bench.db'}")
         migrate(engine)
+        mark_replay(engine)  # the bench replays a season: a replay database
         try:
             yield engine
         finally:

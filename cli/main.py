@@ -42,9 +42,15 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON 
 
 
 @app.callback()
-def _root(now: NowOption = None, json_out: JsonOption = False) -> None:
-    STATE.now_text = now or os.environ.get("FACTORY_REVIEW_NOW")
+def _root(ctx: typer.Context, now: NowOption = None, json_out: JsonOption = False) -> None:
+    STATE.now_text = now or os.environ.get("FACTORY_REVIEW_NOW") or None
     STATE.json = json_out
+    STATE._at = None
+    if STATE.now_text and ctx.invoked_subcommand not in _OWN_CLOCK:
+        STATE.now()  # a production database refuses a fixed clock whatever the command (exit 2)
+
+
+_OWN_CLOCK = frozenset({"init", "demo", "diagram"})  # they set up a database or touch none
 
 
 def _session() -> Any:
@@ -82,18 +88,32 @@ def _load_file(path: Path) -> Any:
 
 
 @app.command()
-def init() -> None:
-    """Create or upgrade the database (SQLite under ./data unless DATABASE_URL is set)."""
-    from models.database import get_engine, migrate
+def init(
+    replay: Annotated[bool, typer.Option("--replay", help="A replay database: --now and --as are accepted.")] = False,
+    admin: Annotated[str | None, typer.Option("--admin", help="E-mail of the first ministry administrator.")] = None,
+    password_file: Annotated[Path | None, typer.Option("--password-file", help="First line: the password.")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="The administrator's display name.")] = None,
+) -> None:
+    """Create or upgrade the database (SQLite under ./data unless DATABASE_URL is set); set its mode once."""
+    from cli.identity import read_password, real_now
+    from models.database import get_engine, migrate, session_scope
     from models.settings import get_settings
+    from states.system import set_mode
 
     migrate(get_engine())
+    with session_scope() as session:
+        mode = set_mode(session, replay=replay, now=STATE.now_text if replay else None)
+        if admin:
+            from states.accounts import create_first_admin
+
+            password = read_password(password_file, confirm=password_file is None)
+            create_first_admin(session, email=admin, password=password, display_name=name, at=real_now())
     url = get_settings().resolved_database_url
     shown = url.split("@")[-1] if "@" in url else url
     if STATE.json:
-        emit_json({"database": shown, "migrated": True})
+        emit_json({"database": shown, "migrated": True, "mode": mode, "admin": admin})
     else:
-        console.print(f"database ready: [bold]{shown}[/]")
+        console.print(f"database ready: [bold]{shown}[/] ({mode})" + (f"; administrator {admin}" if admin else ""))
 
 
 @enterprise_app.command("add")
@@ -101,18 +121,24 @@ def enterprise_add(
     file: Annotated[Path, typer.Argument(help="YAML/JSON: one enterprise mapping or a list of them.")],
 ) -> None:
     """Register enterprises from a file (idempotent: an existing credit code is left as it is)."""
+    from cli.identity import acting_actor
+    from states.accounts import check_may_register
     from states.intake import SYSTEM_ACTOR, add_enterprise
 
     data = _load_file(file)
     items = data if isinstance(data, list) else (data.get("enterprises", [data]) if isinstance(data, dict) else [])
     added = []
+    at = STATE.now()
     with _session() as session:
+        actor = acting_actor(session, replay_default="system@system")
         for item in items:
             if not isinstance(item, dict):
                 from models.errors import InvalidInput
 
                 raise InvalidInput(f"{file}: each enterprise must be a mapping", rule="enterprise-schema")
-            enterprise = add_enterprise(session, data=item, actor=SYSTEM_ACTOR, at=STATE.now())
+            if actor is not SYSTEM_ACTOR:
+                check_may_register(actor, item)
+            enterprise = add_enterprise(session, data=item, actor=actor, at=at)
             added.append({"id": enterprise.id, "credit_code": enterprise.credit_code, "name": enterprise.name})
     if STATE.json:
         emit_json(added)
@@ -127,11 +153,16 @@ def actor_add(
     name: Annotated[str, typer.Option(help="Display name.")],
     email: Annotated[str, typer.Option(help="Where notifications go.")] = "",
 ) -> None:
-    """Register an actor (idempotent)."""
+    """Register an actor on a replay database (idempotent); in production, accounts: `account add`."""
+    from models.errors import ReplayOnly
     from states.intake import add_actor, parse_actor
+    from states.system import is_replay
 
     role, unit = parse_actor(spec)
     with _session() as session:
+        if not is_replay(session):
+            raise ReplayOnly("actors are accounts on a production database: `factory-review account add`",
+                             rule="replay-only")  # fmt: skip
         actor = add_actor(session, name=name, email=email, role=role, unit=unit)
     if STATE.json:
         emit_json(actor.model_dump())
@@ -150,9 +181,10 @@ def apply(
     """Create a draft application from a file, as the enterprise it names."""
     from pydantic import ValidationError
 
+    from cli.identity import acting_actor
     from models.errors import InvalidInput
     from programmes.application_file import ApplicationFile
-    from states.intake import create_from_file, resolve_actor
+    from states.intake import create_from_file
     from states.service import transition
 
     raw = _load_file(file)
@@ -162,12 +194,13 @@ def apply(
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())) or "file"
         raise InvalidInput(f"{file}: {where}: {first.get('msg')}", rule="application-schema") from None
+    at = STATE.now()
     with _session() as session:
-        actor = resolve_actor(session, f"enterprise@{parsed.credit_code}")
-        application = create_from_file(session, parsed, actor=actor, at=STATE.now())
+        actor = acting_actor(session, replay_default=f"enterprise@{parsed.credit_code}")
+        application = create_from_file(session, parsed, actor=actor, at=at)
         result = None
         if submit:
-            result = transition(session, application.id, "submit", actor=actor, at=STATE.now())
+            result = transition(session, application.id, "submit", actor=actor, at=at)
     out = {
         "id": application.id,
         "state": result.to_state if result else application.state,
@@ -186,13 +219,14 @@ def apply(
 def act(
     application_id: Annotated[int, typer.Argument(help="Application id.")],
     event: Annotated[str, typer.Argument(help="Event name from the lifecycle table (see `factory-review diagram`).")],
-    as_: Annotated[str, typer.Option("--as", help="Acting ROLE@UNIT.")],
+    as_: Annotated[str | None, typer.Option("--as", help="Acting ROLE@UNIT (replay databases only).")] = None,
     reason: Annotated[str, typer.Option(help="Why (required for reject, return, objections).")] = "",
     data: Annotated[str, typer.Option(help="Extra JSON data recorded with the event.")] = "{}",
 ) -> None:
-    """Fire one lifecycle event through the one door (guards, audit, mail, all or nothing)."""
+    """Fire one lifecycle event through the one door, as the signed-in account (guards, audit, mail, all or
+    nothing)."""
+    from cli.identity import acting_actor
     from models.errors import InvalidInput
-    from states.intake import resolve_actor
     from states.service import transition
 
     try:
@@ -201,9 +235,10 @@ def act(
             raise ValueError("must be a JSON object")
     except ValueError as exc:
         raise InvalidInput(f"--data: {exc}", rule="input") from None
+    at = STATE.now()
     with _session() as session:
-        actor = resolve_actor(session, as_)
-        result = transition(session, application_id, event, actor=actor, at=STATE.now(), reason=reason, data=extra)
+        actor = acting_actor(session, as_)
+        result = transition(session, application_id, event, actor=actor, at=at, reason=reason, data=extra)
     if STATE.json:
         emit_json(result.__dict__)
     else:
@@ -263,6 +298,8 @@ def _history_rows(application_id: int) -> list[dict[str, Any]]:
                 "seq": e.seq,
                 "at": shanghai_text(e.at) if e.at else "",
                 "at_utc": e.at.isoformat() if e.at else "",
+                "recorded_at": shanghai_text(e.recorded_at) if e.recorded_at else "",
+                "recorded_differs": _differs(e.at, e.recorded_at),
                 "actor": f"{e.actor_role}@{e.actor_unit}",
                 "actor_name": e.actor_name,
                 "event": e.event,
@@ -274,6 +311,11 @@ def _history_rows(application_id: int) -> list[dict[str, Any]]:
             }
             for e in events
         ]
+
+
+def _differs(at: Any, recorded_at: Any) -> bool:
+    """A replay's business instant vs the real one (a few seconds apart is the same moment of work)."""
+    return bool(at and recorded_at and abs((at - recorded_at).total_seconds()) > 2)
 
 
 @app.command()
@@ -298,10 +340,15 @@ def print_history(rows: list[dict[str, Any]], *, title: str) -> None:
     from rich.table import Table
 
     table = Table(title=f"audit history — {title}")
-    for column in ("#", "time (Asia/Shanghai)", "actor", "event", "from → to", "reason"):
+    recorded = any(r.get("recorded_differs") for r in rows)  # a replay: show the real time beside it
+    columns = ["#", "time (Asia/Shanghai)", *(["recorded at (real)"] if recorded else []), "actor", "event",
+               "from → to", "reason"]  # fmt: skip
+    for column in columns:
         table.add_column(column)
     for r in rows:
-        table.add_row(str(r["seq"]), r["at"], r["actor"], r["event"], f"{r['from'] or '·'} → {r['to']}", r["reason"])
+        real = [r["recorded_at"] if r.get("recorded_differs") else ""] if recorded else []
+        table.add_row(str(r["seq"]), r["at"], *real, r["actor"], r["event"], f"{r['from'] or '·'} → {r['to']}",
+                      r["reason"])  # fmt: skip
     console.print(table)
 
 
@@ -312,14 +359,20 @@ def print_history(rows: list[dict[str, Any]], *, title: str) -> None:
 def audit_verify() -> None:
     """Recompute every hash chain; exit 3 and list the broken ones if anything was edited or removed."""
     from states.audit import verify
+    from states.system import database_mode
 
     with _session() as session:
         report = verify(session)
+        mode = database_mode(session)
     if STATE.json:
-        emit_json({"ok": report.ok, "subjects": report.subjects, "events": report.events, "problems": report.problems})
+        emit_json({"ok": report.ok, "subjects": report.subjects, "events": report.events, "problems": report.problems,
+                   "mode": mode})  # fmt: skip
     else:
         if report.ok:
             console.print(f"[green]audit ok[/]: {report.events} events in {report.subjects} chains verified")
+        if mode == "replay":
+            console.print("[yellow]replay database[/]: business times (at) were set by the replay; "
+                          "recorded_at holds the real time of each event")  # fmt: skip
         for problem in report.problems:
             console.print(f"[red]broken[/] {problem}")
     if not report.ok:
@@ -380,6 +433,7 @@ _SUBAPPS = (
     ("cli.notification_cmds", "reminders_app", "reminders"),
     ("cli.notification_cmds", "outbox_app", "outbox"),
     ("cli.serve", "app", None),
+    ("cli.account_cmds", "app", None),
 )
 
 

@@ -15,6 +15,7 @@ another district).
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -28,12 +29,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.exc import OperationalError
 
 import programmes.tracks  # noqa: F401  (registers the programme's guards and tracks before the first transition)
-from models.clock import clock_from_env, parse_instant
+from models.clock import parse_instant
 from models.database import session_scope
 from models.errors import ConcurrentUpdate, InvalidInput, NotFound, ReviewError
 from models.tables import Actor, AuditEvent
 from states.audit import history
-from states.intake import parse_actor, resolve_actor
+from states.identity import TOKEN_ENV, flow_actor
+from states.intake import parse_actor
 from states.lifecycle import TABLES
 from states.service import transition
 
@@ -83,8 +85,12 @@ class StageParams(BaseModel):
         return value or None
 
     def at(self) -> datetime:
-        """The instant this run acts at (fixed for the whole batch)."""
-        return parse_instant(self.now) if self.now else clock_from_env().now()
+        """The instant this run acts at (fixed for the whole batch): the server clock on a production
+        database, where `now` and FACTORY_REVIEW_NOW are refused; on a replay, the requested instant."""
+        from states.system import clock_for, requested_now
+
+        with session_scope() as session:
+            return clock_for(session, requested=requested_now(self.now)).now()
 
 
 class Outcome(BaseModel):
@@ -217,6 +223,12 @@ def _fire_one(session: Any, actor: Actor, item: EventItem, at: datetime) -> Outc
             mails_queued=result.mails_queued,
         )
     raise AssertionError("unreachable")
+
+
+def resolve_actor(session: Any, spec: str) -> Actor:
+    """Who a run acts as: `spec` on a replay database; the deployment's FACTORY_REVIEW_TOKEN account in
+    production (states.identity.flow_actor)."""
+    return flow_actor(session, spec, os.environ.get(TOKEN_ENV))
 
 
 def fire_batch(items: Sequence[EventItem], actor: str, at: datetime) -> list[Outcome]:

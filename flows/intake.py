@@ -18,13 +18,13 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field, ValidationError
 
-from flows.common import CHUNK, EventItem, Outcome, StageParams, StageReport, chunks, fire_all, publish
+from flows.common import CHUNK, EventItem, Outcome, StageParams, StageReport, chunks, fire_all, publish, resolve_actor
 from models.database import session_scope
 from models.enums import Role
 from models.errors import ReviewError
 from programmes.application_file import ApplicationFile, load_application_file
 from states.audit import content_digest
-from states.intake import create_from_file, parse_actor, resolve_actor, update_content
+from states.intake import create_from_file, parse_actor, update_content
 from states.lifecycle import State
 from states.queries import find_application
 

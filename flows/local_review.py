@@ -28,11 +28,11 @@ from flows.common import (
     fire_all,
     load_decisions_file,
     publish,
+    resolve_actor,
 )
 from models.database import session_scope
 from models.errors import ReviewError
 from states.audit import history
-from states.intake import resolve_actor
 from states.queries import describe, held_by, markdown_table
 
 

@@ -13,6 +13,7 @@ A malformed file raises `SeasonDataError` naming the file, the line and the fiel
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import date
 from functools import cache, cached_property
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from models.errors import NotFound, SeasonDataError
+from models.errors import InvalidInput, NotFound, SeasonDataError
 
 if TYPE_CHECKING:
     from models.tables import Enterprise
@@ -283,6 +284,7 @@ class Season(_Model):
     future_modes: tuple[str, ...] = ()
     district_calls: tuple[DistrictCall, ...] = ()
     path: str = ""
+    sha256: str = ""  # of the file's text: the rulebook an application is judged by (set by parse_season)
 
     # ---- validation across sections ----------------------------------------------------------
 
@@ -567,6 +569,7 @@ def parse_season(text: str, path: str) -> Season:
     if not isinstance(data, dict):
         raise SeasonDataError(f"{path}, line 1: a season file is a mapping", rule="season-data", source=path)
     data.setdefault("path", path)
+    data["sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
     try:
         return Season.model_validate(data)
     except ValidationError as exc:
@@ -600,11 +603,19 @@ def load_season(path: str | Path) -> Season:
     return parse_season(text, str(path))
 
 
-def season_path(name_or_path: str | Path) -> Path:
-    """A bare name ("2025") means programmes/seasons/<name>.yaml; anything else is a path."""
-    text = str(name_or_path)
-    if "/" in text or text.endswith((".yaml", ".yml")):
-        return Path(text)
+SEASON_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+
+
+def season_path(name: str | Path) -> Path:
+    """A shipped season's file: programmes/seasons/<name>.yaml. Only names: a path or URL is refused."""
+    text = str(name)
+    if not SEASON_NAME.match(text):
+        raise InvalidInput(
+            f"season {text[:60]!r} is not a season name: seasons are chosen by name among the registered ones "
+            "(programmes/seasons/, `factory-review season load`), never by path or URL",
+            rule="season-by-name",
+            source="issue #11 §6",
+        )
     return SEASONS_DIR / f"{text}.yaml"
 
 
@@ -613,21 +624,41 @@ def _cached(path: str) -> Season:
     return load_season(path)
 
 
-def get_season(name_or_path: str | Path | Season = "2025") -> Season:
-    """The season by name or path, loaded once per process (a `Season` is returned as it is)."""
-    if isinstance(name_or_path, Season):
-        return name_or_path
-    text = str(name_or_path)
-    if len(text) > 255 or "\x00" in text:
-        raise NotFound(f"no season {text[:40]!r}…", rule="unknown-season")
-    path = season_path(name_or_path)
+@cache
+def _parsed(name: str, sha256: str, text: str) -> Season:
+    return parse_season(text, f"season {name} (loaded, sha256 {sha256[:12]})")
+
+
+def _registered(name: str) -> Season | None:
+    """A season an administrator loaded into the database (`factory-review season load`)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from models.database import session_scope
+    from models.tables import SeasonRecord
+
     try:
-        exists = path.is_file()
-    except (OSError, ValueError):
-        exists = False
-    if not exists:
-        raise NotFound(f"no season file {path}", rule="unknown-season", source=str(path))
-    return _cached(str(path.resolve()))
+        with session_scope() as session:
+            row = session.get(SeasonRecord, name)
+            return _parsed(row.name, row.sha256, row.text) if row is not None else None
+    except SQLAlchemyError:
+        return None
+
+
+def get_season(name: str | Path | Season = "2025") -> Season:
+    """A registered season by name, loaded once per process (a `Season` is returned as it is).
+
+    Registered: shipped in programmes/seasons/, or loaded by an administrator. Nothing is read from a
+    path or URL (issue #11 §6: a home-made rulebook would pass every guard)."""
+    if isinstance(name, Season):
+        return name
+    path = season_path(name)
+    if path.is_file():
+        return _cached(str(path.resolve()))
+    loaded = _registered(str(name))
+    if loaded is None:
+        raise NotFound(f"no season named {str(name)!r}; registered: {', '.join(available_seasons())}",
+                       rule="unknown-season")  # fmt: skip
+    return loaded
 
 
 def available_seasons() -> list[str]:

@@ -210,7 +210,8 @@ def create_application(
         raise NotFound(f"enterprise {code} is not registered; `factory-review enterprise add` first")
     if not (actor.role == Role.ENTERPRISE and actor.unit == code) and actor.role not in {Role.ADMIN, Role.SYSTEM}:
         raise NotAuthorised(f"{actor.role}@{actor.unit} may not create an application for {code}", rule="authorisation")
-    chain = get_season(season).chain_for(enterprise, track_value, tier)
+    rulebook = get_season(season)
+    chain = rulebook.chain_for(enterprise, track_value, tier)
     now = to_utc(at)
     assert enterprise.id is not None
     application = Application(
@@ -224,6 +225,7 @@ def create_application(
         pledge=pledge or {},
         chain=chain,
         review_level=0,
+        rulebook_sha256=rulebook.sha256,  # the rulebook it is judged by (issue #11 §6)
         created_at=now,
         updated_at=now,
     )
@@ -238,7 +240,13 @@ def create_application(
             event="create",
             at=at,
             to_state=State.DRAFT,
-            data={"tier": tier, "track": track_value, "chain": chain, "content_sha256": content_digest(content)},
+            data={
+                "tier": tier,
+                "track": track_value,
+                "chain": chain,
+                "content_sha256": content_digest(content),
+                "rulebook_sha256": rulebook.sha256,
+            },
         )
         session.commit()
     except BaseException:

@@ -92,6 +92,19 @@ def whoami() -> None:
          f"{account.email} — {account.display_name}, {account.role}@{account.unit} ({mode} database)")
 
 
+@app.command("form-token")
+def form_token(minutes: Annotated[int, typer.Option(help="How long it stays valid.")] = 60) -> None:
+    """A one-time token for a Prefect decision form: the decisions are recorded as yours."""
+    from cli.identity import current_account, real_now
+    from states.accounts import actor_for, open_session
+
+    with _session() as session:
+        account = current_account(session)
+        actor_for(account)
+        token = open_session(session, account=account, kind="form", at=real_now(), ttl=timedelta(minutes=minutes))
+    _say({"token": token, "minutes": minutes}, token)
+
+
 @account_app.command("add")
 def account_add(
     email: Annotated[str, typer.Argument(help="The new account's login e-mail.")],

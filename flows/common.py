@@ -25,7 +25,7 @@ import yaml
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 from sqlalchemy.exc import OperationalError
 
 import programmes.tracks  # noqa: F401  (registers the programme's guards and tracks before the first transition)
@@ -225,12 +225,6 @@ def _fire_one(session: Any, actor: Actor, item: EventItem, at: datetime) -> Outc
     raise AssertionError("unreachable")
 
 
-def resolve_actor(session: Any, spec: str) -> Actor:
-    """Who a run acts as: `spec` on a replay database; the deployment's FACTORY_REVIEW_TOKEN account in
-    production (states.identity.flow_actor)."""
-    return flow_actor(session, spec, os.environ.get(TOKEN_ENV))
-
-
 def fire_batch(items: Sequence[EventItem], actor: str, at: datetime) -> list[Outcome]:
     """Fire each item through the one door (`states.service.transition`), skipping what was applied."""
     with session_scope() as session:
@@ -300,17 +294,60 @@ def load_decisions_file(path: str | Path, model: type[M]) -> M:
         raise InvalidInput(f"{file}: {str(exc).splitlines()[0]}", rule="input-file") from None
 
 
+FORM_TOKEN_HELP = (
+    "Production databases: a one-time form token from `factory-review form-token` (signed in as yourself). "
+    "The decisions are recorded as your account's; the token is revoked once used."
+)
+_DECIDERS: dict[str, Actor] = {}  # flow run id → the account that entered the run's form decisions
+
+
 def ask_for(model: type[M], *, description: str, timeout: int, **initial: Any) -> M:
     """Pause the run for a human decision; the Prefect UI renders `model` as a form.
 
-    Pauses are for decisions taken within the hour (the timeout fails the run); long waits are scheduled
-    runs instead (see flows.cultivation)."""
+    On a production database the form also asks for a one-time form token: Prefect has no accounts, so
+    the token says who decided, and the run fires the decisions as that account (the door checks its
+    role and unit). The token is revoked as soon as it is read, so the copy Prefect keeps of the form's
+    input opens nothing. Pauses are for decisions taken within the hour (the timeout fails the run); long
+    waits are scheduled runs instead (see flows.cultivation)."""
     from prefect.flow_runs import pause_flow_run
     from prefect.input import RunInput
 
-    form = RunInput.subclass_from_base_model_type(model).with_initial_data(description=description, **initial)
+    from states.system import is_replay
+
+    with session_scope() as session:
+        signed = not is_replay(session)
+    base: type[BaseModel] = model
+    if signed:
+        base = create_model(f"Signed{model.__name__}", __base__=model,
+                            form_token=(str, Field(default="", description=FORM_TOKEN_HELP)))  # fmt: skip
+    form = RunInput.subclass_from_base_model_type(base).with_initial_data(description=description, **initial)
     answer = pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=2)
-    return model.model_validate(answer.model_dump(exclude={"metadata"}) if answer is not None else {})
+    raw = answer.model_dump(exclude={"metadata"}) if answer is not None else {}
+    if signed:
+        _record_decider(str(raw.pop("form_token", "") or ""))
+    return model.model_validate(raw)
+
+
+def _record_decider(token: str) -> None:
+    """Resolve and revoke the form token; later tasks of this run act as its account (`resolve_actor`)."""
+    from prefect.runtime import flow_run
+
+    from states.accounts import actor_for
+    from states.signin import redeem_form_token
+
+    with session_scope() as session:
+        _DECIDERS[str(flow_run.id)] = actor_for(redeem_form_token(session, token))
+
+
+def resolve_actor(session: Any, spec: str) -> Actor:
+    """Who a run acts as: `spec` on a replay database; in production the account that entered the run's
+    form decisions, else the deployment's FACTORY_REVIEW_TOKEN account (states.identity.flow_actor)."""
+    from prefect.runtime import flow_run
+
+    decider = _DECIDERS.get(str(flow_run.id)) if flow_run.id else None
+    if decider is not None:
+        return decider
+    return flow_actor(session, spec, os.environ.get(TOKEN_ENV))
 
 
 # ---- reporting ----------------------------------------------------------------------------------

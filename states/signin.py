@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlmodel import Session, col
@@ -26,7 +26,7 @@ MAX_FAILURES = 5
 LOCK_FOR = timedelta(minutes=15)
 DEFAULT_TTL = timedelta(hours=12)
 SERVICE_TTL = timedelta(days=90)
-KINDS = frozenset({"cli", "web", "service"})
+KINDS = frozenset({"cli", "web", "service", "form"})  # form: one-time, for a Prefect pause form
 ANONYMOUS = Actor(name="(not signed in)", email="", role=Role.SYSTEM, unit=SYSTEM_UNIT)
 SOURCE = "OWASP ASVS V2.2.1 (5 failures, 15 minutes)"
 
@@ -145,6 +145,20 @@ def _token_problem(row: AccountSession | None, account: Account | None, at: date
     if not account.active:
         return "of a deactivated account"
     return ""
+
+
+def redeem_form_token(session: Session, token: str) -> Account:
+    """A Prefect form's one-time token: valid, of kind "form", revoked as it is read (Prefect keeps the
+    form's input, so the copy it keeps must open nothing)."""
+    now = datetime.now(UTC)
+    account = account_for_token(session, token, at=now)
+    row = _session_row(session, token)
+    assert row is not None
+    if row.kind != "form":
+        raise NotAuthenticated("a decision form takes a one-time token from `factory-review form-token`, not a "
+                               "session token", rule="form-token")  # fmt: skip
+    close_session(session, token, at=now)
+    return account
 
 
 def close_session(session: Session, token: str, *, at: datetime) -> None:

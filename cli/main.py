@@ -263,6 +263,7 @@ def show(application_id: Annotated[int, typer.Argument(help="Application id.")])
             raise NotFound(f"application {application_id} does not exist")
         enterprise = session.get(Enterprise, application.enterprise_id)
         assert enterprise is not None
+        _check_reader(session, application, enterprise)
         row = application.model_dump(mode="json")
         row["enterprise"] = {"credit_code": enterprise.credit_code, "name": enterprise.name}
     if STATE.json:
@@ -283,15 +284,31 @@ def show(application_id: Annotated[int, typer.Argument(help="Application id.")])
     console.print(table)
 
 
+def _check_reader(session: Any, application: Any, enterprise: Any) -> None:
+    """Production: the signed-in account must have the application in its scope (an out-of-scope id reads
+    as unknown). A replay database is open to whoever holds the file."""
+    from cli.identity import current_account
+    from models.errors import NotFound
+    from states.accounts import may_read
+    from states.system import is_replay
+
+    if is_replay(session):
+        return
+    if not may_read(current_account(session), application, enterprise):
+        raise NotFound(f"application {application.id} does not exist")
+
+
 def _history_rows(application_id: int) -> list[dict[str, Any]]:
     from models.clock import shanghai_text
     from models.errors import NotFound
-    from models.tables import Application
+    from models.tables import Application, Enterprise
     from states.audit import history as audit_history
 
     with _session() as session:
-        if session.get(Application, application_id) is None:
+        application = session.get(Application, application_id)
+        if application is None:
             raise NotFound(f"application {application_id} does not exist")
+        _check_reader(session, application, session.get(Enterprise, application.enterprise_id))
         events = audit_history(session, f"application:{application_id}")
         return [
             {

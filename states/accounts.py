@@ -24,12 +24,12 @@ from models.errors import InvalidInput, NotAuthenticated, NotAuthorised, NotFoun
 from models.tables import Account, Actor, Enterprise
 from states.audit import append_event
 from states.passwords import hash_password, normalise_email
-from states.scope import in_scope, is_jurisdiction, lineage, visible_units
+from states.scope import in_scope, is_jurisdiction, lineage, may_read, visible_units
 from states.signin import account_for_token, authenticate, close_session, open_session
 
 __all__ = [
     "account_for_token", "actor_for", "authenticate", "change_role", "close_session", "confirm_enterprise",
-    "create_first_admin", "deactivate", "grant_account", "in_scope", "issue_service_token", "open_session",
+    "create_first_admin", "deactivate", "grant_account", "in_scope", "issue_service_token", "may_read", "open_session",
     "register_enterprise", "reset_password", "visible_units",
 ]  # fmt: skip
 

@@ -11,7 +11,7 @@ from functools import cache
 from sqlmodel import Session
 
 from models.enums import MINISTRY_UNIT, SYSTEM_UNIT, Role
-from models.tables import Account, Actor
+from models.tables import Account, Actor, Application, Enterprise
 
 NATIONAL_ROLES = frozenset({Role.ADMIN, Role.MINISTRY_OFFICER, Role.AUDITOR, Role.EXPERT})
 
@@ -57,3 +57,14 @@ def visible_units(session: Session, account: Account) -> set[str] | None:
     if account.role == Role.ENTERPRISE or account.unit == SYSTEM_UNIT:
         return {account.unit}
     return {code for code, line in _tree().items() if account.unit in line} | {account.unit}
+
+
+def may_read(account: Account, application: Application, enterprise: Enterprise | None) -> bool:
+    """An application is readable by its enterprise, by anyone whose scope holds a unit of its chain or
+    its enterprise's unit (officers, auditors, experts of those units), and by national accounts."""
+    if not account.active or not account.confirmed:
+        return False
+    if account.role == Role.ENTERPRISE:
+        return enterprise is not None and account.unit == enterprise.credit_code
+    units = [*application.chain, *([enterprise.jurisdiction] if enterprise is not None else [])]
+    return is_national(account) or any(in_scope(account, unit) for unit in units)

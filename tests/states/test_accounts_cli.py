@@ -259,3 +259,51 @@ def test_a_replay_keeps_now_and_as(app_db: str, capsys: Capture) -> None:
     code, _, err = cli(["--now", "2025-07-10", "act", str(app_id), "return_for_revision", "--as",
                         "local_officer@sh.qingpu", "--reason", "补充"], capsys)  # fmt: skip
     assert code == 0, err
+
+
+def test_history_on_production_is_read_within_the_scope(production_db: str, pw: str, capsys: Capture) -> None:
+    app_id = _submitted("sh.qingpu")
+    assert cli(["history", str(app_id)], capsys)[0] == 1  # not signed in
+    _admin(pw, capsys)
+    for email, role, unit in (("a@sh.gov.cn", "auditor", "sh"), ("pd@pudong.gov.cn", "local_officer", "sh.pudong")):
+        _grant(email, role, unit, pw, capsys)
+    _sign_in("a@sh.gov.cn", pw, capsys)
+    code, out, _ = cli(["--json", "history", str(app_id)], capsys)
+    assert code == 0 and [r["event"] for r in json.loads(out)][:2] == ["create", "submit"]
+    _sign_in("pd@pudong.gov.cn", pw, capsys)
+    code, _, err = cli(["show", str(app_id)], capsys)
+    assert code == 2 and "does not exist" in err  # out of scope reads as unknown
+
+
+def test_season_load_registers_a_rulebook_by_name_for_national_administrators(
+    production_db: str, pw: str, capsys: Capture, tmp_path: Path
+) -> None:
+    from programmes.season import SEASONS_DIR, get_season
+
+    text = (SEASONS_DIR / "2026.yaml").read_text(encoding="utf-8")
+    copy = tmp_path / "rules.yaml"
+    copy.write_text(text.replace('\nname: "2026"\n', "\nname: 2026b\n", 1), encoding="utf-8")
+    _admin(pw, capsys)
+    _grant("sh@sh.gov.cn", "admin", "sh", pw, capsys)
+    code, out, err = cli(["--json", "season", "load", str(copy)], capsys)
+    assert code == 0, err
+    loaded = json.loads(out)
+    assert loaded["season"] == "2026b" and get_season("2026b").sha256 == loaded["sha256"]
+    shipped = tmp_path / "shipped.yaml"
+    shipped.write_text(text, encoding="utf-8")
+    assert cli(["season", "load", str(shipped)], capsys)[0] == 2  # a shipped name is never replaced
+    _sign_in("sh@sh.gov.cn", pw, capsys)
+    assert cli(["season", "load", str(copy)], capsys)[0] == 1  # provincial administrators don't load rulebooks
+    with Session(get_engine()) as session:
+        events = session.scalars(select(AuditEvent).where(AuditEvent.subject == "season:2026b")).all()
+        assert [e.event for e in events] == ["load_season"] and events[0].data["sha256"] == loaded["sha256"]
+
+
+def test_each_application_records_the_rulebook_it_is_judged_by(production_db: str) -> None:
+    from programmes.season import get_season
+
+    app_id = _submitted()
+    with Session(get_engine()) as session:
+        app = session.get(Application, app_id)
+        assert app is not None and app.rulebook_sha256 == get_season(app.season).sha256
+        assert len(app.rulebook_sha256 or "") == 64

@@ -67,7 +67,8 @@ def authenticate(session: Session, *, email: str, password: str, at: datetime) -
     )  # fmt: skip
     if account is None:
         burn_time(password)
-        _audit(session, None, "sign_in_failed", at, email=(address or str(email))[:254], why="unknown account")
+        # Only a well-formed address is kept: text typed into the wrong field may be a password.
+        _audit(session, None, "sign_in_failed", at, email=address or "(not an e-mail address)", why="unknown account")
         raise _refuse(session, NotAuthenticated("unknown e-mail or wrong password", rule="sign-in"))
     if account.locked_until is not None and to_utc(account.locked_until) > to_utc(at):
         _audit(session, account, "sign_in_failed", at, why="locked")

@@ -26,7 +26,9 @@ class CliState:
         Call it before opening the command's own session: it reads the database mode in a session of its own."""
         if self._at is None or self._at[0] != self.now_text:
             from models.database import session_scope
-            from states.system import clock_for
+            from states.system import clock_for, parse_requested
+
+            parse_requested(self.now_text)  # a malformed instant is refused before the database is opened
 
             with session_scope() as session:
                 self._at = (self.now_text, clock_for(session, requested=self.now_text).now())

@@ -50,7 +50,10 @@ def _root(ctx: typer.Context, now: NowOption = None, json_out: JsonOption = Fals
         STATE.now()  # a production database refuses a fixed clock whatever the command (exit 2)
 
 
-_OWN_CLOCK = frozenset({"init", "demo", "diagram"})  # they set up a database or touch none
+# init/demo/diagram set up a database or touch none; the others ask STATE.now() themselves, after checking
+# their own arguments, so malformed input is refused before the database is opened.
+_OWN_CLOCK = frozenset({"init", "demo", "diagram", "act", "apply", "enterprise", "recommend", "extend",
+                        "reminders", "outbox"})  # fmt: skip
 
 
 def _session() -> Any:
@@ -227,6 +230,7 @@ def act(
     nothing)."""
     from cli.identity import acting_actor
     from models.errors import InvalidInput
+    from states.intake import parse_actor
     from states.service import transition
 
     try:
@@ -235,6 +239,8 @@ def act(
             raise ValueError("must be a JSON object")
     except ValueError as exc:
         raise InvalidInput(f"--data: {exc}", rule="input") from None
+    if as_:
+        parse_actor(as_)  # a malformed --as is refused before the database is opened
     at = STATE.now()
     with _session() as session:
         actor = acting_actor(session, as_)

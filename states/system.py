@@ -71,6 +71,11 @@ def _store_replay_now(session: Session, text: str, real_now: datetime) -> None:
         row.value, row.set_at = instant, real_now
 
 
+def parse_requested(text: str | None) -> datetime | None:
+    """Check a requested instant's form (no database needed); None when none was requested."""
+    return _parse(text) if text else None
+
+
 def _parse(text: str) -> datetime:
     try:
         return parse_instant(text)

@@ -13,7 +13,7 @@ from typing import Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session
 
 from models.clock import Clock, FixedClock, SystemClock, parse_instant, to_utc
@@ -28,10 +28,17 @@ REPLAY_NOW_KEY = "replay_now"
 def database_mode(session: Session) -> Mode:
     try:
         row = session.get(SystemState, MODE_KEY)
-    except SQLAlchemyError:  # a database older than migration 0003: production, the safe default
-        session.rollback()
+    except (OperationalError, ProgrammingError) as exc:
+        if not _missing_table(exc):
+            raise  # e.g. "database is locked": never guess the mode
+        session.rollback()  # a database older than migration 0003: production, the safe default
         return "production"
     return "replay" if row is not None and row.value == "replay" else "production"
+
+
+def _missing_table(exc: Exception) -> bool:
+    text = str(getattr(exc, "orig", exc)).lower()
+    return "no such table" in text or ("system_state" in text and "does not exist" in text)
 
 
 def is_replay(session: Session) -> bool:

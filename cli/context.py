@@ -23,14 +23,13 @@ class CliState:
     def now(self) -> datetime:
         """The instant this command acts at, fixed for the command. Production databases take the server
         clock and refuse `--now`/FACTORY_REVIEW_NOW (exit 2); replay databases take them (states.system).
-        Call it before opening the command's own session: it reads the database mode in a session of its own."""
+        It reads the database mode in a read-only session of its own (no write lock on SQLite)."""
         if self._at is None or self._at[0] != self.now_text:
-            from models.database import session_scope
+            from models.database import read_session
             from states.system import clock_for, parse_requested
 
             parse_requested(self.now_text)  # a malformed instant is refused before the database is opened
-
-            with session_scope() as session:
+            with read_session() as session:  # safe inside a command's own open session
                 self._at = (self.now_text, clock_for(session, requested=self.now_text).now())
         return self._at[1]
 

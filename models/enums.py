@@ -66,8 +66,8 @@ class Role(StrEnum):
     MINISTRY_OFFICER = "ministry_officer"  # unit = "miit": the six departments' secretariat
     ADMIN = "admin"  # programme administrator at a jurisdiction: extensions, corrections
     SYSTEM = "system"  # the scheduler: expiries and sweeps
-    AUDITOR = "auditor"  # reads every history and runs verify/export over its unit's scope; changes nothing
-    EXPERT = "expert"  # a reviewing expert (评审专家), invited by a unit
+    AUDITOR = "auditor"  # reads every history in its scope and verifies; changes nothing
+    EXPERT = "expert"  # a member of an expert panel: reviews what it is assigned (251 §3(二)4-5)
 
     @property
     def label(self) -> str:

@@ -70,11 +70,13 @@ def acting_actor(session: Session, as_spec: str | None = None, *, replay_default
     """The actor of a mutating command. Production: the signed-in account, and `--as` is refused.
     Replay: `--as`, else the signed-in account, else `replay_default` (e.g. the applicant of a file)."""
     from states.identity import token_actor
-    from states.intake import resolve_actor
+    from states.intake import parse_actor, resolve_actor
     from states.system import is_replay
 
+    if as_spec is not None:
+        parse_actor(as_spec)  # malformed (or empty) is refused before the database is read
     replay = is_replay(session)
-    if as_spec:
+    if as_spec is not None:
         if not replay:
             raise ReplayOnly(
                 "--as works only on a replay database; sign in with `factory-review login EMAIL`",

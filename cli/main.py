@@ -239,8 +239,8 @@ def act(
             raise ValueError("must be a JSON object")
     except ValueError as exc:
         raise InvalidInput(f"--data: {exc}", rule="input") from None
-    if as_:
-        parse_actor(as_)  # a malformed --as is refused before the database is opened
+    if as_ is not None:
+        parse_actor(as_)  # a malformed --as (an empty one too) is refused before the database is opened
     at = STATE.now()
     with _session() as session:
         actor = acting_actor(session, as_)

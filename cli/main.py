@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 import importlib
 import json
 import os
@@ -13,7 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.context import STATE, console, emit_json, err_console
+from cli.context import STATE, console, emit_json, err_console, hoist_global_options
+from cli.files import emit_csv, load_application_file, load_mappings
 
 app = typer.Typer(
     name="factory-review",
@@ -62,31 +62,6 @@ def _session() -> Any:
     return session_scope()
 
 
-def _load_file(path: Path) -> Any:
-    from models.errors import InvalidInput
-
-    try:
-        if not path.is_file():
-            raise InvalidInput(
-                f"{path}: no such file" if not path.exists() else f"{path}: not a file", rule="input-file"
-            )
-        text = path.read_text(encoding="utf-8")
-    except (OSError, ValueError) as exc:
-        if isinstance(exc, InvalidInput):
-            raise
-        raise InvalidInput(f"{str(path)[:80]}: cannot read: {exc.__class__.__name__}", rule="input-file") from None
-    try:
-        if path.suffix.lower() == ".json":
-            return json.loads(text)
-        import yaml
-
-        return yaml.safe_load(text)
-    except (ValueError, Exception) as exc:  # yaml.YAMLError, json.JSONDecodeError
-        raise InvalidInput(
-            f"{path}: not valid {path.suffix.lstrip('.').upper() or 'YAML'}: {exc}".splitlines()[0], rule="input-file"
-        ) from None
-
-
 # ---- set-up ---------------------------------------------------------------------------------------
 
 
@@ -123,31 +98,34 @@ def init(
 def enterprise_add(
     file: Annotated[Path, typer.Argument(help="YAML/JSON: one enterprise mapping or a list of them.")],
 ) -> None:
-    """Register enterprises from a file (idempotent: an existing credit code is left as it is)."""
+    """Register enterprises from a file (an existing credit code is left as it is: `enterprise update` changes it)."""
     from cli.identity import acting_actor
     from states.accounts import check_may_register
-    from states.intake import SYSTEM_ACTOR, add_enterprise
+    from states.intake import SYSTEM_ACTOR, add_enterprise, check_enterprise, field_changes
 
-    data = _load_file(file)
-    items = data if isinstance(data, list) else (data.get("enterprises", [data]) if isinstance(data, dict) else [])
+    items = load_mappings(file, "enterprises")
+    for item in items:  # every item checked before the first is written: a bad file writes nothing
+        check_enterprise(item)
     added = []
     at = STATE.now()
     with _session() as session:
         actor = acting_actor(session, replay_default="system@system")
         for item in items:
-            if not isinstance(item, dict):
-                from models.errors import InvalidInput
-
-                raise InvalidInput(f"{file}: each enterprise must be a mapping", rule="enterprise-schema")
             if actor is not SYSTEM_ACTOR:
                 check_may_register(actor, item)
             enterprise = add_enterprise(session, data=item, actor=actor, at=at)
-            added.append({"id": enterprise.id, "credit_code": enterprise.credit_code, "name": enterprise.name})
+            current = enterprise.model_dump(mode="json")
+            differs = sorted(k for k in field_changes({k: current.get(k) for k in item}, item) if k != "credit_code")
+            added.append({"id": enterprise.id, "credit_code": enterprise.credit_code, "name": enterprise.name,
+                          "unchanged_fields": differs})  # fmt: skip
     if STATE.json:
         emit_json(added)
-    else:
-        for row in added:
-            console.print(f"enterprise {row['id']}: {row['credit_code']} {row['name']}")
+        return
+    for row in added:
+        console.print(f"enterprise {row['id']}: {row['credit_code']} {row['name']}")
+        if row["unchanged_fields"]:  # say it, rather than ignore the file's new values silently
+            console.print(f"[yellow]already registered[/]: not changed: {', '.join(row['unchanged_fields'])} "
+                          f"(use `factory-review enterprise update FILE --as …`)")  # fmt: skip
 
 
 @actor_app.command("add")
@@ -182,28 +160,25 @@ def apply(
     submit: Annotated[bool, typer.Option("--submit", help="Submit right away (freezes the content).")] = False,
 ) -> None:
     """Create a draft application from a file, as the enterprise it names."""
-    from pydantic import ValidationError
-
     from cli.identity import acting_actor
-    from models.errors import InvalidInput
-    from programmes.application_file import ApplicationFile
+    from models.errors import ReviewError
     from states.intake import create_from_file
     from states.service import transition
 
-    raw = _load_file(file)
-    try:
-        parsed = ApplicationFile.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "file"
-        raise InvalidInput(f"{file}: {where}: {first.get('msg')}", rule="application-schema") from None
+    parsed = load_application_file(file)
     at = STATE.now()
     with _session() as session:
         actor = acting_actor(session, replay_default=f"enterprise@{parsed.credit_code}")
         application = create_from_file(session, parsed, actor=actor, at=at)
         result = None
         if submit:
-            result = transition(session, application.id, "submit", actor=actor, at=at)
+            try:
+                result = transition(session, application.id, "submit", actor=actor, at=at)
+            except ReviewError as exc:  # the draft stays (the audit is append-only): say so plainly
+                exc.message += (f" — application {application.id} was kept as a draft: correct it with "
+                                f"`application edit {application.id} FILE`, then `act {application.id} submit`")
+                exc.details["draft_kept"] = application.id
+                raise
     out = {
         "id": application.id,
         "state": result.to_state if result else application.state,
@@ -259,16 +234,11 @@ def show(application_id: Annotated[int, typer.Argument(help="Application id.")])
     """Show one application: state, chain, ranks, frozen content hash."""
     from rich.table import Table
 
-    from models.errors import NotFound
-    from models.tables import Application, Enterprise
     from states.lifecycle import STATE_LABELS, State
+    from states.queries import application_and_enterprise
 
     with _session() as session:
-        application = session.get(Application, application_id)
-        if application is None:
-            raise NotFound(f"application {application_id} does not exist")
-        enterprise = session.get(Enterprise, application.enterprise_id)
-        assert enterprise is not None
+        application, enterprise = application_and_enterprise(session, application_id)
         _check_reader(session, application, enterprise)
         row = application.model_dump(mode="json")
         row["enterprise"] = {"credit_code": enterprise.credit_code, "name": enterprise.name}
@@ -352,27 +322,30 @@ def history(
     if as_json or STATE.json:
         emit_json(rows)
     elif as_csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["seq"])
-        writer.writeheader()
-        writer.writerows(rows)
+        emit_csv(rows, list(rows[0]) if rows else ["seq"])
     else:
         print_history(rows, title=f"application {application_id}")
 
 
 def print_history(rows: list[dict[str, Any]], *, title: str) -> None:
-    from rich.table import Table
+    """One block per event, wrapped to the terminal's width (80 columns is enough)."""
+    from rich.markup import escape
+    from rich.padding import Padding
+    from rich.text import Text
 
-    table = Table(title=f"audit history — {title}")
-    recorded = any(r.get("recorded_differs") for r in rows)  # a replay: show the real time beside it
-    columns = ["#", "time (Asia/Shanghai)", *(["recorded at (real)"] if recorded else []), "actor", "event",
-               "from → to", "reason"]  # fmt: skip
-    for column in columns:
-        table.add_column(column)
+    console.print(Text(f"audit history — {title} (times Asia/Shanghai)", style="bold"))
     for r in rows:
-        real = [r["recorded_at"] if r.get("recorded_differs") else ""] if recorded else []
-        table.add_row(str(r["seq"]), r["at"], *real, r["actor"], r["event"], f"{r['from'] or '·'} → {r['to']}",
-                      r["reason"])  # fmt: skip
-    console.print(table)
+        move = f"{r['from'] or '·'} → {r['to']}" if r["to"] else ""
+        console.print(f"[bold]#{r['seq']}[/] {r['at']}  [bold]{escape(r['event'])}[/]  {escape(move)}")
+        lines = [f"by {r['actor']} {r['actor_name']}".rstrip()]
+        if r.get("recorded_differs"):  # a replay: the real time beside the replayed one
+            lines.append(f"recorded at (real): {r['recorded_at']}")
+        if r["reason"]:
+            lines.append(f"reason: {r['reason']}")
+        if r["data"] not in ("", "{}"):
+            lines.append(f"data: {r['data']}")
+        for line in lines:
+            console.print(Padding(Text(line, overflow="fold"), (0, 0, 0, 4), expand=False))
 
 
 # ---- audit ----------------------------------------------------------------------------------------------
@@ -457,6 +430,13 @@ _SUBAPPS = (
     ("cli.notification_cmds", "outbox_app", "outbox"),
     ("cli.serve", "app", None),
     ("cli.account_cmds", "app", None),
+    ("cli.stats_cmds", "stats_app", "stats"),
+    ("cli.stats_cmds", "quota_app", "quota"),
+    ("cli.list_cmds", "application_app", "application"),
+    ("cli.list_cmds", "enterprise_app", "enterprise"),
+    ("cli.calendar_cmd", "app", None),
+    ("cli.notice_cmds", "notice_app", "notice"),
+    ("cli.notice_cmds", "objection_app", "objection"),
     ("cli.panel_cmds", "expert_app", "expert"),
     ("cli.panel_cmds", "panel_app", "panel"),
     ("cli.panel_cmds", "review_app", "review"),
@@ -476,7 +456,10 @@ def _mount_subapps() -> None:
         sub = getattr(module, attr, None)
         if sub is None:
             continue
-        if name:
+        existing = next((g.typer_instance for g in app.registered_groups if g.name == name), None) if name else None
+        if existing is not None:  # more commands for a group main.py declares (e.g. `enterprise list`)
+            existing.registered_commands.extend(sub.registered_commands)
+        elif name:
             app.add_typer(sub, name=name)
         else:
             for command in sub.registered_commands:
@@ -503,8 +486,12 @@ def main(argv: list[str] | None = None) -> int:
     abort_types = (click.exceptions.Abort, typer.Abort)
 
     try:
+        from models.limits import check_arguments
+
+        check_arguments(sys.argv[1:] if argv is None else argv)  # option values are input too (limits)
         # Without standalone mode click *returns* the code a `typer.Exit` carries instead of raising it.
-        returned = app(args=argv, prog_name="factory-review", standalone_mode=False)
+        args = hoist_global_options(sys.argv[1:] if argv is None else list(argv))
+        returned = app(args=args, prog_name="factory-review", standalone_mode=False)
         return returned if isinstance(returned, int) else 0
     except ReviewError as exc:
         if STATE.json:

@@ -63,7 +63,7 @@ def reminders_plan(
         table.add_column(column)
     for p in items:
         table.add_row(
-            shanghai_text(p.send_at)[:16],
+            shanghai_text(p.send_at),
             p.kind,
             f"{p.recipient_name} <{p.recipient}>",
             p.unit,
@@ -78,6 +78,7 @@ def reminders_plan(
 @reminders_app.command("sweep")
 def reminders_sweep(now: NowOption = None, json_out: JsonOption = False) -> None:
     """Queue every reminder due now that isn't queued yet (idempotent; the daily deployment runs it)."""
+    from models.clock import shanghai_text
     from models.database import session_scope
     from notifications.reminders import sweep
 
@@ -88,7 +89,7 @@ def reminders_sweep(now: NowOption = None, json_out: JsonOption = False) -> None
         emit_json(report.as_dict())
         return
     kinds = ", ".join(f"{k} {n}" for k, n in sorted(report.by_kind.items())) or "nothing new"
-    console.print(f"sweep at {at.isoformat()}: {report.queued} queued of {report.candidates} due ({kinds})")
+    console.print(f"sweep at {shanghai_text(at)}: {report.queued} queued of {report.candidates} due ({kinds})")
 
 
 @outbox_app.command("list")
@@ -132,7 +133,7 @@ def outbox_list(
             r.recipient,
             r.subject[:60],
             str(r.attempts),
-            shanghai_text(when)[:16] if when else "",
+            shanghai_text(when) if when else "",
             r.last_error[:80],
         )
     console.print(table)

@@ -125,6 +125,7 @@ def recommend(
     as_: AsOption = None,
     now: NowOption = None,
     season: Annotated[str | None, typer.Option("--season")] = None,
+    reason: Annotated[str, typer.Option(help="Why this order (recorded on every application and the round).")] = "",
 ) -> None:
     """Submit UNIT's ranked recommendation for TIER: a total priority order within quota and deadline."""
     from cli.identity import acting_actor
@@ -135,7 +136,8 @@ def recommend(
     with session_scope() as session:
         actor = acting_actor(session, as_)
         round_ = submit_ranked_recommendation(
-            session, unit=unit, tier=tier, ranked_application_ids=app_ids, actor=actor, at=at, season=season
+            session, unit=unit, tier=tier, ranked_application_ids=app_ids, actor=actor, at=at, season=season,
+            reason=reason,
         )
         result: dict[str, Any] = {
             "round": round_.id,

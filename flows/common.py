@@ -21,17 +21,17 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-import yaml
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 from sqlalchemy.exc import OperationalError
 
 import programmes.tracks  # noqa: F401  (registers the programme's guards and tracks before the first transition)
 from models.clock import parse_instant
 from models.database import session_scope
 from models.errors import ConcurrentUpdate, InvalidInput, NotFound, ReviewError
+from models.limits import check_tree, load_file_bounded
 from models.tables import Actor, AuditEvent
 from states.audit import history
 from states.identity import TOKEN_ENV, flow_actor
@@ -59,6 +59,12 @@ class StageParams(BaseModel):
     """Fields every stage's parameters carry: who acts, and an optional instant for replays."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bounded(cls, data: Any) -> Any:
+        """A flow's parameters are input: the limits of every door apply (models.limits)."""
+        return check_tree(data, field="parameters")
 
     actor: str = Field(
         pattern=ACTOR_PATTERN,
@@ -151,6 +157,11 @@ class EventItem(BaseModel):
     key: str | None = None  # distinguishes repeated steps that stay in their state (objection id, checkpoint id)
     actor: str | None = None  # role@unit acting for this item, when not the batch's actor (intake feed)
     only_from: list[str] | None = None  # skip (not refuse) when the application is in none of these states
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bounded(cls, data: Any) -> Any:
+        return check_tree(data, field="event")
 
 
 def since_last_submission(events: Sequence[AuditEvent]) -> list[AuditEvent]:
@@ -282,10 +293,7 @@ def load_decisions_file(path: str | Path, model: type[M]) -> M:
     file = Path(path)
     if not file.exists():
         raise InvalidInput(f"{file}: no such decisions file", rule="input-file")
-    try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise InvalidInput(f"{file}: not valid YAML: {str(exc).splitlines()[0]}", rule="input-file") from None
+    raw = load_file_bounded(file)  # size, aliases, depth, lists, text: models.limits
     if isinstance(raw, list):
         raw = {"decisions": raw}
     try:

@@ -11,7 +11,6 @@ and skips the submissions already made.
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
@@ -103,12 +102,9 @@ def validate(params: IntakeParams) -> tuple[list[tuple[str, ApplicationFile]], l
 
 def load_batch(path: str) -> list[Any]:
     """A batch file: a list of application files, or a mapping with `applications`. JSON or YAML."""
-    import json
+    from models.limits import load_file_bounded
 
-    import yaml
-
-    text = Path(path).read_text(encoding="utf-8")
-    raw = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+    raw = load_file_bounded(path)
     if isinstance(raw, dict):
         raw = raw.get("applications")
     if not isinstance(raw, list):

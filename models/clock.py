@@ -97,5 +97,8 @@ def to_utc(at: datetime) -> datetime:
 
 
 def shanghai_text(at: datetime) -> str:
-    """Display form for people: Asia/Shanghai, to the second."""
-    return ensure_aware(at).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S CST")
+    """Display form for people: Asia/Shanghai to the minute with its offset, `2025-07-11 23:59 (+08:00)`.
+
+    The offset, not "CST": that abbreviation also means US Central and Cuba Standard Time (issue #15)."""
+    local = ensure_aware(at).astimezone(SHANGHAI)
+    return f"{local:%Y-%m-%d %H:%M} ({local.isoformat()[-6:]})"

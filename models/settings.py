@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     mail_from: str = "智能工厂梯度培育 <noreply@factory-review.local>"
     # Where the .eml sink writes when no SMTP host is set.
     mail_dir: Path | None = None
+    # The platform's address as people reach it: every mail links to it (FACTORY_REVIEW_PLATFORM_URL).
+    platform_url: str = "http://127.0.0.1:8000"
 
     @property
     def resolved_database_url(self) -> str:

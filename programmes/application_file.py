@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from models.credit_code import CreditCodeError, validate_credit_code
 from models.enums import DesignationKind, Tier, Track
+from models.limits import MAX_APPLICATION_LIST, ShortText, check_tree, load_file_bounded
 
 SCENARIO_DASH = "—"  # U+2014, as printed in 附件3 (a few ASCII look-alikes are accepted on input)
 _DASHES = ("——", "－", "–", "—", "-")
@@ -114,18 +115,24 @@ class ApplicationFile(BaseModel):
     season: str = "2025"
     title: str = Field(min_length=1, max_length=300)
     maturity_level: int = Field(ge=1, le=5)
-    segments: list[str] = Field(default_factory=list)
-    scenarios: list[str] = Field(default_factory=list)
+    segments: list[str] = Field(default_factory=list, max_length=MAX_APPLICATION_LIST)
+    scenarios: list[str] = Field(default_factory=list, max_length=MAX_APPLICATION_LIST)
     ai_scenario_ratio: Decimal | None = Field(default=None, ge=0, le=100)
-    kpis: dict[str, Decimal] = Field(default_factory=dict)
-    materials: dict[str, str] = Field(default_factory=dict)
-    future_modes: list[str] = Field(default_factory=list)
+    kpis: dict[str, Decimal] = Field(default_factory=dict, max_length=MAX_APPLICATION_LIST)
+    materials: dict[str, str] = Field(default_factory=dict, max_length=MAX_APPLICATION_LIST)
+    future_modes: list[str] = Field(default_factory=list, max_length=MAX_APPLICATION_LIST)
     industry_leader: bool = False
     agrees_to_verification: bool = True
     pledge: Pledge
-    contact_name: str = ""
-    contact_mobile: str = ""
+    contact_name: ShortText = ""
+    contact_mobile: ShortText = ""
     qingpu: QingpuFields | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bounded(cls, data: Any) -> Any:
+        """Every door's limits (models.limits): text length, control characters, depth, list sizes."""
+        return check_tree(data, field="application")
 
     @field_validator("credit_code")
     @classmethod
@@ -200,8 +207,7 @@ class ApplicationFile(BaseModel):
 
 def load_application_file(path: str | Path) -> ApplicationFile:
     """Read a YAML or JSON application file and validate it."""
-    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    return ApplicationFile.model_validate(raw)
+    return ApplicationFile.model_validate(load_file_bounded(path))
 
 
 def example(name: str) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
 from models.clock import ensure_aware, is_on_or_before, to_utc
-from models.enums import Role, Track
+from models.enums import Role, Tier, Track
 from models.errors import (
     ConcurrentUpdate,
     InvalidInput,
@@ -27,9 +27,11 @@ from models.errors import (
 from models.tables import Actor, Application, DeadlineExtension, Enterprise, RecommendationRound
 from programmes.deadlines import effective_deadline
 from programmes.season import QuotaRule, Season, get_season
+from programmes.statistics import with_statistics
 from states.audit import append_event
 from states.lifecycle import AWAITING_LOCAL_REVIEW
 
+SOE_LEADING = "leading projects of central enterprises are recommended by the province where they are (251 §3(二)2)"
 RANK_SOURCE = "251 §2(二)3, §3(二)3; 430 §1(二)2, §2(二)2 (按推荐项目优先顺序填写推荐汇总表)"
 
 
@@ -89,6 +91,28 @@ def quota_for(season: Season, unit: str, tier: str, *, top_of_chain: bool, track
     return Quota(unit, tier, band.quota, f"{rule.source}; {stat.label} {value}", rule.exempt)
 
 
+def quota_overview(session: Session, season: Season, units: list[str] | None = None) -> list[dict[str, Any]]:
+    """Each unit's excellent and leading quota with the rule and figure it comes from (loaded statistics
+    included); a quota that can't be computed is listed as unknown with the reason, never guessed."""
+    effective = with_statistics(session, season)
+    if units is None:  # the units that recommend to the ministry
+        units = [u.code for u in season.units if u.level in ("province", "xpcc") or (u.level == "soe" and u.parent)]
+    rows = []
+    for code in units:
+        for tier in (Tier.EXCELLENT.value, Tier.LEADING.value):
+            if tier == Tier.LEADING and season.unit(code).level == "soe":
+                rows.append({"unit": code, "name": season.unit(code).name_zh, "tier": tier, "quota": None,
+                             "rule": f"none: {SOE_LEADING}"})  # fmt: skip
+                continue
+            try:
+                quota = quota_for(effective, code, tier, top_of_chain=True)
+                limit, rule = quota.limit, quota.source
+            except QuotaUnknown as exc:
+                limit, rule = None, f"unknown: {exc.message}"
+            rows.append({"unit": code, "name": season.unit(code).name_zh, "tier": tier, "quota": limit, "rule": rule})
+    return rows
+
+
 def held_applications(session: Session, *, unit: str, tier: str, season: str) -> list[Application]:
     """National-track applications of the tier and season that `unit` holds now (awaiting its review)."""
     rows = session.scalars(
@@ -115,6 +139,7 @@ def submit_ranked_recommendation(
     actor: Actor,
     at: datetime,
     season: str | None = None,
+    reason: str = "",
 ) -> RecommendationRound:
     """Forward a tier's applications as one ranked round. Steps, all or nothing (one commit):
 
@@ -129,7 +154,7 @@ def submit_ranked_recommendation(
     at = ensure_aware(at)
     tier = str(tier)
     try:
-        round_ = _ranked_round(session, unit, tier, list(ranked_application_ids), actor, at, season)
+        round_ = _ranked_round(session, unit, tier, list(ranked_application_ids), actor, at, season, reason)
         session.commit()
         return round_
     except StaleDataError as exc:
@@ -145,7 +170,8 @@ def submit_ranked_recommendation(
 
 
 def _ranked_round(
-    session: Session, unit: str, tier: str, ids: list[int], actor: Actor, at: datetime, season_name: str | None
+    session: Session, unit: str, tier: str, ids: list[int], actor: Actor, at: datetime, season_name: str | None,
+    reason: str = "",
 ) -> RecommendationRound:
     from states.service import apply_transition
 
@@ -164,7 +190,7 @@ def _ranked_round(
     if season_name is None:
         first = session.get(Application, ids[0])
         season_name = first.season if first is not None else "2025"
-    season = get_season(season_name)
+    season = with_statistics(session, get_season(season_name))
     season.unit(unit)
     held = held_applications(session, unit=unit, tier=tier, season=season.name)
     held_ids = {a.id for a in held}
@@ -228,7 +254,8 @@ def _ranked_round(
     for rank, application in enumerate(ordered, start=1):
         application.ranks = {**(application.ranks or {}), unit: rank}
         session.flush()
-        apply_transition(session, application.id, "recommend", actor=actor, at=at, data={"rank": rank})  # type: ignore[arg-type]
+        apply_transition(session, application.id, "recommend", actor=actor, at=at, reason=reason,  # type: ignore[arg-type]
+                         data={"rank": rank})  # fmt: skip
 
     round_ = RecommendationRound(
         season=season.name,
@@ -252,7 +279,8 @@ def _ranked_round(
         "deadline_source": deadline.source if deadline else None,
     }
     append_event(
-        session, subject=f"unit:{unit}:{season.name}", actor=actor, event="ranked_recommendation", data=data, at=at
+        session, subject=f"unit:{unit}:{season.name}", actor=actor, event="ranked_recommendation", data=data, at=at,
+        reason=reason,
     )
     session.flush()
     return round_
@@ -318,6 +346,9 @@ def grant_extension(
             data={"step": step, "until": until.isoformat(), "previous_extension": previous},
             at=at,
         )
+        from notifications.due import recheck
+
+        recheck(session, s.name)  # the reminders of the unit's applications move with the deadline
         session.commit()
         return row
     except BaseException:

@@ -45,7 +45,7 @@ def parsed_content(ctx: GuardContext) -> ApplicationFile:
         raise MaterialsIncomplete(
             f"application content is not a valid application file: {where}: {first.get('msg')}",
             rule="application-schema",
-            source="programmes/application_file.py; 251 附件2/附件4",
+            source="251 附件2/附件4 (申报材料清单); the application file schema (README)",
         ) from None
 
 
@@ -325,7 +325,7 @@ def eligible(ctx: GuardContext) -> None:
             f"the content is for {form.tier}/{form.track}, the application for {ctx.application.tier}/"
             f"{ctx.application.track}",
             rule="applicant",
-            source="programmes/application_file.py",
+            source="251 §2(二)1, §3(二)1 (申报书)",
         )
     check_eligibility(season, ctx.enterprise, form, ctx)
 
@@ -350,7 +350,8 @@ def deadline_error(step: str, unit: str, on: date, source: str, at: Any, extende
 
 def check_deadline(ctx: GuardContext, step: str, unit: str | None) -> None:
     if unit is None:
-        raise TransitionRefused("no unit holds the application", rule=f"deadline:{step}", source="states/lifecycle.py")
+        raise TransitionRefused("no unit holds the application", rule=f"deadline:{step}",
+                                source="the lifecycle table (`factory-review diagram`)")  # fmt: skip
     app = ctx.application
     deadline = effective_deadline(ctx.session, app.season, unit, step, app.tier, app.track)
     if deadline is not None and not is_on_or_before(ctx.at, deadline.on):

@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from models.errors import InvalidInput, NotFound, SeasonDataError
+from models.limits import AliasBound, check_size, check_tree
 
 if TYPE_CHECKING:
     from models.tables import Enterprise
@@ -51,6 +52,22 @@ class Unit(_Model):
     # GB/T 2260 administrative division prefix: the credit code's characters 3-8 start with it.
     division: str | None = Field(default=None, pattern=r"^\d{2,6}$")
     note: str = ""
+
+
+class Contact(_Model):
+    """Who answers for a unit's notice: the authority's name, the 文号, the contact and phone (联系方式).
+
+    `unit` covers itself and everything below it; the nearest one up a unit's lineage applies.
+    """
+
+    unit: str = ROOT
+    tracks: tuple[str, ...] = ()  # empty = every track
+    authority_zh: str
+    authority_en: str = ""
+    notice: str  # the 文号, or the notice's title when it has none
+    person: str = ""
+    phone: str = ""
+    source: str = Field(min_length=1)
 
 
 class Scoped(_Model):
@@ -137,6 +154,8 @@ class Statistic(_Model):
     label: str
     source: str = Field(min_length=1)
     values: dict[str, int] = Field(default_factory=dict)
+    minimum: int = 0  # the smallest value a loaded file may give (a rank starts at 1)
+    distinct: bool = False  # no two units share a value (a rank)
 
 
 class Recognition(_Model):
@@ -322,6 +341,7 @@ class Season(_Model):
     maturity_levels: tuple[MaturityLevel, ...] = ()
     future_modes: tuple[str, ...] = ()
     district_calls: tuple[DistrictCall, ...] = ()
+    contacts: tuple[Contact, ...] = ()
     panels: tuple[PanelRule, ...] = ()
     path: str = ""
     sha256: str = ""  # of the file's text: the rulebook an application is judged by (set by parse_season)
@@ -342,7 +362,7 @@ class Season(_Model):
                 if not unit.code.startswith(unit.parent + "."):
                     raise _SectionError(("units", i, "code"), f"{unit.code!r} must start with its parent's code")
         known = set(codes) | {ROOT}
-        for section in ("chains", "deadlines", "quotas", "paper_sets", "prerequisites"):
+        for section in ("chains", "deadlines", "quotas", "paper_sets", "prerequisites", "contacts"):
             for i, rule in enumerate(getattr(self, section)):
                 field = "within" if hasattr(rule, "within") else "unit"
                 if getattr(rule, field) not in known:
@@ -375,7 +395,7 @@ class Season(_Model):
             return self._units[code]
         except KeyError:
             raise NotFound(
-                f"unit {code!r} is not declared in season {self.name}", rule="unknown-unit", source=self.path
+                f"unit {code!r} is not declared in season {self.name}", rule="unknown-unit"
             ) from None
 
     def has_unit(self, code: str | None) -> bool:
@@ -403,6 +423,23 @@ class Season(_Model):
 
     def is_within(self, code: str, within: str) -> bool:
         return within == ROOT or within in self.lineage(code)
+
+    def contact_for(self, code: str, track: str = "national") -> Contact | None:
+        """The nearest contact up `code`'s lineage for `track` (None when the season names none)."""
+        lineage = [*self.lineage(code), ROOT] if self.has_unit(code) else [ROOT]
+        for anchor in lineage:
+            for contact in self.contacts:
+                if contact.unit == anchor and (not contact.tracks or track in contact.tracks):
+                    return contact
+        return None
+
+    def display_name(self, code: str) -> tuple[str, str]:
+        """(Chinese, English) names people read for a unit: its own authority if the notices name one."""
+        if not self.has_unit(code):
+            return code, code
+        unit = self.unit(code)
+        own = next((c for c in self.contacts if c.unit == code), None)
+        return (own.authority_zh, own.authority_en or unit.name_en) if own else (unit.name_zh, unit.name_en)
 
     # ---- chains ------------------------------------------------------------------------------
 
@@ -432,13 +469,21 @@ class Season(_Model):
         # An SOE group's own channel first (251 §2(二)2; 430 §1(二)3); for tiers it has no channel for
         # (leading: 251 §3(二)2 "有关中央企业的项目由所在省统一推荐") the enterprise's territorial chain.
         candidates = [r for r in usable if r.soe and soe and self.is_within(soe, r.within)]
+        if not candidates and soe and start == soe:  # registered by its group alone: no province to go through
+            raise NotFound(
+                f"{enterprise.name} is registered under its group {soe} only; a {tier} application is "
+                "recommended by the province where the unit is: record its location (province, district) "
+                f"and soe_group: {soe} (`factory-review enterprise update`)",
+                rule="chain",
+                source="251 §3(二)2 (计划单列市和有关中央企业的项目由所在省(区、市)统一推荐)",
+            )
         if not candidates:
             candidates = [r for r in usable if not r.soe and self.is_within(start, r.within)]
         if not candidates:
             raise NotFound(
                 f"season {self.name} has no recommendation chain for {start} ({track}, {tier})",
                 rule="chain",
-                source=self.path,
+                source=f"season {self.name} chains",
             )
         rule = max(candidates, key=lambda r: 0 if r.within == ROOT else len(self.lineage(r.within)))
         lineage = self.lineage(soe) if rule.soe and soe else self.lineage(start)
@@ -488,7 +533,7 @@ class Season(_Model):
         try:
             return self.tiers[str(tier)]
         except KeyError:
-            raise NotFound(f"season {self.name} has no tier {tier!r}", rule="unknown-tier", source=self.path) from None
+            raise NotFound(f"season {self.name} has no tier {tier!r}", rule="unknown-tier") from None
 
     def prerequisite_for(self, enterprise: Enterprise, tier: str, track: str) -> Prerequisite | None:
         """The most specific prerequisite rule for the enterprise's jurisdiction (e.g. Tianjin's lists)."""
@@ -547,7 +592,7 @@ class _SectionError(ValueError):
 # ---- loading -----------------------------------------------------------------------------------
 
 
-class SeasonLoader(yaml.SafeLoader):
+class SeasonLoader(AliasBound, yaml.SafeLoader):
     """SafeLoader with YAML 1.2 booleans (only true/false: YAML 1.1 reads the keys `on` and `no` as
     booleans, turning a deadline's `on:` into `True:`) and dates left as text for pydantic to check, so a
     bad date is reported with its field and line instead of a bare ValueError."""
@@ -606,8 +651,11 @@ def one_line(text: str) -> str:
 def parse_season(text: str, path: str) -> Season:
     """Validate season YAML text; `path` is only used in messages."""
     try:
+        check_size(path, len(text.encode("utf-8")))
         root = yaml.compose(text, Loader=SeasonLoader)
-        data = yaml.load(text, Loader=SeasonLoader)  # a SafeLoader subclass
+        data = check_tree(yaml.load(text, Loader=SeasonLoader), field=path)  # a SafeLoader subclass, bounded
+    except InvalidInput as exc:
+        raise SeasonDataError(f"{path}, line ?: {exc.message}", rule="input-limit", source=path) from None
     except RecursionError:
         # PyYAML recurses per nesting level: a hostile file must be refused, not crash the loader.
         raise SeasonDataError(f"{path}, line 1: not valid YAML: nested too deeply", rule="season-data",
@@ -683,11 +731,11 @@ def _registered(name: str) -> Season | None:
     """A season an administrator loaded into the database (`factory-review season load`)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from models.database import session_scope
+    from models.database import read_session
     from models.tables import SeasonRecord
 
     try:
-        with session_scope() as session:
+        with read_session() as session:  # may run inside a command's open write transaction
             row = session.get(SeasonRecord, name)
             return _parsed(row.name, row.sha256, row.text) if row is not None else None
     except SQLAlchemyError:

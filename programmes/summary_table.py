@@ -16,6 +16,7 @@ from openpyxl.worksheet.page import PageMargins
 from sqlalchemy import select
 from sqlmodel import Session
 
+from models.cells import set_text_cell
 from models.errors import NotFound, QuotaExceeded
 from models.tables import Application, Enterprise, RecommendationRound
 from programmes.season import Season, get_season
@@ -151,7 +152,9 @@ def write_summary_table(session: Session, *, unit: str, tier: str, season: str |
     wrap = Alignment(vertical="top", wrap_text=True)
     for r, row in enumerate(rows, HEADER_ROW + 1):
         for col, value in enumerate(row, 1):
-            ws.cell(row=r, column=col, value=value).alignment = wrap
+            cell = ws.cell(row=r, column=col)
+            set_text_cell(cell, value)  # user text: `=HYPERLINK(…)` in a name stays text (models.cells)
+            cell.alignment = wrap
     note_row = HEADER_ROW + len(rows) + 2
     ws.cell(
         row=note_row,
@@ -164,8 +167,9 @@ def write_summary_table(session: Session, *, unit: str, tier: str, season: str |
     print_as_form(ws, header_row=HEADER_ROW, last_row=HEADER_ROW + len(rows), columns=len(headers))
     paper = wb.create_sheet("报送清单")
     paper.append(["材料", "份数", "合计", "报送至", "依据"])
-    for item in paper_checklist(s, unit, tier, len(rows)):
-        paper.append([item["name_zh"], item["copies"], item["total"], item["to"], item["source"]])
+    for r, item in enumerate(paper_checklist(s, unit, tier, len(rows)), 2):
+        for col, value in enumerate([item["name_zh"], item["copies"], item["total"], item["to"], item["source"]], 1):
+            set_text_cell(paper.cell(row=r, column=col), value)
     for col, width in zip("ABCDE", (40, 8, 8, 30, 50), strict=True):
         paper.column_dimensions[col].width = width
     print_as_form(paper, header_row=1, last_row=paper.max_row, columns=5)

@@ -18,6 +18,7 @@ from typing import Any
 import programmes.rules  # noqa: F401  (registers the guards these tables name)
 from models.enums import Tier, Track
 from programmes.workdays import add_working_days
+from states.decision_data import NoticeOpened, Ranked
 from states.guards import GuardContext, condition
 from states.lifecycle import State, Step, Who, register_track
 
@@ -39,7 +40,7 @@ TIANJIN: tuple[Step, ...] = (
          notify=("applicant", "holder"), source="TJ §3(二)1 (线上申报，上传成熟度自评估报告)", label="线上申报"),
     Step("recommend", (State.SUBMITTED,), State.LOCAL_REVIEW, (Who.HOLDER,), guards=("deadline:recommend",),
          when=("has_next_level",), notify=("applicant", "next_holder"),
-         source="TJ §3(二)2-3 (各区完成线上审核并推荐)", label="区级审核推荐"),
+         source="TJ §3(二)2-3 (各区完成线上审核并推荐)", label="区级审核推荐", data=Ranked),
     Step("file", (State.LOCAL_REVIEW,), State.FILED, (Who.HOLDER,), when=("is_basic",),
          source="TJ §3(二)4 (市工业和信息化局组织对基础级智能工厂备案管理)", label="基础级备案"),
     Step("open_expert_review", (State.LOCAL_REVIEW,), State.EXPERT_REVIEW, (Who.HOLDER,), when=("is_advanced",),
@@ -70,7 +71,8 @@ QINGPU: tuple[Step, ...] = (
          source="QP §5(一) (逾期不受理)", label="补正后重新申报"),
     Step("pass_expert_review", (State.EXPERT_REVIEW,), State.PUBLIC_NOTICE, (Who.HOLDER,),
          guards=("notice_scheduled",),
-         source="QP §5(二) (专家评审、联合评审小组评估；向社会公示，公示期限为5个工作日)", label="评审通过，公示"),
+         source="QP §5(二) (专家评审、联合评审小组评估；向社会公示，公示期限为5个工作日)", label="评审通过，公示",
+         data=NoticeOpened),
     Step("reject", (State.SUBMITTED, State.EXPERT_REVIEW), State.REJECTED, (Who.HOLDER,), guards=("reason_given",),
          source="QP §5(二)", label="未通过"),
     Step("raise_objection", (State.PUBLIC_NOTICE,), State.PUBLIC_NOTICE, (Who.HOLDER,),

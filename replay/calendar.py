@@ -24,6 +24,7 @@ from models.errors import QuotaExceeded, ReviewError
 from models.tables import Application, Enterprise
 from programmes.recommendation import held_applications, quota_for, submit_ranked_recommendation
 from programmes.season import get_season
+from programmes.statistics import with_statistics
 from programmes.tracks import notice_milestone
 from replay.panels import DemoPanels
 from replay.synthetic import MINISTRY_ACTOR, SEASON, Season2025, Spec, at
@@ -190,7 +191,8 @@ class Replay:
         if refusal is None or not refusal.startswith(QuotaExceeded.__name__):
             return
         try:
-            quota = quota_for(self.s, unit, tier, top_of_chain=all(top.values()))
+            with Session(self.engine) as session:
+                quota = quota_for(with_statistics(session, self.s), unit, tier, top_of_chain=all(top.values()))
         except ReviewError:
             return
         if quota.limit is None or len(ranked) <= quota.limit:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from models.tables import Application, Enterprise, OutboxMessage, RecommendationRound
+from models.tables import Application, AuditEvent, Enterprise, OutboxMessage, RecommendationRound
 from replay.panels import panel_summary
 from states.audit import verify
 
@@ -21,6 +21,33 @@ def applications_by_stage(session: Session) -> list[dict[str, Any]]:
         .order_by(Application.state, Application.tier, Enterprise.province)
     ).all()
     return [{"state": s, "tier": t, "province": p, "count": n} for s, t, p, n in rows]
+
+
+# National stages in order, each counted when an application ever entered it (from the audit events).
+STAGES = ("submitted", "recommended", "ministry_review", "onsite_verification", "public_notice", "recognised",
+          "cultivation_object")  # fmt: skip
+
+
+def stages_by_recommender(session: Session) -> list[dict[str, Any]]:
+    """Per recommending unit (the top of the chain: a province, an SOE group, the XPCC) and tier: how many
+    national applications reached each stage."""
+    tops = {
+        app_id: (chain[-1] if chain else "", tier)
+        for app_id, chain, tier in session.execute(
+            select(Application.id, Application.chain, Application.tier).where(Application.track == "national")  # type: ignore[arg-type]
+        )
+    }
+    reached = session.execute(
+        select(AuditEvent.application_id, AuditEvent.to_state)
+        .where(AuditEvent.to_state.in_(STAGES))  # type: ignore[union-attr]
+        .distinct()
+    ).all()
+    counts: dict[tuple[str, str], Counter[str]] = {}
+    for app_id, state in reached:
+        if app_id in tops:
+            counts.setdefault(tops[app_id], Counter())[state] += 1
+    return [{"unit": unit, "tier": tier, **{stage: c[stage] for stage in STAGES}}
+            for (unit, tier), c in sorted(counts.items())]  # fmt: skip
 
 
 def quotas(session: Session) -> list[dict[str, Any]]:
@@ -63,6 +90,7 @@ def summarise(session: Session, *, refusals: Counter[str] | None = None) -> dict
     report = verify(session)
     return {
         "applications": applications_by_stage(session),
+        "stages": stages_by_recommender(session),
         "quotas": quotas(session),
         "reminders": reminders(session),
         "mail": mail_status(session),

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from models.enums import Track
+from states.decision_data import Checkpoint, CultivationStart, EventData, Ranked, Verified
 
 
 class State(StrEnum):
@@ -112,10 +113,11 @@ class Step:
     who: tuple[Who, ...]
     guards: tuple[str, ...] = ()
     when: tuple[str, ...] = ()  # branch conditions: all must hold for this row to be taken
-    notify: tuple[str, ...] = ("applicant",)  # outbox recipients: applicant, holder, next_holder
+    notify: tuple[str, ...] = ("applicant",)  # audiences, resolved by notifications/recipients.py
     records: tuple[str, ...] = ()  # evidence the decision records (states.guards.EVIDENCE), e.g. panel_result
     source: str = ""  # the clause the step implements
     label: str = ""
+    data: type[EventData] = EventData  # the only data the event accepts (states/decision_data.py)
 
     @property
     def internal(self) -> bool:
@@ -132,10 +134,10 @@ NATIONAL: tuple[Step, ...] = (
     Step("recommend", _LOCAL, State.LOCAL_REVIEW, (Who.HOLDER,),
          guards=("deadline:recommend", "ranked"), when=("has_next_level",),
          notify=("applicant", "next_holder"), source="251 §2(二)2-3; 430 §1(二)2; 319; CD",
-         label="审核推荐（上报上级）"),
+         label="审核推荐（上报上级）", data=Ranked),
     Step("recommend", _LOCAL, State.RECOMMENDED, (Who.HOLDER,),
          guards=("deadline:recommend", "ranked"), when=("is_last_level",),
-         source="251 §2(二)3, §3(二)3", label="推荐至工信部"),
+         source="251 §2(二)3, §3(二)3", label="推荐至工信部", data=Ranked),
     Step("return_for_revision", (*_LOCAL, State.RECOMMENDED), State.RETURNED, (Who.HOLDER,),
          guards=("reason_given",), source="251 §2(二)2 (推荐单位严格把关)", label="退回修改"),
     Step("return_for_revision", (State.MINISTRY_REVIEW,), State.RETURNED, (Who.MINISTRY,),
@@ -158,10 +160,10 @@ NATIONAL: tuple[Step, ...] = (
     Step("pass_verification", (State.ONSITE_VERIFICATION,), State.PUBLIC_NOTICE, (Who.MINISTRY,),
          when=("is_excellent",), guards=("notice_dates_given", "panel_concluded"), records=("panel_result",),
          source="251 §2(二)4; domain.md §8 (公示 2025-09-04..09-11)",
-         label="核查通过，公示"),
+         label="核查通过，公示", data=Verified),
     Step("pass_verification", (State.ONSITE_VERIFICATION,), State.CULTIVATION_OBJECT, (Who.MINISTRY,),
          when=("is_leading",), guards=("panel_concluded",), records=("panel_result",),
-         source="251 §3(二)4 (确定培育对象名单并发布)", label="核查通过，列为培育对象"),
+         source="251 §3(二)4 (确定培育对象名单并发布)", label="核查通过，列为培育对象", data=Verified),
     Step("raise_objection", (State.PUBLIC_NOTICE,), State.PUBLIC_NOTICE, (Who.MINISTRY,),
          guards=("reason_given", "notice_open"), notify=(), source="公示 objections", label="收到异议"),
     Step("dismiss_objection", (State.PUBLIC_NOTICE,), State.PUBLIC_NOTICE, (Who.MINISTRY,),
@@ -172,9 +174,10 @@ NATIONAL: tuple[Step, ...] = (
          guards=("notice_period_over", "no_open_objections"), source="251 §2(二)4 (评审认定、名单发布)",
          label="认定并发布"),
     Step("start_cultivation", (State.CULTIVATION_OBJECT,), State.IN_CULTIVATION, (Who.MINISTRY,),
-         source="251 §3(二)5 (培育期不超过2年)", label="开始培育"),
+         source="251 §3(二)5 (培育期不超过2年)", label="开始培育", data=CultivationStart),
     Step("record_checkpoint", (State.IN_CULTIVATION,), State.IN_CULTIVATION, (Who.MINISTRY,),
-         guards=("cultivation_running",), notify=(), source="251 §3(二)5 (专家委指导)", label="培育检查"),
+         guards=("cultivation_running",), notify=(), source="251 §3(二)5 (专家委指导)", label="培育检查",
+         data=Checkpoint),
     Step("request_acceptance", (State.IN_CULTIVATION,), State.ACCEPTANCE_REQUESTED, (Who.APPLICANT,),
          guards=("cultivation_running",), notify=("applicant", "recommender"),
          source="251 §3(二)5 (及时向推荐单位提交验收申请)", label="提交验收申请"),

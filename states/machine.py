@@ -117,7 +117,7 @@ def fire(track: Track, adapter: ApplicationAdapter, event: str) -> Step:
             raise TransitionRefused(
                 f"'{event}' is not allowed from state '{adapter.state}'",
                 rule="lifecycle",
-                source="states/lifecycle.py",
+                source="the lifecycle table (`factory-review diagram`)",
                 state=adapter.state,
                 event=event,
             ) from exc

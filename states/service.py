@@ -17,15 +17,16 @@ from sqlmodel import Session, col
 
 # The season-data guards and the provincial/district track tables register themselves on import.
 import programmes  # noqa: F401
-from models.clock import ensure_aware, shanghai_text, to_utc
-from models.enums import Role, Tier, Track
+from models.clock import ensure_aware, to_utc
+from models.enums import Track
 from models.errors import ConcurrentUpdate, NotFound, ReviewError, TransitionRefused
 from models.tables import Actor, Application, Enterprise
-from notifications.outbox import queue
+from notifications.transitions import queue_for_transition
 from states import authz
 from states.audit import append_event, content_digest
+from states.decision_data import checked_data
 from states.guards import EVIDENCE, GuardContext
-from states.lifecycle import STATE_LABELS, State, Step, steps_for
+from states.lifecycle import State, Step, steps_for
 from states.machine import ApplicationAdapter, fire, missing_names
 
 if _missing := missing_names():
@@ -90,11 +91,12 @@ def apply_transition(
         raise TransitionRefused(
             f"'{event}' {why} (application {application_id})",
             rule="lifecycle",
-            source="states/lifecycle.py",
+            source="the lifecycle table (`factory-review diagram`)",
             state=from_state,
             event=event,
         )
     authz.authorise(_merged_who(candidates), actor, application, enterprise)
+    data = checked_data(event, candidates[0].data, data, source=candidates[0].source)
 
     ctx = GuardContext(
         session=session,
@@ -111,7 +113,7 @@ def apply_transition(
 
     for name in step.records:  # what the decision relied on, computed after the guards passed
         data.update(EVIDENCE[name](ctx))
-    previous_holder = ctx.holder_unit
+    previous_holder, level_before = ctx.holder_unit, application.review_level
     _apply_effects(application, step, ctx)
     application.state = adapter.state
     application.updated_at = to_utc(at)
@@ -133,7 +135,9 @@ def apply_transition(
             **({"level": [previous_holder, ctx.holder_unit]} if previous_holder != ctx.holder_unit else {}),
         },
     )
-    mails = _queue_mail(session, step, ctx, from_state, audit.seq)
+    mails = queue_for_transition(session, application=application, enterprise=enterprise, step=step, actor=actor,
+                                 from_state=from_state, level_before=level_before, seq=audit.seq, at=at,
+                                 reason=reason)  # fmt: skip
     try:
         session.flush()
     except StaleDataError as exc:
@@ -242,67 +246,6 @@ def _add_years(day: Any, years: int) -> Any:
         return day.replace(year=day.year + years)
     except ValueError:  # 29 February
         return day.replace(year=day.year + years, day=28)
-
-
-# ---- mail ---------------------------------------------------------------------------------------
-
-
-def _recipients(session: Session, who: str, ctx: GuardContext) -> list[tuple[str, str]]:
-    application, enterprise = ctx.application, ctx.enterprise
-    if who == "applicant":
-        return [(enterprise.contact_email, enterprise.contact_name or enterprise.name)]
-    unit: str | None
-    if who in {"holder", "next_holder"}:
-        unit = ctx.holder_unit if application.state in {State.SUBMITTED, State.LOCAL_REVIEW} else None
-    elif who == "recommender":
-        unit = application.chain[-1] if application.chain else None
-    else:
-        unit = None
-    if unit is None:
-        return []
-    officers = session.scalars(
-        select(Actor).where(col(Actor.role) == Role.LOCAL_OFFICER, col(Actor.unit) == unit).order_by(col(Actor.id))
-    ).all()
-    return [(o.email, o.name) for o in officers if o.email]
-
-
-def _queue_mail(session: Session, step: Step, ctx: GuardContext, from_state: str, seq: int) -> int:
-    application, enterprise = ctx.application, ctx.enterprise
-    tier = application.tier
-    context = {
-        "application_id": application.id,
-        "title": application.title,
-        "enterprise_name": enterprise.name,
-        "tier": tier,
-        "tier_label": Tier(tier).label if tier in Tier.__members__.values() else tier,
-        "from_state": from_state,
-        "from_label": STATE_LABELS.get(State(from_state), from_state),
-        "state": application.state,
-        "state_label": STATE_LABELS.get(State(application.state), application.state),
-        "event": step.event,
-        "event_label": step.label or step.event,
-        "actor_unit": ctx.actor.unit,
-        "at_local": shanghai_text(ctx.at),
-        "reason": ctx.reason,
-    }
-    queued = 0
-    seen: set[str] = set()
-    for who in step.notify:
-        for email, name in _recipients(session, who, ctx):
-            if email in seen:
-                continue
-            seen.add(email)
-            queued += queue(
-                session,
-                kind="transition",
-                recipient=email,
-                recipient_name=name,
-                context=context,
-                dedupe_key=f"transition:{application.id}:{seq}:{email}",
-                at=ctx.at,
-                application_id=application.id,
-            )
-    return queued
 
 
 def refusal_line(error: ReviewError) -> str:

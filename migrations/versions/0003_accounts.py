@@ -1,7 +1,7 @@
 """accounts, sessions, the database mode and registered rulebooks (issue #11)
 
 Revision ID: 0003
-Revises: 0011
+Revises: 0006
 """
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 import models.types
 
 revision = "0003"
-down_revision = "0011"  # re-chained after main's 0011 (paper copy); self-contained
+down_revision = "0006"  # follows main's head 0006 (statistics); self-contained
 branch_labels = None
 depends_on = None
 

@@ -32,6 +32,9 @@ def _point_everything_at(db: Path) -> Any:
     database.get_engine.cache_clear()
     engine = database.get_engine()
     database.migrate(engine)
+    from states.system import mark_replay
+
+    mark_replay(engine)  # a replay: the season's instants are the calendar's, not the server clock's
     return engine
 
 

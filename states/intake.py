@@ -257,7 +257,8 @@ def create_application(
     if not (actor.role == Role.ENTERPRISE and actor.unit == code) and actor.role not in {Role.ADMIN, Role.SYSTEM}:
         raise NotAuthorised(f"{actor.role}@{actor.unit} may not create an application for {code}", rule="authorisation")
     _refuse_second_application(session, enterprise, tier=tier, track=track_value, season=season)
-    chain = get_season(season).chain_for(enterprise, track_value, tier)
+    rulebook = get_season(season)
+    chain = rulebook.chain_for(enterprise, track_value, tier)
     now = to_utc(at)
     assert enterprise.id is not None
     application = Application(
@@ -271,6 +272,7 @@ def create_application(
         pledge=pledge or {},
         chain=chain,
         review_level=0,
+        rulebook_sha256=rulebook.sha256,  # the rulebook it is judged by (issue #11 §6)
         created_at=now,
         updated_at=now,
     )
@@ -285,7 +287,13 @@ def create_application(
             event="create",
             at=at,
             to_state=State.DRAFT,
-            data={"tier": tier, "track": track_value, "chain": chain, "content_sha256": content_digest(content)},
+            data={
+                "tier": tier,
+                "track": track_value,
+                "chain": chain,
+                "content_sha256": content_digest(content),
+                "rulebook_sha256": rulebook.sha256,
+            },
         )
     return application
 

@@ -77,7 +77,8 @@ def _unique(session: Session, email: str) -> None:
 def _record(session: Session, account: Account, actor: Actor, event: str, at: datetime, **data: Any) -> None:
     session.flush()
     append_event(session, subject=f"account:{account.id}", actor=actor, event=event, at=at,
-                 data={"email": account.email, "role": account.role, "unit": account.unit, **data})  # fmt: skip
+                 data={"email": account.email, "role": account.role, "unit": account.unit, **data},
+                 record=account)  # fmt: skip
 
 
 def _commit(session: Session) -> None:

@@ -1,0 +1,126 @@
+"""The officers' inbox as queries: what waits on my unit, in my scope, filtered, one page at a time.
+
+Indexed: the state filter uses ix_application_state_level; the page is LIMIT/OFFSET over (state, id);
+the holder test reads `chain[review_level]` from the JSON chain in SQL (as notifications.reminders does).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlmodel import Session, col
+
+from models.clock import local_date
+from models.enums import MINISTRY_UNIT, Role
+from models.tables import Application, Enterprise
+from programmes.deadlines import effective_deadline
+from programmes.season import get_season
+from states.lifecycle import AWAITING_LOCAL_REVIEW, State
+from web.scope import chain_at, scope_clause
+
+PAGE_SIZE = 50
+MINISTRY_STATES = (State.RECOMMENDED, State.MINISTRY_REVIEW, State.ONSITE_VERIFICATION, State.PUBLIC_NOTICE,
+                   State.CULTIVATION_OBJECT, State.EXPERT_ACCEPTANCE)  # fmt: skip
+
+
+@dataclass
+class Filters:
+    tier: str = ""
+    state: str = ""
+    season: str = ""
+    district: str = ""
+    q: str = ""
+    view: str = "waiting"  # waiting | all
+    page: int = 1
+
+
+@dataclass
+class InboxPage:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    total: int = 0
+    page: int = 1
+    pages: int = 1
+
+
+def waiting_clause(session: Session, account: Any) -> ColumnElement[bool] | None:
+    """What waits on the account's unit now (None: the role has no queue of its own)."""
+    dialect = session.get_bind().dialect.name
+    state = col(Application.state)
+    if account.role == Role.MINISTRY_OFFICER and account.unit == MINISTRY_UNIT:
+        return state.in_([s.value for s in MINISTRY_STATES])
+    if account.role == Role.LOCAL_OFFICER:
+        last = func.json_array_length(Application.chain) - 1
+        return or_(
+            and_(state.in_([s.value for s in AWAITING_LOCAL_REVIEW]),
+                 chain_at(dialect, col(Application.review_level)) == account.unit),
+            and_(state == State.ACCEPTANCE_REQUESTED.value, chain_at(dialect, last) == account.unit),
+        )  # fmt: skip
+    return None
+
+
+def _query(session: Session, account: Any, filters: Filters, columns: tuple[Any, ...]) -> Select[Any]:
+    query = select(*columns).join(Enterprise, col(Enterprise.id) == col(Application.enterprise_id))
+    query = query.where(scope_clause(session, account))
+    waiting = waiting_clause(session, account) if filters.view == "waiting" else None
+    if waiting is not None:
+        query = query.where(waiting)
+    elif account.role != Role.ENTERPRISE:
+        query = query.where(col(Application.state) != State.DRAFT.value)  # drafts are the enterprise's own
+    for column, value in ((Application.tier, filters.tier), (Application.state, filters.state),
+                          (Application.season, filters.season), (Enterprise.district, filters.district)):  # fmt: skip
+        if value:
+            query = query.where(col(column) == value)
+    if filters.q.strip():
+        needle = filters.q.strip()
+        query = query.where(or_(col(Enterprise.credit_code) == needle.upper(), col(Enterprise.name).contains(needle)))
+    return query
+
+
+def page_of(session: Session, account: Any, filters: Filters, *, size: int = PAGE_SIZE) -> InboxPage:
+    total = session.execute(_query(session, account, filters, (func.count(col(Application.id)),))).scalar_one()
+    pages = max(1, -(-total // size))
+    page = min(max(1, filters.page), pages)
+    rows = list_rows(session, account, filters, limit=size, offset=(page - 1) * size)
+    return InboxPage(rows, total, page, pages)
+
+
+def list_rows(session: Session, account: Any, filters: Filters, *, limit: int, offset: int = 0) -> list[dict[str, Any]]:
+    columns = (Application.id, Application.title, Application.tier, Application.track, Application.state,
+               Application.season, Application.review_level, Application.chain, Application.milestones,
+               Application.cultivation_ends_on, Application.submitted_at, Enterprise.name, Enterprise.credit_code,
+               Enterprise.district)  # fmt: skip
+    query = _query(session, account, filters, columns).order_by(col(Application.state), col(Application.id))
+    result = session.execute(query.limit(limit).offset(offset)).mappings().all()
+    today = local_date(_now(session))
+    cache: dict[tuple[str, str, str, str], date | None] = {}
+    return [_row(session, dict(r), today, cache) for r in result]
+
+
+def _now(session: Session) -> Any:
+    from web.auth import business_clock
+
+    return business_clock(session).now()
+
+
+def _row(
+    session: Session, row: dict[str, Any], today: date, cache: dict[tuple[str, str, str, str], date | None]
+) -> dict[str, Any]:
+    """Add the row's deadline (recommend by the holder; notice close; cultivation end) and countdown."""
+    deadline: date | None = None
+    chain, level = row["chain"] or [], row["review_level"]
+    if row["state"] in {s.value for s in AWAITING_LOCAL_REVIEW} and 0 <= level < len(chain):
+        key = (row["season"], chain[level], row["tier"], row["track"])
+        if key not in cache:
+            found = effective_deadline(session, get_season(row["season"]), key[1], "recommend", key[2], key[3])
+            cache[key] = found.on if found else None
+        deadline = cache[key]
+    elif row["state"] == State.PUBLIC_NOTICE and (row["milestones"] or {}).get("notice_closes_on"):
+        deadline = date.fromisoformat(row["milestones"]["notice_closes_on"])
+    elif row["state"] == State.IN_CULTIVATION:
+        deadline = row["cultivation_ends_on"]
+    row["deadline"] = deadline
+    row["days_left"] = (deadline - today).days if deadline else None
+    return row

@@ -130,5 +130,11 @@ if [ "$rc" = 5 ]; then
     rc=0
 fi
 echo "== ${PG_STATUS}"
+if [ ! -x /usr/lib/chromium/chromium ]; then
+    echo "!! =========================================================================================="
+    echo "!! BROWSER TESTS SKIPPED: /usr/lib/chromium/chromium is missing"
+    echo "!!   install it: apt-get install -y chromium chromium-driver fonts-noto-cjk  (.ci/run does)"
+    echo "!! =========================================================================================="
+fi
 echo "== pytest finished in ${elapsed}s with exit code ${rc}"
 exit "$rc"

@@ -1,8 +1,9 @@
 """`python -m bench` (`make bench`): every benchmark named in the issues, one table of ratios from one run.
 
 Rows: transitions through the one door vs raw Core writes; the reminder sweep at 100,000 applications vs one
-indexed query; our mail sender vs prefect-email; the intake flow vs direct service calls; and the demo's
-season replayed through the Prefect flows vs direct service calls. Each ratio is measured side by side in
+indexed query; our mail sender vs prefect-email; the intake flow vs direct service calls; the web inbox and
+application page at 100,000 applications (server-time p95) vs a bare FastAPI page with one indexed query;
+and the demo's season replayed through the Prefect flows vs direct service calls. Each ratio is measured side by side in
 this run. `BENCH_QUICK=1` shrinks every size for a quick look; `BENCH_ONLY=transition,sweep,...` picks some.
 """
 
@@ -23,6 +24,7 @@ BENCHES: dict[str, tuple[str, str | None, int]] = {
     "sweep": ("bench.sweep_bench", "size", 5_000),
     "mail": ("bench.mail_bench", "count", 100),
     "flow": ("bench.flow_bench", "size", 50),
+    "web": ("bench.web_bench", "size", 5_000),
 }
 SEASON_SIZE = int(os.environ.get("BENCH_SEASON", "8" if QUICK else "20"))
 

@@ -6,6 +6,7 @@ the holder test reads `chain[review_level]` from the JSON chain in SQL (as notif
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -22,6 +23,7 @@ from states.lifecycle import AWAITING_LOCAL_REVIEW, State
 from web.scope import chain_at, scope_clause
 
 PAGE_SIZE = 50
+CREDIT_CODE = re.compile(r"[0-9A-HJ-NPQRTUWXY]{18}")  # GB 32100-2015 alphabet
 MINISTRY_STATES = (State.RECOMMENDED, State.MINISTRY_REVIEW, State.ONSITE_VERIFICATION, State.PUBLIC_NOTICE,
                    State.CULTIVATION_OBJECT, State.EXPERT_ACCEPTANCE)  # fmt: skip
 
@@ -75,7 +77,10 @@ def _query(session: Session, account: Any, filters: Filters, columns: tuple[Any,
             query = query.where(col(column) == value)
     if filters.q.strip():
         needle = filters.q.strip()
-        query = query.where(or_(col(Enterprise.credit_code) == needle.upper(), col(Enterprise.name).contains(needle)))
+        if CREDIT_CODE.fullmatch(needle.upper()):  # the unique index, not a scan of every name
+            query = query.where(col(Enterprise.credit_code) == needle.upper())
+        else:
+            query = query.where(col(Enterprise.name).contains(needle))
     return query
 
 

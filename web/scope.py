@@ -16,6 +16,7 @@ from sqlmodel import Session, col
 
 from models.enums import Role
 from models.tables import Application, Enterprise
+from programmes.season import get_season
 from web import auth
 
 
@@ -27,7 +28,11 @@ def chain_at(dialect: str, index: Any) -> ColumnElement[Any]:
 
 
 def scope_clause(session: Session, account: Any) -> ColumnElement[bool]:
-    """The SQL condition for "in the account's scope" (needs Enterprise joined)."""
+    """The SQL condition for "in the account's scope" (needs Enterprise joined).
+
+    Only the roots of the visible set are tested (a province officer's districts lie in its province),
+    each on the indexed column of its level, so the planner can start from the enterprise indexes.
+    """
     if account.role == Role.ENTERPRISE:
         return col(Enterprise.credit_code) == account.unit
     units = auth.visible_units(session, account)
@@ -35,14 +40,20 @@ def scope_clause(session: Session, account: Any) -> ColumnElement[bool]:
         return true()
     if not units:
         return false()
-    dialect = session.get_bind().dialect.name
-    wanted = sorted(units)
-    return or_(
-        col(Enterprise.province).in_(wanted),
-        col(Enterprise.city).in_(wanted),
-        col(Enterprise.district).in_(wanted),
-        chain_at(dialect, 0).in_(wanted),
-    )
+    season = get_season()
+    tests: list[ColumnElement[bool]] = []
+    for root in sorted(u for u in units if _parent(season, u) not in units):
+        level = season.unit(root).level if season.has_unit(root) else ""
+        column = {"province": Enterprise.province, "city": Enterprise.city, "district": Enterprise.district}.get(level)
+        if column is not None:
+            tests.append(col(column) == root)
+        else:  # a recommending channel (central SOE group, XPCC): the first unit of the chain
+            tests.append(chain_at(session.get_bind().dialect.name, 0) == root)
+    return or_(*tests)
+
+
+def _parent(season: Any, code: str) -> str | None:
+    return season.unit(code).parent if season.has_unit(code) else None
 
 
 def visible(session: Session, account: Any, application: Application, enterprise: Enterprise) -> bool:

@@ -1,0 +1,114 @@
+"""The web pages at 100,000 applications: server time p95 against a bare FastAPI page with one indexed query.
+
+Data: the reminder sweep's (bench.sweep_bench._seed: the real 2025 season, 100,000 applications of 25,000
+enterprises over Shanghai, Sichuan, Tianjin and every province). Each page is requested `REQUESTS` times
+through an HTTP client (httpx via FastAPI's TestClient, in process: what is timed is the server's work)
+after a warm-up; the row's seconds are the p95. Baseline: a bare FastAPI app whose one route runs one
+indexed query (the count of one season's submitted applications, ix_application_season_state) and
+returns a short HTML page. The target is p95 under 150 ms.
+
+    .venv/bin/python -m bench.web_bench [size]
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlmodel import Session, col
+
+from bench.common import fresh_database, row
+from bench.sweep_bench import _seed
+from models.tables import Application
+
+REQUESTS = 60
+TARGET_MS = 150
+PASSWORD = "bench password 2025"
+
+
+def _p95(client: TestClient, url: str, n: int = REQUESTS) -> float:
+    for _ in range(3):
+        assert client.get(url).status_code == 200, url
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        response = client.get(url)
+        times.append(time.perf_counter() - start)
+        assert response.status_code == 200, url
+    return statistics.quantiles(times, n=20)[18]
+
+
+def _bare(engine: Any) -> TestClient:
+    app = FastAPI()
+
+    @app.get("/")
+    def page() -> HTMLResponse:
+        with Session(engine) as session:
+            count = session.execute(
+                select(func.count(col(Application.id))).where(
+                    col(Application.season) == "2025", col(Application.state) == "submitted"
+                )
+            ).scalar_one()
+        return HTMLResponse(f"<p>{count}</p>")
+
+    return TestClient(app)
+
+
+def _signed_in(app: Any, email: str) -> TestClient:
+    from tests.web.conftest import csrf_of
+
+    client = TestClient(app)
+    page = client.get("/login")
+    client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": csrf_of(page.text)})
+    return client
+
+
+def run(size: int = 100_000) -> list[dict[str, Any]]:
+    from web import auth
+    from web.app import create_app
+
+    with fresh_database("web") as engine:
+        _seed(engine, size)
+        at = datetime.now(UTC)
+        with Session(engine) as session:
+            for name, role, unit in (("district", "local_officer", "sh.qingpu"), ("province", "local_officer", "sc"),
+                                     ("ministry", "ministry_officer", "miit")):  # fmt: skip
+                auth.grant(session, email=f"{name}@bench.example.cn", password=PASSWORD, role=role, unit=unit,
+                           display_name=name, at=at)  # fmt: skip
+            middle = session.execute(
+                select(col(Application.id)).where(col(Application.state) == "submitted").limit(1).offset(size // 4)
+            ).scalar_one()
+        app = create_app(engine=engine)
+        base = _p95(_bare(engine), "/")
+        pages = [
+            ("inbox, district officer (sh.qingpu)", "district", "/inbox"),
+            ("inbox, provincial officer (sc), all in scope", "province", "/inbox?view=all"),
+            ("inbox, ministry, page 20", "ministry", "/inbox?page=20"),
+            ("inbox, ministry, search by credit code", "ministry", "/inbox?view=all&q=910000000000000777"),
+            ("application page (ministry)", "ministry", f"/applications/{middle}"),
+        ]
+        rows = []
+        for label, who, url in pages:
+            p95 = _p95(_signed_in(app, f"{who}@bench.example.cn"), url)
+            verdict = "ok" if p95 * 1000 < TARGET_MS else f"OVER {TARGET_MS} ms"
+            rows.append(row(f"web p95 {label} [{verdict}]", size, p95, "bare FastAPI page, one indexed query",
+                            base, "applications"))  # fmt: skip
+    return rows
+
+
+def main() -> None:
+    size = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    for r in run(size):
+        print(f"{r['benchmark']:<70} {r['seconds'] * 1000:>7.1f} ms  baseline {r['baseline_seconds'] * 1000:.1f} ms"
+              f"  ratio {r['ratio']}x")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

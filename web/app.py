@@ -21,6 +21,7 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None)
     app = FastAPI(title="factory-review", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.engine = engine or (make_engine(database_url) if database_url else get_engine())
     app.state.read_engine = read_engine_for(app.state.engine)
+    analyse(app.state.engine)
     app.add_middleware(security.BodyLimit)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     checked = [Depends(deps.csrf_checked)]
@@ -39,6 +40,16 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None)
 
     _error_pages(app)
     return app
+
+
+def analyse(engine: Engine) -> None:
+    """SQLite plans the inbox's joins well only with table statistics: gather them once (ANALYZE), later
+    let SQLite refresh what changed (PRAGMA optimize). PostgreSQL's autovacuum keeps its own."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.begin() as connection:
+        analysed = connection.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first()
+        connection.exec_driver_sql("PRAGMA optimize" if analysed else "ANALYZE")
 
 
 def read_engine_for(engine: Engine) -> Engine:

@@ -7,7 +7,7 @@ stands in with the contract's names and signatures (process-local; never used on
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
@@ -28,6 +28,12 @@ Account = Any  # models.tables.Account once accounts lands: id, email, display_n
 
 AUDITOR = "auditor"
 WEB_SESSION_TTL = timedelta(hours=8)  # a working day; OWASP ASVS V3.3 (absolute session timeout)
+
+
+def wall_clock() -> datetime:
+    """Sign-in, sessions and lock-out run on the real clock, also on a replay database: a replay moves the
+    business time of decisions, not the age of a person's session."""
+    return datetime.now(UTC)
 
 
 def business_clock(session: Session) -> Clock:

@@ -61,7 +61,7 @@ def current_account(request: Request, session: DB) -> Any:
     token = security.unsign_token(request.cookies.get(security.SESSION_COOKIE, ""))
     if token is None:
         raise NotSignedIn
-    at = auth.business_clock(session).now()
+    at = auth.wall_clock()
     try:
         account = auth.account_for_token(session, token, at=at)
     except ReviewError as exc:

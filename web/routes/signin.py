@@ -38,7 +38,7 @@ def login_page(request: Request, next: str = "/") -> Response:
 
 @router.post("/login")
 def login(request: Request, session: DB, form: Annotated[SignInForm, Form()]) -> Response:
-    at = auth.business_clock(session).now()
+    at = auth.wall_clock()
     try:
         token = auth.sign_in(session, email=form.email, password=form.password, at=at)
     except ReviewError as error:
@@ -52,7 +52,7 @@ def login(request: Request, session: DB, form: Annotated[SignInForm, Form()]) ->
 
 @router.post("/logout")
 def logout(request: Request, session: DB, account: CurrentAccount) -> Response:
-    auth.sign_out(session, request.state.session_token, at=auth.business_clock(session).now())
+    auth.sign_out(session, request.state.session_token, at=auth.wall_clock())
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(security.SESSION_COOKIE, path="/")
     return response

@@ -15,6 +15,7 @@ from sqlmodel import Session
 from models.database import get_engine, make_engine
 from web import deps, labels, security
 from web.routes import application, audit, dashboard, inbox, notice, ranking, signin
+from web.timing import ServerTiming
 
 
 def create_app(database_url: str | None = None, *, engine: Engine | None = None) -> FastAPI:
@@ -23,6 +24,7 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None)
     app.state.read_engine = read_engine_for(app.state.engine)
     analyse(app.state.engine)
     app.add_middleware(security.BodyLimit)
+    app.add_middleware(ServerTiming)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     checked = [Depends(deps.csrf_checked)]
     for module in (signin, inbox, application, ranking, notice, audit, dashboard):

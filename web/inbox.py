@@ -16,14 +16,16 @@ from sqlmodel import Session, col
 
 from models.clock import local_date
 from models.enums import MINISTRY_UNIT, Role
-from models.tables import Application, Enterprise
+from models.tables import Application, DeadlineExtension, Enterprise
 from programmes.deadlines import effective_deadline
 from programmes.season import get_season
 from states.lifecycle import AWAITING_LOCAL_REVIEW, State
 from web.scope import chain_at, scope_clause
 
 PAGE_SIZE = 50
-COUNT_CAP = 10_000
+COUNT_CAP = 2_000
+AWAITING = frozenset(s.value for s in AWAITING_LOCAL_REVIEW)
+PUBLIC_NOTICE, IN_CULTIVATION = State.PUBLIC_NOTICE.value, State.IN_CULTIVATION.value
 CREDIT_CODE = re.compile(r"[0-9A-HJ-NPQRTUWXY]{18}")  # GB 32100-2015 alphabet
 MINISTRY_STATES = (State.RECOMMENDED, State.MINISTRY_REVIEW, State.ONSITE_VERIFICATION, State.PUBLIC_NOTICE,
                    State.CULTIVATION_OBJECT, State.EXPERT_ACCEPTANCE)  # fmt: skip
@@ -110,7 +112,7 @@ DENSE_FROM = 1_000  # matches from which walking by id beats sorting every match
 def page_of(session: Session, account: Any, filters: Filters, *, size: int = PAGE_SIZE) -> InboxPage:
     """One page, oldest first (a queue is worked first-in first-out), grouped by stage on the page.
 
-    The total is counted up to COUNT_CAP ("10000+" beyond): an exact count of a national list would
+    The total is counted up to COUNT_CAP ("2000+" beyond): an exact count of a national list would
     cost more than the page itself and tells an officer nothing more."""
     matching = _query(session, account, filters, (col(Application.id),)).limit(COUNT_CAP + 1).subquery()
     total = session.execute(select(func.count()).select_from(matching)).scalar_one()
@@ -128,9 +130,35 @@ def list_rows(session: Session, account: Any, filters: Filters, *, limit: int, o
                Enterprise.district)  # fmt: skip
     query = _query(session, account, filters, columns, dense=dense).order_by(col(Application.id))
     result = session.execute(query.limit(limit).offset(offset)).mappings().all()
+    deadlines = _Deadlines(session)
     today = local_date(_now(session))
-    cache: dict[tuple[str, str, str, str], date | None] = {}
-    return [_row(session, dict(r), today, cache) for r in result]
+    return [_row(dict(r), today, deadlines) for r in result]
+
+
+class _Deadlines:
+    """Recommendation deadlines of a page's rows, one look-up per (season, unit, tier, track). Without any
+    extension in the season (one query), the season's rule is the effective deadline (programmes.deadlines)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.cache: dict[tuple[str, str, str, str], date | None] = {}
+        self.extended: dict[str, bool] = {}
+
+    def recommend(self, season_name: str, unit: str, tier: str, track: str) -> date | None:
+        key = (season_name, unit, tier, track)
+        if key not in self.cache:
+            season = get_season(season_name)
+            if season_name not in self.extended:
+                any_extension = select(col(DeadlineExtension.id)).where(col(DeadlineExtension.season) == season.name)
+                self.extended[season_name] = self.session.execute(any_extension.limit(1)).first() is not None
+            if not season.has_unit(unit):
+                found = None
+            elif self.extended[season_name]:
+                found = effective_deadline(self.session, season, unit, "recommend", tier, track)
+            else:
+                found = season.deadline_for(unit, "recommend", tier, track)
+            self.cache[key] = found.on if found else None
+        return self.cache[key]
 
 
 def _now(session: Session) -> Any:
@@ -139,26 +167,15 @@ def _now(session: Session) -> Any:
     return business_clock(session).now()
 
 
-def _row(
-    session: Session, row: dict[str, Any], today: date, cache: dict[tuple[str, str, str, str], date | None]
-) -> dict[str, Any]:
+def _row(row: dict[str, Any], today: date, deadlines: _Deadlines) -> dict[str, Any]:
     """Add the row's deadline (recommend by the holder; notice close; cultivation end) and countdown."""
     deadline: date | None = None
     chain, level = row["chain"] or [], row["review_level"]
-    if row["state"] in {s.value for s in AWAITING_LOCAL_REVIEW} and 0 <= level < len(chain):
-        key = (row["season"], chain[level], row["tier"], row["track"])
-        if key not in cache:
-            season = get_season(row["season"])
-            found = (
-                effective_deadline(session, season, key[1], "recommend", key[2], key[3])
-                if season.has_unit(key[1])
-                else None
-            )
-            cache[key] = found.on if found else None
-        deadline = cache[key]
-    elif row["state"] == State.PUBLIC_NOTICE and (row["milestones"] or {}).get("notice_closes_on"):
+    if row["state"] in AWAITING and 0 <= level < len(chain):
+        deadline = deadlines.recommend(row["season"], chain[level], row["tier"], row["track"])
+    elif row["state"] == PUBLIC_NOTICE and (row["milestones"] or {}).get("notice_closes_on"):
         deadline = date.fromisoformat(row["milestones"]["notice_closes_on"])
-    elif row["state"] == State.IN_CULTIVATION:
+    elif row["state"] == IN_CULTIVATION:
         deadline = row["cultivation_ends_on"]
     row["deadline"] = deadline
     row["days_left"] = (deadline - today).days if deadline else None

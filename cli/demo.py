@@ -152,6 +152,15 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
     for rule, n in summary["refusals"].items():
         t.add_row(rule, str(n))
     console.print(t)
+    t = Table(title="Expert panels (251 §3(二)4-5): reviews and weighted scores per stage")
+    columns = ("stage", "tier", "panels", "applications", "reviewers each", "reviews", "mean score", "recommendations")
+    for col in columns:
+        t.add_column(col)
+    for row in summary.get("panels", []):
+        t.add_row(row["stage"], row["tier"], str(row["panels"]), str(row["applications"]),
+                  str(row["reviewers_per_application"]), str(row["reviews"]), str(row["mean_score"]),
+                  ", ".join(f"{k} {v}" for k, v in row["recommendations"].items()))  # fmt: skip
+    console.print(t)
     audit = summary["audit"]
     console.print(f"mail: {summary['mail']}  ({summary['outputs']['mails']} .eml files)")
     console.print(f"summary tables: {len(summary['outputs']['summary_tables'])} .xlsx")

@@ -380,6 +380,9 @@ _SUBAPPS = (
     ("cli.notification_cmds", "reminders_app", "reminders"),
     ("cli.notification_cmds", "outbox_app", "outbox"),
     ("cli.serve", "app", None),
+    ("cli.panel_cmds", "expert_app", "expert"),
+    ("cli.panel_cmds", "panel_app", "panel"),
+    ("cli.panel_cmds", "review_app", "review"),
     ("cli.web_cmd", "app", None),
 )
 

@@ -66,6 +66,8 @@ class Role(StrEnum):
     MINISTRY_OFFICER = "ministry_officer"  # unit = "miit": the six departments' secretariat
     ADMIN = "admin"  # programme administrator at a jurisdiction: extensions, corrections
     SYSTEM = "system"  # the scheduler: expiries and sweeps
+    AUDITOR = "auditor"  # reads every history in its scope and verifies; changes nothing
+    EXPERT = "expert"  # a member of an expert panel: reviews what it is assigned (251 §3(二)4-5)
 
     @property
     def label(self) -> str:
@@ -78,6 +80,8 @@ ROLE_LABELS = {
     Role.MINISTRY_OFFICER: "六部门（工信部）",
     Role.ADMIN: "管理员",
     Role.SYSTEM: "系统",
+    Role.AUDITOR: "审计",
+    Role.EXPERT: "评审专家",
 }
 
 MINISTRY_UNIT = "miit"

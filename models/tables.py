@@ -227,3 +227,69 @@ class PublicNotice(SQLModel, table=True):
     closes_on: date
     opened_by: str = Field(max_length=200)
     closed_at: datetime | None = _instant()
+
+
+class Expert(SQLModel, table=True):
+    """A member of an expert pool (国家智能制造专家委, a district's panel): where conflicts come from."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    email: str = Field(default="", max_length=254, index=True)
+    province: str = Field(max_length=40, index=True)  # unit code of the expert's province, e.g. "sh"
+    employer: str = Field(default="", max_length=200)
+    employer_credit_code: str | None = Field(default=None, max_length=18, index=True)
+    # Declared ties (credit codes of enterprises the expert advised, owns shares in, is related to).
+    ties: list[str] = _json()
+    active: bool = True
+    account_id: int | None = Field(default=None, index=True)  # the expert's sign-in account, when linked
+    created_at: datetime | None = _instant(nullable=False)
+
+
+class Panel(SQLModel, table=True):
+    """An expert panel for one stage of one season and tier, built by the organising unit."""
+
+    __table_args__ = (UniqueConstraint("season", "stage", "tier", "name", name="uq_panel_season_stage_tier_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    season: str = Field(max_length=10)
+    stage: str = Field(max_length=30)  # programmes.season.PanelStage
+    tier: str = Field(max_length=30)
+    track: str = Field(default="national", max_length=20)
+    organiser: str = Field(max_length=80)
+    name: str = Field(max_length=200)
+    created_by: str = Field(max_length=200)
+    created_at: datetime | None = _instant(nullable=False)
+
+
+class PanelMember(SQLModel, table=True):
+    __tablename__ = "panel_member"
+    __table_args__ = (UniqueConstraint("panel_id", "expert_id", name="uq_panel_member"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    panel_id: int = Field(foreign_key="panel.id", index=True)
+    expert_id: int = Field(foreign_key="expert.id", index=True)
+
+
+class ReviewAssignment(SQLModel, table=True):
+    """One expert's independent review of one application in one panel (blind until submitted)."""
+
+    __tablename__ = "review_assignment"
+    __table_args__ = (
+        UniqueConstraint("panel_id", "application_id", "expert_id", name="uq_review_assignment"),
+        Index("ix_review_assignment_app_panel", "application_id", "panel_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    panel_id: int = Field(foreign_key="panel.id", index=True)
+    application_id: int = Field(foreign_key="application.id")
+    expert_id: int = Field(foreign_key="expert.id", index=True)
+    assigned_by: str = Field(max_length=200)
+    override_reason: str = Field(default="", max_length=2000)  # a conflict overridden by hand, and why
+    due_on: date | None = None
+    status: str = Field(default="assigned", max_length=20)  # assigned → submitted
+    scores: dict[str, Any] = _json({})  # criterion key → 0..100
+    findings: list[dict[str, Any]] = _json()  # on-site: [{"item", "passed", "finding"}]
+    recommendation: str = Field(default="", max_length=20)  # pass | fail | return
+    comments: str = Field(default="", max_length=8000)
+    assigned_at: datetime | None = _instant(nullable=False)
+    submitted_at: datetime | None = _instant()

@@ -4,4 +4,4 @@ Importing the package registers the guards (`programmes.rules`) and the Tianjin 
 tables (`programmes.tracks`) with `states`; the one door should `import programmes` at start-up.
 """
 
-from programmes import rules, tracks  # noqa: F401  (registration side effects)
+from programmes import reviews, rules, tracks  # noqa: F401  (registration side effects)

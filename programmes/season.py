@@ -258,6 +258,45 @@ class DistrictCall(_Model):
     source: str
 
 
+class Criterion(_Model):
+    """One scored criterion of an expert review form (score 0-100, weighted)."""
+
+    key: str
+    label: str
+    weight: float = Field(gt=0)
+    source: str = ""
+
+
+class CheckItem(_Model):
+    """One item an on-site verification checks (pass/fail with a finding)."""
+
+    key: str
+    label: str
+    source: str = ""
+
+
+PanelStage = Literal["material_review", "onsite_verification", "acceptance", "district_evaluation"]
+
+
+class PanelRule(_Model):
+    """Expert review by a panel for one stage: how many reviewers, the form, who may decide on it."""
+
+    stage: PanelStage
+    track: str = "national"
+    tiers: tuple[str, ...]
+    state: str  # the application state in which the panel reviews (e.g. ministry_review)
+    decides: tuple[str, ...]  # events whose decision must name the panel's result
+    organiser: str  # unit that builds the panel ("miit", or a district code)
+    reviewers: int = Field(default=3, ge=1, le=15)
+    review_days: int = Field(default=10, ge=1)
+    same_province_conflict: bool = True  # national reviews: no expert from the applicant's province
+    dispersion: float = Field(default=20.0, gt=0)  # max - min weighted score above this is flagged
+    required: bool = True  # the decision needs the panel's concluded result
+    criteria: tuple[Criterion, ...] = ()
+    checklist: tuple[CheckItem, ...] = ()
+    source: str
+
+
 class Season(_Model):
     """One season's rules. Load with `load_season` / `get_season`; the API below is what others call."""
 
@@ -282,6 +321,7 @@ class Season(_Model):
     maturity_levels: tuple[MaturityLevel, ...] = ()
     future_modes: tuple[str, ...] = ()
     district_calls: tuple[DistrictCall, ...] = ()
+    panels: tuple[PanelRule, ...] = ()
     path: str = ""
 
     # ---- validation across sections ----------------------------------------------------------
@@ -481,6 +521,16 @@ class Season(_Model):
 
     def district_call(self, unit: str) -> DistrictCall | None:
         return next((c for c in self.district_calls if c.unit == unit), None)
+
+    def panel_rule(self, *, stage: str | None = None, state: str | None = None, tier: str,
+                   track: str) -> PanelRule | None:  # fmt: skip
+        """The expert-review rule for a stage (or the state it reviews in), tier and track, if any."""
+        return next(
+            (p for p in self.panels
+             if (stage is None or p.stage == stage) and (state is None or p.state == state)
+             and tier in p.tiers and p.track == track),
+            None,
+        )  # fmt: skip
 
 
 class _SectionError(ValueError):

@@ -25,6 +25,7 @@ from models.tables import Application, Enterprise
 from programmes.recommendation import held_applications, quota_for, submit_ranked_recommendation
 from programmes.season import get_season
 from programmes.tracks import notice_milestone
+from replay.panels import DemoPanels
 from replay.synthetic import MINISTRY_ACTOR, SEASON, Season2025, Spec, at
 from states.intake import resolve_actor
 from states.service import transition
@@ -123,6 +124,7 @@ class Replay:
         self.backend = backend
         self.s = get_season(SEASON)
         self.tick = tick or (lambda _label: None)
+        self.panels = DemoPanels(engine, seed=len(season.specs))
 
     # queries -------------------------------------------------------------------------------------------------
 
@@ -216,6 +218,9 @@ class Replay:
         self.backend.fire([Item(a.id, "open_ministry_review", MINISTRY_ACTOR) for a in rows], when, stage="ministry")
 
     def ministry_pass(self, when: datetime) -> None:
+        leading = [a.id for a in self._rows(["ministry_review"], tiers=["leading"])]
+        weak = {i for i in leading if self.spec(i).fate == "reject_review"}
+        self.panels.run("material_review", "leading", leading, when, weak=weak)
         items = []
         for a in self._rows(["ministry_review"]):
             if self.spec(a.id).fate == "reject_review":
@@ -225,6 +230,8 @@ class Replay:
         self.backend.fire(items, when, stage="ministry")
 
     def onsite(self, when: datetime) -> None:
+        leading = [a.id for a in self._rows(["onsite_verification"], tiers=["leading"])]
+        self.panels.run("onsite_verification", "leading", leading, when, weak=set())
         items = [
             Item(a.id, "pass_verification", MINISTRY_ACTOR, data=dict(NOTICE) if a.tier == "excellent" else {})
             for a in self._rows(["onsite_verification"])
@@ -253,6 +260,9 @@ class Replay:
     def acceptance(self, event: str, when: datetime) -> None:
         source = {"request_acceptance": "in_cultivation", "pass_preliminary_review": "acceptance_requested",
                   "accept": "expert_acceptance"}[event]  # fmt: skip
+        if event == "accept":
+            ready = [a.id for a in self._rows([source], tiers=["leading"]) if self.spec(a.id).fate == "accept"]
+            self.panels.run("acceptance", "leading", ready, when, weak=set())
         items = []
         for a in self._rows([source]):
             if self.spec(a.id).fate != "accept":

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from models.tables import Application, Enterprise, OutboxMessage, RecommendationRound
+from replay.panels import panel_summary
 from states.audit import verify
 
 
@@ -66,5 +67,6 @@ def summarise(session: Session, *, refusals: Counter[str] | None = None) -> dict
         "reminders": reminders(session),
         "mail": mail_status(session),
         "refusals": dict(sorted((refusals or Counter()).items())),
+        "panels": panel_summary(session),
         "audit": {"ok": report.ok, "chains": report.subjects, "events": report.events, "problems": report.problems},
     }

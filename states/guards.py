@@ -48,13 +48,26 @@ class GuardContext:
 Guard = Callable[[GuardContext], None]
 Condition = Callable[[GuardContext], bool]
 
+# Evidence: what a decision records beside the caller's data (e.g. the expert panel's result it relied on),
+# computed by the door after the guards passed, inside the same transaction. Named on the lifecycle rows.
+Evidence = Callable[[GuardContext], dict[str, Any]]
+
 GUARDS: dict[str, Guard] = {}
 CONDITIONS: dict[str, Condition] = {}
+EVIDENCE: dict[str, Evidence] = {}
 
 
 def guard(name: str) -> Callable[[Guard], Guard]:
     def register(fn: Guard) -> Guard:
         GUARDS[name] = fn
+        return fn
+
+    return register
+
+
+def evidence(name: str) -> Callable[[Evidence], Evidence]:
+    def register(fn: Evidence) -> Evidence:
+        EVIDENCE[name] = fn
         return fn
 
     return register

@@ -113,6 +113,7 @@ class Step:
     guards: tuple[str, ...] = ()
     when: tuple[str, ...] = ()  # branch conditions: all must hold for this row to be taken
     notify: tuple[str, ...] = ("applicant",)  # outbox recipients: applicant, holder, next_holder
+    records: tuple[str, ...] = ()  # evidence the decision records (states.guards.EVIDENCE), e.g. panel_result
     source: str = ""  # the clause the step implements
     label: str = ""
 
@@ -145,19 +146,22 @@ NATIONAL: tuple[Step, ...] = (
     Step("reject", (*_LOCAL, State.RECOMMENDED), State.REJECTED, (Who.HOLDER,),
          guards=("reason_given",), source="251 §2(二)2", label="不予推荐"),
     Step("reject", (State.MINISTRY_REVIEW, State.ONSITE_VERIFICATION, State.PUBLIC_NOTICE), State.REJECTED,
-         (Who.MINISTRY,), guards=("reason_given",), source="251 §2(二)4, §3(二)4", label="未通过"),
+         (Who.MINISTRY,), guards=("reason_given", "panel_concluded"), records=("panel_result",),
+         source="251 §2(二)4, §3(二)4", label="未通过"),
     Step("withdraw", tuple(sorted(WITHDRAWABLE)), State.WITHDRAWN, (Who.APPLICANT,),
          notify=("applicant", "holder"), source="applicant's right to withdraw", label="撤回"),
     Step("open_ministry_review", (State.RECOMMENDED,), State.MINISTRY_REVIEW, (Who.MINISTRY,),
          source="251 §2(二)4, §3(二)4", label="受理评审"),
     Step("pass_review", (State.MINISTRY_REVIEW,), State.ONSITE_VERIFICATION, (Who.MINISTRY,),
+         guards=("panel_concluded",), records=("panel_result",),
          source="251 §3(二)4 (材料评审和现场核查)", label="评审通过，安排现场核查"),
     Step("pass_verification", (State.ONSITE_VERIFICATION,), State.PUBLIC_NOTICE, (Who.MINISTRY,),
-         when=("is_excellent",), guards=("notice_dates_given",),
+         when=("is_excellent",), guards=("notice_dates_given", "panel_concluded"), records=("panel_result",),
          source="251 §2(二)4; domain.md §8 (公示 2025-09-04..09-11)",
          label="核查通过，公示"),
     Step("pass_verification", (State.ONSITE_VERIFICATION,), State.CULTIVATION_OBJECT, (Who.MINISTRY,),
-         when=("is_leading",), source="251 §3(二)4 (确定培育对象名单并发布)", label="核查通过，列为培育对象"),
+         when=("is_leading",), guards=("panel_concluded",), records=("panel_result",),
+         source="251 §3(二)4 (确定培育对象名单并发布)", label="核查通过，列为培育对象"),
     Step("raise_objection", (State.PUBLIC_NOTICE,), State.PUBLIC_NOTICE, (Who.MINISTRY,),
          guards=("reason_given", "notice_open"), notify=(), source="公示 objections", label="收到异议"),
     Step("dismiss_objection", (State.PUBLIC_NOTICE,), State.PUBLIC_NOTICE, (Who.MINISTRY,),
@@ -179,9 +183,11 @@ NATIONAL: tuple[Step, ...] = (
     Step("fail_preliminary_review", (State.ACCEPTANCE_REQUESTED,), State.IN_CULTIVATION, (Who.RECOMMENDER,),
          guards=("reason_given",), source="251 §3(二)5", label="初审未通过，继续培育"),
     Step("accept", (State.EXPERT_ACCEPTANCE,), State.ACCEPTED, (Who.MINISTRY,),
+         guards=("panel_concluded",), records=("panel_result",),
          source="251 §3(二)5 (验收认定，发布名单)", label="验收通过"),
     Step("not_accept", (State.EXPERT_ACCEPTANCE,), State.NOT_ACCEPTED, (Who.MINISTRY,),
-         guards=("reason_given",), source="251 §3(二)5", label="验收未通过"),
+         guards=("reason_given", "panel_concluded"), records=("panel_result",),
+         source="251 §3(二)5", label="验收未通过"),
     # A cultivation object whose cultivation never started has no period to run out.
     Step("expire", (State.IN_CULTIVATION, State.ACCEPTANCE_REQUESTED),
          State.CULTIVATION_EXPIRED, (Who.SYSTEM,), guards=("cultivation_over",), notify=("applicant", "recommender"),

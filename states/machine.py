@@ -16,7 +16,7 @@ from transitions import EventData, Machine, MachineError
 
 from models.enums import Track
 from models.errors import TransitionRefused
-from states.guards import CONDITIONS, GUARDS, GuardContext
+from states.guards import CONDITIONS, EVIDENCE, GUARDS, GuardContext
 from states.lifecycle import State, Step, states_for, steps_for
 
 
@@ -73,6 +73,7 @@ def missing_names() -> list[str]:
         for step in steps:
             missing |= {g for g in step.guards if g not in GUARDS}
             missing |= {w for w in step.when if w not in CONDITIONS}
+            missing |= {r for r in step.records if r not in EVIDENCE}
     return sorted(missing)
 
 

@@ -24,7 +24,7 @@ from models.tables import Actor, Application, Enterprise
 from notifications.outbox import queue
 from states import authz
 from states.audit import append_event, content_digest
-from states.guards import GuardContext
+from states.guards import EVIDENCE, GuardContext
 from states.lifecycle import STATE_LABELS, State, Step, steps_for
 from states.machine import ApplicationAdapter, fire, missing_names
 
@@ -109,6 +109,8 @@ def apply_transition(
     adapter = ApplicationAdapter(ctx)
     step = fire(track, adapter, event)
 
+    for name in step.records:  # what the decision relied on, computed after the guards passed
+        data.update(EVIDENCE[name](ctx))
     previous_holder = ctx.holder_unit
     _apply_effects(application, step, ctx)
     application.state = adapter.state

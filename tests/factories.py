@@ -27,7 +27,7 @@ from sqlmodel import Session
 from models.clock import SHANGHAI
 from models.credit_code import make_credit_code
 from models.enums import MINISTRY_UNIT, Role
-from models.tables import Actor, Application, Enterprise
+from models.tables import Actor, Application, Enterprise, Expert
 from replay.synthetic import national_file  # the demo's valid baseline file
 from states.intake import SYSTEM_ACTOR, add_actor, add_enterprise, create_application
 from states.lifecycle import State, Who, steps_for
@@ -299,6 +299,8 @@ def fire(
     assert row is not None
     if event == "recommend":
         rank(session, row)
+    if actor is None or actor.role == Role.MINISTRY_OFFICER:  # the panel concludes before the ministry decides
+        conclude_panel(session, row, event)
     return transition(
         session,
         application_id,
@@ -334,3 +336,49 @@ def application(session: Session, state: State | str = State.DRAFT, *, tier: str
     target = State(state)
     tier = tier or ("leading" if target in LEADING_ONLY else "excellent")
     return walk(session, draft(session, enterprise_row, tier=tier, unit=unit), target)
+
+
+# ---- expert panels ------------------------------------------------------------------------------
+
+PANEL_PROVINCES = ("bj", "gd", "js")  # none of them an applicant's province in the walks
+
+
+def expert(session: Session, province: str = "bj", *, n: int | None = None, **overrides: Any) -> Actor:
+    """Register an expert (and the actor it signs in as) from `province`; returns the actor."""
+    from programmes.panels import add_expert
+
+    n = next(_serial) if n is None else n
+    data = {"name": f"专家{n}", "email": f"expert{n}@experts.example.cn", "province": province,
+            "employer": f"研究院{n}", **overrides}  # fmt: skip
+    add_expert(session, data=data, actor=ministry(session), at=EVENT_AT["create"])
+    return Actor(name=data["name"], email=data["email"], role=Role.EXPERT, unit=province)
+
+
+def passing_review(rule: Any) -> dict[str, Any]:
+    return {"scores": {c.key: 85 for c in rule.criteria}, "recommendation": "pass",
+            "findings": [{"item": c.key, "passed": True, "finding": "符合"} for c in rule.checklist]}  # fmt: skip
+
+
+def conclude_panel(session: Session, row: Application, event: str) -> None:
+    """When `event` decides a stage the season reviews by panel, run a panel of conflict-free experts that
+    all recommend passing (the decision then records its result)."""
+    from programmes.panels import add_members, auto_assign, create_panel
+    from programmes.reviews import panel_result, submit_review
+    from programmes.season import get_season
+
+    rule = get_season(row.season).panel_rule(state=row.state, tier=row.tier, track=row.track)
+    if rule is None or event not in rule.decides:
+        return
+    if panel_result(session, application_id=row.id or 0, stage=rule.stage).concluded:
+        return
+    when = EVENT_AT.get(event, EVENT_AT["create"]) - timedelta(days=1)
+    organiser = ministry(session)
+    panel = create_panel(session, season=row.season, stage=rule.stage, tier=row.tier,
+                         name=f"{rule.stage} {row.id}", actor=organiser, at=when)  # fmt: skip
+    reviewers = [expert(session, PANEL_PROVINCES[i % 3]) for i in range(rule.reviewers)]
+    ids = [e.id for e in session.scalars(select(Expert).where(Expert.email.in_([r.email for r in reviewers])))]  # type: ignore[attr-defined]
+    add_members(session, panel_id=panel.id or 0, expert_ids=[i for i in ids if i], actor=organiser, at=when)
+    for assignment in auto_assign(session, panel_id=panel.id or 0, actor=organiser, at=when,
+                                  application_ids=[row.id or 0]):  # fmt: skip
+        reviewer = next(r for r, i in zip(reviewers, ids, strict=True) if i == assignment.expert_id)
+        submit_review(session, assignment_id=assignment.id or 0, actor=reviewer, at=when, **passing_review(rule))

@@ -156,3 +156,13 @@ def test_auditor_page_has_no_changing_form(client_for: Any, world: World) -> Non
     html = client_for("auditor").get(f"/applications/{world.qingpu_app}").text
     assert "/decide" not in html and "/rank" not in html and "审计链校验通过" in html
     assert sign_in  # the auditor signed in through the same form as everyone
+
+
+def test_english_switch_and_dashboard_charts(client_for: Any, world: World) -> None:
+    client = client_for("city")
+    assert "待本单位处理" in client.get("/inbox").text
+    client.get("/lang/en?back=/inbox")
+    english = client.get("/inbox").text
+    assert "Waiting on my unit" in english and 'lang="en"' in english
+    dashboard = client.get("/dashboard").text
+    assert dashboard.count("<svg") >= 3 and "Today" in dashboard

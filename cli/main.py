@@ -383,6 +383,8 @@ _SUBAPPS = (
     ("cli.panel_cmds", "expert_app", "expert"),
     ("cli.panel_cmds", "panel_app", "panel"),
     ("cli.panel_cmds", "review_app", "review"),
+    ("cli.document_cmds", "document_app", "document"),
+    ("cli.document_cmds", "paper_app", "paper-copy"),
     ("cli.web_cmd", "app", None),
 )
 

@@ -293,3 +293,18 @@ class ReviewAssignment(SQLModel, table=True):
     comments: str = Field(default="", max_length=8000)
     assigned_at: datetime | None = _instant(nullable=False)
     submitted_at: datetime | None = _instant()
+
+
+class PaperCopy(SQLModel, table=True):
+    """The paper copy's arrival at a unit, with the hash printed on it (251 §2(二)3: 纸质材料与线上一致)."""
+
+    __tablename__ = "paper_copy"
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    unit: str = Field(max_length=80)  # the unit that received it
+    printed_sha256: str = Field(max_length=64)
+    matches: bool
+    recorded_by: str = Field(max_length=200)
+    note: str = Field(default="", max_length=2000)
+    received_at: datetime | None = _instant(nullable=False)

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
+from openpyxl.styles import Alignment, Border, Font, Side
+from openpyxl.worksheet.page import PageMargins
 from sqlalchemy import select
 from sqlmodel import Session
 
@@ -113,6 +114,24 @@ def paper_checklist(
     return out
 
 
+def print_as_form(ws: Any, *, header_row: int, last_row: int, columns: int) -> None:
+    """The official form's print setup: landscape A4, one page wide, the title rows repeated on every page,
+    every cell of the table bordered and wrapped (nothing cut), ready to stamp (盖章)."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0  # as many pages tall as the rows need
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = f"1:{header_row}"
+    ws.print_options.horizontalCentered = True
+    ws.page_margins = PageMargins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    edge = Side(style="thin")
+    for row in ws.iter_rows(min_row=header_row, max_row=max(last_row, header_row), max_col=columns):
+        for cell in row:
+            cell.border = Border(left=edge, right=edge, top=edge, bottom=edge)
+            cell.alignment = Alignment(vertical="top", wrap_text=True, horizontal=cell.alignment.horizontal)
+
+
 def write_summary_table(session: Session, *, unit: str, tier: str, season: str | Season, path: str | Path) -> Path:
     """Write the unit's 推荐汇总表 for the tier as .xlsx (sheet 1) with the paper set (sheet 2)."""
     s = get_season(season)
@@ -142,10 +161,14 @@ def write_summary_table(session: Session, *, unit: str, tier: str, season: str |
     )
     for col, width in zip("ABCDEFG", (6, 30, 30, 60, 40, 12, 16), strict=False):
         ws.column_dimensions[col].width = width
+    print_as_form(ws, header_row=HEADER_ROW, last_row=HEADER_ROW + len(rows), columns=len(headers))
     paper = wb.create_sheet("报送清单")
     paper.append(["材料", "份数", "合计", "报送至", "依据"])
     for item in paper_checklist(s, unit, tier, len(rows)):
         paper.append([item["name_zh"], item["copies"], item["total"], item["to"], item["source"]])
+    for col, width in zip("ABCDE", (40, 8, 8, 30, 50), strict=True):
+        paper.column_dimensions[col].width = width
+    print_as_form(paper, header_row=1, last_row=paper.max_row, columns=5)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)

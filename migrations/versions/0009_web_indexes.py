@@ -1,13 +1,13 @@
 """indexes the web inbox filters by: an enterprise's city and district (scope of a city or district officer)
 
 Revision ID: 0009
-Revises: 0010
+Revises: 0011
 """
 
 from alembic import op
 
 revision = "0009"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

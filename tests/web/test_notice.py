@@ -42,6 +42,8 @@ def test_open_object_close_notice(
 
     listing = ministry.get("/inbox.csv?view=all&state=public_notice").content.decode("utf-8-sig")
     assert f"\n{verified}," in listing
+    pdf = ministry.get("/notice/list.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 
     monkeypatch.setenv("FACTORY_REVIEW_NOW", "2025-09-12T10:00:00+08:00")
     closed = ministry.post("/notice/close", data={"application": str(verified), "csrf_token": csrf})

@@ -95,3 +95,15 @@ async def close_notice(request: Request, session: DB, account: CurrentAccount) -
     except ReviewError as error:
         return _page(request, session, account, status_code=refusal_status(error), error=error)
     return RedirectResponse("/notice?done=1", status_code=303)
+
+
+@router.get("/notice/list.pdf")
+def notice_list(session: DB, account: CurrentAccount, season: str = "2025", tier: str = "excellent") -> Response:
+    """The 公示名单 as the official document (documents.builders.notice_html), PDF."""
+    from documents.builders import notice_html
+    from documents.render import html_to_pdf
+
+    _ministry(account)
+    pdf = html_to_pdf(notice_html(session, season=season, tier=tier))
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="notice-{season}-{tier}.pdf"'})  # fmt: skip

@@ -30,7 +30,7 @@ class NotAuthenticated(ReviewError):
 
 
 class AccountLocked(NotAuthenticated):
-    default_rule = "account-locked"
+    default_rule = "lock-out"
 
 
 @dataclass

@@ -64,7 +64,7 @@ def test_wrong_password_then_lock_out(client_for: Any, world: World) -> None:
     page = client.get("/login")
     locked = client.post("/login", data={"email": world.emails["minhang"], "password": "correct horse battery staple",
                                          "csrf_token": csrf_of(page.text)})  # fmt: skip
-    assert locked.status_code == 401 and "account-locked" in locked.text
+    assert locked.status_code == 401 and "lock-out" in locked.text
 
 
 def test_big_post_refused_before_it_is_read(client_for: Any) -> None:

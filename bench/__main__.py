@@ -103,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from programmes.wiring import assemble
+
+    assemble()  # the composition root, as the CLI and the flows do
     only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
     console = Console(width=None if sys.stdout.isatty() else 150)  # a piped table stays one row per line
     rows: list[dict[str, Any]] = []

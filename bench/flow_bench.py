@@ -22,12 +22,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import Engine
-
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="bench-prefect-"))
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
+from bench.common import fresh_database
 from models.clock import SHANGHAI
 from models.credit_code import make_credit_code
 
@@ -45,20 +44,6 @@ def application_files(n: int) -> list[dict[str, Any]]:
         {**base, "season": SEASON, "credit_code": make_credit_code("310118", f"MA1B{i:05d}"), "title": f"项目{i}"}
         for i in range(n)
     ]
-
-
-@contextmanager
-def fresh_database(name: str) -> Iterator[Engine]:
-    """A migrated SQLite file in a temporary folder."""
-    from models.database import make_engine, migrate
-
-    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as folder:
-        engine = make_engine(f"sqlite:///{Path(folder) / 'bench.db'}")
-        migrate(engine)
-        try:
-            yield engine
-        finally:
-            engine.dispose()
 
 
 @contextmanager
@@ -100,12 +85,13 @@ def world(name: str, files: list[dict[str, Any]]) -> Iterator[None]:
 
 def direct(path: str) -> int:
     """What a script would do: read the batch, validate, create, submit, one application after another."""
-    import programmes.tracks  # noqa: F401  (guards)
     from models.database import session_scope
     from programmes.application_file import ApplicationFile
+    from programmes.wiring import assemble
     from states.intake import create_from_file, resolve_actor
     from states.service import transition
 
+    assemble()
     done = 0
     with session_scope() as session:
         for raw in json.loads(Path(path).read_text(encoding="utf-8")):
@@ -166,9 +152,11 @@ def _prefect() -> Iterator[None]:
 
 def run(size: int = SIZE) -> list[dict[str, Any]]:
     """Rows: name, size, seconds, ratio (to the direct service calls of the same run)."""
-    import flows.intake  # noqa: F401  (imports — Prefect's ~2 s among them — and the season load stay off the clock)
+    import importlib
+
     from programmes.season import get_season
 
+    importlib.import_module("flows.intake")  # warm-up: Prefect's ~2 s import and the season load stay off the clock
     get_season(SEASON)
     files = application_files(size)
     results: list[tuple[str, float, int]] = []

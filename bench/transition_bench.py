@@ -68,6 +68,51 @@ def _seed(engine: Any, n: int) -> Actor:
         return Actor(name=enterprise.name, email="bench@example.cn", role=Role.ENTERPRISE, unit=code)
 
 
+def _raw_writes(conn: Any, app_id: int, at: datetime) -> None:
+    """The rows one withdrawal writes (state, audit event, outbox mail), as bare Core statements."""
+    conn.execute(
+        update(Application)
+        .where(Application.id == app_id)  # type: ignore[arg-type]
+        .values(state="withdrawn", version=2, audit_head="x" * 64, audit_count=1)
+    )
+    conn.execute(
+        insert(AuditEvent).values(
+            subject=f"application:{app_id}",
+            seq=1,
+            application_id=app_id,
+            actor_name="a",
+            actor_role="enterprise",
+            actor_unit="u",
+            event="withdraw",
+            from_state="draft",
+            to_state="withdrawn",
+            reason="",
+            data={},
+            at=at,
+            prev_hash="0" * 64,
+            hash="x" * 64,
+        )
+    )
+    conn.execute(
+        insert(OutboxMessage).values(
+            dedupe_key=f"k{app_id}",
+            kind="transition",
+            locale="zh-CN",
+            recipient="bench@example.cn",
+            recipient_name="n",
+            subject="s",
+            body_text="t",
+            body_html="h",
+            message_id=f"<{app_id}@b>",
+            status="pending",
+            attempts=0,
+            last_error="",
+            created_at=at,
+            next_attempt_at=at,
+        )
+    )
+
+
 def run(n: int | None = None) -> list[dict[str, Any]]:
     n = n or int(os.environ.get("BENCH_TRANSITIONS", "2000"))
     with fresh_database("door") as engine:
@@ -87,47 +132,7 @@ def run(n: int | None = None) -> list[dict[str, Any]]:
                 for app_id in range(1, n + 1):
                     with conn.begin():
                         at = T0 + timedelta(seconds=app_id)
-                        conn.execute(
-                            update(Application)
-                            .where(Application.id == app_id)  # type: ignore[arg-type]
-                            .values(state="withdrawn", version=2, audit_head="x" * 64, audit_count=1)
-                        )
-                        conn.execute(
-                            insert(AuditEvent).values(
-                                subject=f"application:{app_id}",
-                                seq=1,
-                                application_id=app_id,
-                                actor_name="a",
-                                actor_role="enterprise",
-                                actor_unit="u",
-                                event="withdraw",
-                                from_state="draft",
-                                to_state="withdrawn",
-                                reason="",
-                                data={},
-                                at=at,
-                                prev_hash="0" * 64,
-                                hash="x" * 64,
-                            )
-                        )
-                        conn.execute(
-                            insert(OutboxMessage).values(
-                                dedupe_key=f"k{app_id}",
-                                kind="transition",
-                                locale="zh-CN",
-                                recipient="bench@example.cn",
-                                recipient_name="n",
-                                subject="s",
-                                body_text="t",
-                                body_html="h",
-                                message_id=f"<{app_id}@b>",
-                                status="pending",
-                                attempts=0,
-                                last_error="",
-                                created_at=at,
-                                next_attempt_at=at,
-                            )
-                        )
+                        _raw_writes(conn, app_id, at)
 
         raw_seconds = timed(raw_core)
     return [

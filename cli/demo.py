@@ -44,11 +44,13 @@ def _write_outputs(engine: Any, output: Path, refusal_log: list[dict[str, Any]])
     from sqlalchemy import select
     from sqlmodel import Session
 
-    from models.enums import Track
+    from models.settings import get_settings
     from models.tables import RecommendationRound
+    from programmes.season import get_season
     from programmes.summary_table import write_summary_table
+    from programmes.tracks import season_keys
+    from states.docs import lifecycle_markdown
     from states.export import export_audit
-    from states.machine import mermaid
 
     tables = output / "summary-tables"
     tables.mkdir(parents=True, exist_ok=True)
@@ -62,14 +64,9 @@ def _write_outputs(engine: Any, output: Path, refusal_log: list[dict[str, Any]])
                                        path=tables / f"{r.unit}-{r.tier}.xlsx")  # fmt: skip
             written.append(path.name)
         manifest = export_audit(session, output / "audit")
-    lines = ["# Lifecycle of the 2025 season\n"]
-    for track in Track:
-        try:
-            diagram = mermaid(track)
-        except KeyError:
-            continue
-        lines += [f"## {track.value}\n", "```mermaid", diagram.strip(), "```\n"]
-    (output / "lifecycle.md").write_text("\n".join(lines), encoding="utf-8")
+    season = get_season(get_settings().season)
+    markdown = lifecycle_markdown(season_keys(season), title=f"Lifecycle of the {season.name} season")
+    (output / "lifecycle.md").write_text(markdown, encoding="utf-8")
     with (output / "refusals.jsonl").open("w", encoding="utf-8") as handle:
         for row in refusal_log:
             handle.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
@@ -87,7 +84,7 @@ def run_season(output: Path, *, enterprises: int, seed: int, fast: bool, console
     from replay.summary import summarise
     from replay.synthetic import build_season, plan_season
 
-    output.mkdir(parents=True, exist_ok=True)
+    # Only called on a folder claim_output accepted: new, empty, or made by an earlier demo (its marker).
     for sub in ("mail", "summary-tables", "audit"):
         shutil.rmtree(output / sub, ignore_errors=True)
     (output / "mail").mkdir()
@@ -127,11 +124,24 @@ def run_season(output: Path, *, enterprises: int, seed: int, fast: bool, console
 
 
 def print_summary(summary: dict[str, Any], console: Console) -> None:
+    from models.enums import TIER_LABELS
+    from replay.summary import STAGES
+
     t = Table(title="Applications per stage, tier and province")
     for col in ("state", "tier", "province", "count"):
         t.add_column(col, justify="right" if col == "count" else "left")
     for row in summary["applications"]:
         t.add_row(row["state"], row["tier"], row["province"], str(row["count"]))
+    console.print(t)
+    t = Table(title="National applications that reached each stage, per recommending unit",
+              caption="提交 submitted · 推荐 recommended to the ministry · 评审 ministry review · 核查 on-site · "
+                      "公示 public notice · 认定 recognised · 培育 cultivation object")  # fmt: skip
+    t.add_column("unit", no_wrap=True)
+    t.add_column("tier", no_wrap=True)
+    for header in ("提交", "推荐", "评审", "核查", "公示", "认定", "培育"):
+        t.add_column(header, justify="right")
+    for row in summary["stages"]:
+        t.add_row(row["unit"], TIER_LABELS.get(row["tier"], row["tier"]), *[str(row[stage]) for stage in STAGES])
     console.print(t)
     t = Table(title="Quotas: recommended vs allowed per unit")
     for col in ("unit", "tier", "recommended", "counted", "quota"):
@@ -169,8 +179,13 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
 
 
 def run_demo(*, output: Path, enterprises: int, seed: int, fast: bool, as_json: bool) -> dict[str, Any]:
+    from cli.demo_output import claim_output
+    from cli.serve import sigterm_as_interrupt
+
     console = Console(stderr=True) if as_json else Console()
-    summary = run_season(Path(output), enterprises=enterprises, seed=seed, fast=fast, console=console)
+    # SIGTERM unwinds like Ctrl-C, so every `finally` runs and stops the children (the Prefect server).
+    with sigterm_as_interrupt(), claim_output(Path(output)):
+        summary = run_season(Path(output), enterprises=enterprises, seed=seed, fast=fast, console=console)
     if as_json:
         sys.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
     else:

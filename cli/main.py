@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import csv
 import importlib
 import json
 import os
@@ -13,7 +11,8 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.context import STATE, console, emit_json, err_console
+from cli.context import STATE, console, emit_json, err_console, hoist_global_options
+from cli.files import emit_csv, load_application_file, load_mappings
 
 app = typer.Typer(
     name="factory-review",
@@ -43,6 +42,9 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON 
 
 @app.callback()
 def _root(now: NowOption = None, json_out: JsonOption = False) -> None:
+    from programmes.wiring import assemble
+
+    assemble()  # the composition root: guards and season tracks, before any command runs
     STATE.now_text = now or os.environ.get("FACTORY_REVIEW_NOW")
     STATE.json = json_out
 
@@ -51,31 +53,6 @@ def _session() -> Any:
     from models.database import session_scope
 
     return session_scope()
-
-
-def _load_file(path: Path) -> Any:
-    from models.errors import InvalidInput
-
-    try:
-        if not path.is_file():
-            raise InvalidInput(
-                f"{path}: no such file" if not path.exists() else f"{path}: not a file", rule="input-file"
-            )
-        text = path.read_text(encoding="utf-8")
-    except (OSError, ValueError) as exc:
-        if isinstance(exc, InvalidInput):
-            raise
-        raise InvalidInput(f"{str(path)[:80]}: cannot read: {exc.__class__.__name__}", rule="input-file") from None
-    try:
-        if path.suffix.lower() == ".json":
-            return json.loads(text)
-        import yaml
-
-        return yaml.safe_load(text)
-    except (ValueError, Exception) as exc:  # yaml.YAMLError, json.JSONDecodeError
-        raise InvalidInput(
-            f"{path}: not valid {path.suffix.lstrip('.').upper() or 'YAML'}: {exc}".splitlines()[0], rule="input-file"
-        ) from None
 
 
 # ---- set-up ---------------------------------------------------------------------------------------
@@ -100,25 +77,28 @@ def init() -> None:
 def enterprise_add(
     file: Annotated[Path, typer.Argument(help="YAML/JSON: one enterprise mapping or a list of them.")],
 ) -> None:
-    """Register enterprises from a file (idempotent: an existing credit code is left as it is)."""
-    from states.intake import SYSTEM_ACTOR, add_enterprise
+    """Register enterprises from a file (an existing credit code is left as it is: `enterprise update` changes it)."""
+    from states.intake import SYSTEM_ACTOR, add_enterprise, check_enterprise, field_changes
 
-    data = _load_file(file)
-    items = data if isinstance(data, list) else (data.get("enterprises", [data]) if isinstance(data, dict) else [])
+    items = load_mappings(file, "enterprises")
+    for item in items:  # every item checked before the first is written: a bad file writes nothing
+        check_enterprise(item)
     added = []
     with _session() as session:
         for item in items:
-            if not isinstance(item, dict):
-                from models.errors import InvalidInput
-
-                raise InvalidInput(f"{file}: each enterprise must be a mapping", rule="enterprise-schema")
             enterprise = add_enterprise(session, data=item, actor=SYSTEM_ACTOR, at=STATE.now())
-            added.append({"id": enterprise.id, "credit_code": enterprise.credit_code, "name": enterprise.name})
+            current = enterprise.model_dump(mode="json")
+            differs = sorted(k for k in field_changes({k: current.get(k) for k in item}, item) if k != "credit_code")
+            added.append({"id": enterprise.id, "credit_code": enterprise.credit_code, "name": enterprise.name,
+                          "unchanged_fields": differs})  # fmt: skip
     if STATE.json:
         emit_json(added)
-    else:
-        for row in added:
-            console.print(f"enterprise {row['id']}: {row['credit_code']} {row['name']}")
+        return
+    for row in added:
+        console.print(f"enterprise {row['id']}: {row['credit_code']} {row['name']}")
+        if row["unchanged_fields"]:  # say it, rather than ignore the file's new values silently
+            console.print(f"[yellow]already registered[/]: not changed: {', '.join(row['unchanged_fields'])} "
+                          f"(use `factory-review enterprise update FILE --as …`)")  # fmt: skip
 
 
 @actor_app.command("add")
@@ -148,26 +128,23 @@ def apply(
     submit: Annotated[bool, typer.Option("--submit", help="Submit right away (freezes the content).")] = False,
 ) -> None:
     """Create a draft application from a file, as the enterprise it names."""
-    from pydantic import ValidationError
-
-    from models.errors import InvalidInput
-    from programmes.application_file import ApplicationFile
+    from models.errors import ReviewError
     from states.intake import create_from_file, resolve_actor
     from states.service import transition
 
-    raw = _load_file(file)
-    try:
-        parsed = ApplicationFile.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "file"
-        raise InvalidInput(f"{file}: {where}: {first.get('msg')}", rule="application-schema") from None
+    parsed = load_application_file(file)
     with _session() as session:
         actor = resolve_actor(session, f"enterprise@{parsed.credit_code}")
         application = create_from_file(session, parsed, actor=actor, at=STATE.now())
         result = None
         if submit:
-            result = transition(session, application.id, "submit", actor=actor, at=STATE.now())
+            try:
+                result = transition(session, application.id, "submit", actor=actor, at=STATE.now())
+            except ReviewError as exc:  # the draft stays (the audit is append-only): say so plainly
+                exc.message += (f" — application {application.id} was kept as a draft: correct it with "
+                                f"`application edit {application.id} FILE`, then `act {application.id} submit`")
+                exc.details["draft_kept"] = application.id
+                raise
     out = {
         "id": application.id,
         "state": result.to_state if result else application.state,
@@ -218,16 +195,11 @@ def show(application_id: Annotated[int, typer.Argument(help="Application id.")])
     """Show one application: state, chain, ranks, frozen content hash."""
     from rich.table import Table
 
-    from models.errors import NotFound
-    from models.tables import Application, Enterprise
     from states.lifecycle import STATE_LABELS, State
+    from states.queries import application_and_enterprise
 
     with _session() as session:
-        application = session.get(Application, application_id)
-        if application is None:
-            raise NotFound(f"application {application_id} does not exist")
-        enterprise = session.get(Enterprise, application.enterprise_id)
-        assert enterprise is not None
+        application, enterprise = application_and_enterprise(session, application_id)
         row = application.model_dump(mode="json")
         row["enterprise"] = {"credit_code": enterprise.credit_code, "name": enterprise.name}
     if STATE.json:
@@ -287,22 +259,28 @@ def history(
     if as_json or STATE.json:
         emit_json(rows)
     elif as_csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["seq"])
-        writer.writeheader()
-        writer.writerows(rows)
+        emit_csv(rows, list(rows[0]) if rows else ["seq"])
     else:
         print_history(rows, title=f"application {application_id}")
 
 
 def print_history(rows: list[dict[str, Any]], *, title: str) -> None:
-    from rich.table import Table
+    """One block per event, wrapped to the terminal's width (80 columns is enough)."""
+    from rich.markup import escape
+    from rich.padding import Padding
+    from rich.text import Text
 
-    table = Table(title=f"audit history — {title}")
-    for column in ("#", "time (Asia/Shanghai)", "actor", "event", "from → to", "reason"):
-        table.add_column(column)
+    console.print(Text(f"audit history — {title} (times Asia/Shanghai)", style="bold"))
     for r in rows:
-        table.add_row(str(r["seq"]), r["at"], r["actor"], r["event"], f"{r['from'] or '·'} → {r['to']}", r["reason"])
-    console.print(table)
+        move = f"{r['from'] or '·'} → {r['to']}" if r["to"] else ""
+        console.print(f"[bold]#{r['seq']}[/] {r['at']}  [bold]{escape(r['event'])}[/]  {escape(move)}")
+        lines = [f"by {r['actor']} {r['actor_name']}".rstrip()]
+        if r["reason"]:
+            lines.append(f"reason: {r['reason']}")
+        if r["data"] not in ("", "{}"):
+            lines.append(f"data: {r['data']}")
+        for line in lines:
+            console.print(Padding(Text(line, overflow="fold"), (0, 0, 0, 4), expand=False))
 
 
 # ---- audit ----------------------------------------------------------------------------------------------
@@ -343,18 +321,21 @@ def audit_export(
 
 @app.command()
 def diagram(
-    track: Annotated[str, typer.Option(help="national, provincial or district")] = "national",
+    track: Annotated[str, typer.Option(help="national, provincial, district, or a table key (2025/provincial/tj)")]
+    = "national",
+    season: Annotated[str | None, typer.Option(help="The season whose tables are drawn (default: settings).")] = None,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Every table of the season as Markdown.")] = False,
 ) -> None:
     """Print the lifecycle state diagram (Mermaid), generated from the transition table."""
-    _register_tracks()
+    from models.settings import get_settings
+    from programmes.season import get_season
+    from programmes.tracks import key_for, season_keys
+    from states.docs import lifecycle_markdown
     from states.machine import mermaid
 
-    sys.stdout.write(mermaid(track) + "\n")
-
-
-def _register_tracks() -> None:
-    with contextlib.suppress(ModuleNotFoundError):
-        importlib.import_module("programmes.tracks")
+    data = get_season(season or get_settings().season)
+    text = lifecycle_markdown(season_keys(data)) if markdown else mermaid(key_for(data, track))
+    sys.stdout.write(text + "\n")
 
 
 @app.command()
@@ -380,6 +361,13 @@ _SUBAPPS = (
     ("cli.notification_cmds", "reminders_app", "reminders"),
     ("cli.notification_cmds", "outbox_app", "outbox"),
     ("cli.serve", "app", None),
+    ("cli.stats_cmds", "stats_app", "stats"),
+    ("cli.stats_cmds", "quota_app", "quota"),
+    ("cli.list_cmds", "application_app", "application"),
+    ("cli.list_cmds", "enterprise_app", "enterprise"),
+    ("cli.calendar_cmd", "app", None),
+    ("cli.notice_cmds", "notice_app", "notice"),
+    ("cli.notice_cmds", "objection_app", "objection"),
     ("cli.panel_cmds", "expert_app", "expert"),
     ("cli.panel_cmds", "panel_app", "panel"),
     ("cli.panel_cmds", "review_app", "review"),
@@ -400,7 +388,10 @@ def _mount_subapps() -> None:
         sub = getattr(module, attr, None)
         if sub is None:
             continue
-        if name:
+        existing = next((g.typer_instance for g in app.registered_groups if g.name == name), None) if name else None
+        if existing is not None:  # more commands for a group main.py declares (e.g. `enterprise list`)
+            existing.registered_commands.extend(sub.registered_commands)
+        elif name:
             app.add_typer(sub, name=name)
         else:
             for command in sub.registered_commands:
@@ -427,8 +418,12 @@ def main(argv: list[str] | None = None) -> int:
     abort_types = (click.exceptions.Abort, typer.Abort)
 
     try:
+        from models.limits import check_arguments
+
+        check_arguments(sys.argv[1:] if argv is None else argv)  # option values are input too (limits)
         # Without standalone mode click *returns* the code a `typer.Exit` carries instead of raising it.
-        returned = app(args=argv, prog_name="factory-review", standalone_mode=False)
+        args = hoist_global_options(sys.argv[1:] if argv is None else list(argv))
+        returned = app(args=args, prog_name="factory-review", standalone_mode=False)
         return returned if isinstance(returned, int) else 0
     except ReviewError as exc:
         if STATE.json:

@@ -55,7 +55,7 @@ def reminders_plan(
         table.add_column(column)
     for p in items:
         table.add_row(
-            shanghai_text(p.send_at)[:16],
+            shanghai_text(p.send_at),
             p.kind,
             f"{p.recipient_name} <{p.recipient}>",
             p.unit,
@@ -70,6 +70,7 @@ def reminders_plan(
 @reminders_app.command("sweep")
 def reminders_sweep(now: NowOption = None, json_out: JsonOption = False) -> None:
     """Queue every reminder due now that isn't queued yet (idempotent; the daily deployment runs it)."""
+    from models.clock import shanghai_text
     from models.database import session_scope
     from notifications.reminders import sweep
 
@@ -80,7 +81,7 @@ def reminders_sweep(now: NowOption = None, json_out: JsonOption = False) -> None
         emit_json(report.as_dict())
         return
     kinds = ", ".join(f"{k} {n}" for k, n in sorted(report.by_kind.items())) or "nothing new"
-    console.print(f"sweep at {at.isoformat()}: {report.queued} queued of {report.candidates} due ({kinds})")
+    console.print(f"sweep at {shanghai_text(at)}: {report.queued} queued of {report.candidates} due ({kinds})")
 
 
 @outbox_app.command("list")
@@ -93,6 +94,7 @@ def outbox_list(
 ) -> None:
     """Show outbox rows; `--status uncertain` lists the ones resent after a crash."""
     from sqlalchemy import func, select
+    from sqlmodel import col
 
     from models.clock import shanghai_text
     from models.database import session_scope
@@ -101,9 +103,10 @@ def outbox_list(
     with session_scope() as session:
         query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)  # type: ignore[union-attr]
         if status:
-            query = query.where(OutboxMessage.status == status)
+            query = query.where(col(OutboxMessage.status) == status)
         rows = list(session.scalars(query))
-        counts = dict(session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
+        statuses = select(col(OutboxMessage.status), func.count()).group_by(col(OutboxMessage.status))
+        counts: dict[str, int] = {s: n for s, n in session.execute(statuses).all()}
     if _json(json_out):
         emit_json(
             {
@@ -124,7 +127,7 @@ def outbox_list(
             r.recipient,
             r.subject[:60],
             str(r.attempts),
-            shanghai_text(when)[:16] if when else "",
+            shanghai_text(when) if when else "",
             r.last_error[:80],
         )
     console.print(table)

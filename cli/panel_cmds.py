@@ -39,9 +39,9 @@ def _session() -> Any:
 
 
 def _load(path: Path) -> Any:
-    from cli.main import _load_file
+    from cli.files import load_file
 
-    return _load_file(path)
+    return load_file(path)
 
 
 @expert_app.command("add")

@@ -22,7 +22,10 @@ app.add_typer(season_app, name="season")
 
 AsOption = Annotated[str, typer.Option("--as", help="ROLE@UNIT, e.g. local_officer@sh.qingpu.")]
 NowOption = Annotated[str | None, typer.Option("--now", help="Act as if it were this time (Asia/Shanghai).")]
-SeasonOption = Annotated[str, typer.Option("--season", help="Season name or file.")]
+SeasonOption = Annotated[
+    str | None, typer.Option("--season", help="Season name or file (default: FACTORY_REVIEW_SEASON).")
+]
+SeasonArgument = Annotated[str | None, typer.Argument(help="Season name or file (default: FACTORY_REVIEW_SEASON).")]
 
 
 def _now(now: str | None):  # type: ignore[no-untyped-def]
@@ -32,7 +35,7 @@ def _now(now: str | None):  # type: ignore[no-untyped-def]
 
 
 @season_app.command("show")
-def season_show(name: Annotated[str, typer.Argument(help="Season name or file.")] = "2025") -> None:
+def season_show(name: SeasonArgument = None) -> None:
     """Summarise a season: units, chains, deadlines, quotas."""
     from programmes.season import get_season
 
@@ -68,7 +71,7 @@ def season_validate(file: Annotated[Path, typer.Argument(help="A season YAML fil
 
 
 @season_app.command("deadlines")
-def season_deadlines(name: Annotated[str, typer.Argument(help="Season name or file.")] = "2025") -> None:
+def season_deadlines(name: SeasonArgument = None) -> None:
     """Every declared deadline, with its clause."""
     from programmes.season import get_season
 
@@ -106,6 +109,7 @@ def recommend(
     as_: AsOption,
     now: NowOption = None,
     season: Annotated[str | None, typer.Option("--season")] = None,
+    reason: Annotated[str, typer.Option(help="Why this order (recorded on every application and the round).")] = "",
 ) -> None:
     """Submit UNIT's ranked recommendation for TIER: a total priority order within quota and deadline."""
     from models.database import session_scope
@@ -116,7 +120,8 @@ def recommend(
     with session_scope() as session:
         actor = resolve_actor(session, as_)
         round_ = submit_ranked_recommendation(
-            session, unit=unit, tier=tier, ranked_application_ids=app_ids, actor=actor, at=at, season=season
+            session, unit=unit, tier=tier, ranked_application_ids=app_ids, actor=actor, at=at, season=season,
+            reason=reason,
         )
         result: dict[str, Any] = {
             "round": round_.id,
@@ -143,7 +148,7 @@ def extend(
     as_: AsOption,
     reason: Annotated[str, typer.Option("--reason", help="Why (recorded in the audit trail).")],
     now: NowOption = None,
-    season: SeasonOption = "2025",
+    season: SeasonOption = None,
 ) -> None:
     """Grant an explicit, audited deadline extension to one unit (admin at the unit or above)."""
     from models.database import session_scope
@@ -173,13 +178,15 @@ def summary_table(
     unit: Annotated[str, typer.Argument(help="The recommending unit.")],
     tier: Annotated[str, typer.Argument(help="excellent (附件3) or leading (附件5).")],
     out: Annotated[Path | None, typer.Option("--out", help="Output .xlsx path.")] = None,
-    season: SeasonOption = "2025",
+    season: SeasonOption = None,
 ) -> None:
     """Write UNIT's 推荐汇总表 for TIER as .xlsx, with the paper-set checklist."""
     from models.database import session_scope
+    from models.settings import get_settings
     from programmes.season import get_season
     from programmes.summary_table import paper_checklist, summary_rows, write_summary_table
 
+    season = season or get_settings().season
     path = out or Path(f"推荐汇总表-{unit}-{tier}-{season}.xlsx")
     with session_scope() as session:
         written = write_summary_table(session, unit=unit, tier=tier, season=season, path=path)

@@ -21,6 +21,7 @@ import contextlib
 import importlib.util
 import os
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -105,6 +106,17 @@ def _sigterm_to_interrupt(_signum: int, _frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt while inside: `finally` blocks run and stop every child, as on Ctrl-C.
+    (Python's default SIGTERM ends the process at once, skipping them.)"""
+    previous = signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _runner(limit: int | None) -> Any:
     """Prefect's Runner (what `prefect.serve` uses), stopping on SIGTERM the way it stops on Ctrl-C: the
     stock handler calls an async stop without awaiting it and exits from inside the event loop."""
@@ -128,8 +140,8 @@ def serve(
 ) -> int:
     """Run everything on this machine until Ctrl-C or SIGTERM; returns the exit code (0 on a clean stop)."""
     data = _prepare_environment(data_dir)
-    previous = signal.signal(signal.SIGTERM, _sigterm_to_interrupt)  # before the server starts: clean stop
     stack = contextlib.ExitStack()
+    stack.enter_context(sigterm_as_interrupt())  # before the server starts: clean stop
     try:
         api_url = os.environ.get("PREFECT_API_URL")
         if not api_url:
@@ -155,10 +167,7 @@ def serve(
         if isinstance(exc, SystemExit) and exc.code not in (0, None):
             raise
     finally:
-        try:
-            stack.close()
-        finally:
-            signal.signal(signal.SIGTERM, previous)
+        stack.close()  # the server first, the SIGTERM handler last
     print("stopped", flush=True)
     return 0
 

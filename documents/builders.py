@@ -14,7 +14,7 @@ from sqlmodel import Session, col
 
 from documents.render import qr_svg, render_html
 from models.clock import shanghai_text
-from models.enums import MINISTRY_UNIT, TRACK_LABELS, DesignationKind, Role, Tier, Track
+from models.enums import MINISTRY_UNIT, TRACK_LABELS, Role, Tier, Track
 from models.errors import NotAuthorised, NotFound
 from models.tables import Actor, Application, Enterprise
 from programmes.season import get_season
@@ -27,7 +27,9 @@ PLEDGE_SOURCE = "真实性承诺书，川经信智能函〔2025〕319号附件2�
 def tier_label(tier: str) -> str:
     if tier in Tier.__members__.values():
         return Tier(tier).label
-    return DesignationKind(tier).label if tier in DesignationKind.__members__.values() else tier
+    from programmes.season import get_season
+
+    return get_season().designation_kinds.get(tier, tier)  # a district call's kind, labelled by its season
 
 
 def readable_by(actor: Actor, application: Application, enterprise: Enterprise) -> bool:

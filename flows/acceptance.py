@@ -7,15 +7,14 @@ takes the stage to run; the door checks the actor for each application.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from prefect import flow
 from pydantic import BaseModel, Field
 
-from flows.common import EventItem, StageParams, StageReport, ask_for, each, fire_all, load_decisions_file, publish
-from models.database import session_scope
+from flows.common import DecisionParams, EventItem, decisions_of, each, publish, run_name, stage_report
 from states.lifecycle import State
-from states.queries import describe, in_states, markdown_table
+from states.queries import in_states
 
 Stage = Literal["request", "preliminary_review", "expert_acceptance"]
 EVENTS: dict[str, dict[str, str]] = {
@@ -38,7 +37,7 @@ class AcceptanceDecisions(BaseModel):
     decisions: list[AcceptanceDecision] = Field(default_factory=list)
 
 
-class AcceptanceParams(StageParams):
+class AcceptanceParams(DecisionParams):
     stage: Stage = Field(
         description="request (enterprise), preliminary_review (recommending unit), expert_acceptance (ministry)"
     )
@@ -46,33 +45,24 @@ class AcceptanceParams(StageParams):
     decisions: list[AcceptanceDecision] | None = Field(
         default=None, description="For the reviews. Empty: file or form."
     )
-    decisions_file: str | None = None
-    pause_timeout: int = Field(default=3600, ge=60)
 
 
-@flow(name="acceptance")
-def acceptance(params: AcceptanceParams) -> StageReport:
+@flow(name="acceptance", flow_run_name=run_name(lambda p: f"acceptance-{p['stage'].replace('_', '-')}"))
+def acceptance(params: AcceptanceParams) -> Any:
     """Run one acceptance stage for a batch."""
     at = params.at()
     if params.stage == "request":
         items = each(params.application_ids, "request_acceptance")
     else:
-        if params.decisions is not None:
-            decisions = params.decisions
-        elif params.decisions_file:
-            decisions = load_decisions_file(params.decisions_file, AcceptanceDecisions).decisions
-        else:
-            with session_scope() as session:
-                rows = describe(session, in_states(session, [WAITING[params.stage]]))
-            decisions = ask_for(
-                AcceptanceDecisions,
-                description=f"### Acceptance, {params.stage.replace('_', ' ')}\n\n{markdown_table(rows)}",
-                timeout=params.pause_timeout,
-                decisions=[AcceptanceDecision(application_id=r["id"], outcome="pass") for r in rows],
-            ).decisions
+        decisions = decisions_of(
+            params, AcceptanceDecisions, title=f"Acceptance, {params.stage.replace('_', ' ')}",
+            waiting=lambda s: in_states(s, [WAITING[params.stage]]),
+            default=lambda i: AcceptanceDecision(application_id=i, outcome="pass"),
+        )  # fmt: skip
         items = [
             EventItem(application_id=d.application_id, event=EVENTS[params.stage][d.outcome], reason=d.reason)
             for d in decisions
         ]
-    report = StageReport(flow="acceptance", outcomes=fire_all(items, params.actor, at), notes={"stage": params.stage})
+    report = stage_report("acceptance", items, params, at)
+    report.notes["stage"] = params.stage
     return publish(report, key=f"acceptance-{params.stage.replace('_', '-')}")

@@ -16,25 +16,29 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-import yaml
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
 
-import programmes.tracks  # noqa: F401  (registers the programme's guards and tracks before the first transition)
-from models.clock import clock_from_env, parse_instant
-from models.database import session_scope
+from models import database
+from models.clock import clock_from_env, local_date, parse_instant
 from models.errors import ConcurrentUpdate, InvalidInput, NotFound, ReviewError
-from models.tables import Actor, AuditEvent
+from models.limits import check_tree, load_file_bounded
+from models.settings import get_settings
+from models.tables import Actor, Application, AuditEvent
+from programmes.wiring import assemble
 from states.audit import history
 from states.intake import parse_actor, resolve_actor
 from states.lifecycle import TABLES
+from states.queries import describe, markdown_table
 from states.service import transition
 
 ACTOR_PATTERN = r"^[a-z_]+@\S+$"
@@ -50,6 +54,14 @@ def logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
         return logging.getLogger("flows")
 
 
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """A session of the assembled system: every flow opens its work here (the composition root first)."""
+    assemble()
+    with database.session_scope() as session:
+        yield session
+
+
 # ---- parameters ---------------------------------------------------------------------------------
 
 
@@ -57,6 +69,12 @@ class StageParams(BaseModel):
     """Fields every stage's parameters carry: who acts, and an optional instant for replays."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bounded(cls, data: Any) -> Any:
+        """A flow's parameters are input: the limits of every door apply (models.limits)."""
+        return check_tree(data, field="parameters")
 
     actor: str = Field(
         pattern=ACTOR_PATTERN,
@@ -122,6 +140,21 @@ class StageReport(BaseModel):
         )
 
 
+def current_season() -> str:
+    return get_settings().season
+
+
+class SeasonParams(StageParams):
+    season: str = Field(default_factory=current_season, description="The season (default: FACTORY_REVIEW_SEASON).")
+
+
+class DecisionParams(StageParams):
+    """A stage that waits for decisions: from the parameters, a decisions file, or a form in the UI."""
+
+    decisions_file: str | None = Field(default=None, description="Path of a YAML decisions file on the worker.")
+    pause_timeout: int = Field(default=3600, ge=60, description="Seconds the form waits before the run fails.")
+
+
 class StageRefused(Exception):
     """Some applications of the batch were refused; the others were processed. The run fails so an
     administrator sees it; re-running after fixing the inputs skips what was already done."""
@@ -145,6 +178,11 @@ class EventItem(BaseModel):
     key: str | None = None  # distinguishes repeated steps that stay in their state (objection id, checkpoint id)
     actor: str | None = None  # role@unit acting for this item, when not the batch's actor (intake feed)
     only_from: list[str] | None = None  # skip (not refuse) when the application is in none of these states
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bounded(cls, data: Any) -> Any:
+        return check_tree(data, field="event")
 
 
 def since_last_submission(events: Sequence[AuditEvent]) -> list[AuditEvent]:
@@ -276,10 +314,7 @@ def load_decisions_file(path: str | Path, model: type[M]) -> M:
     file = Path(path)
     if not file.exists():
         raise InvalidInput(f"{file}: no such decisions file", rule="input-file")
-    try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise InvalidInput(f"{file}: not valid YAML: {str(exc).splitlines()[0]}", rule="input-file") from None
+    raw = load_file_bounded(file)  # size, aliases, depth, lists, text: models.limits
     if isinstance(raw, list):
         raw = {"decisions": raw}
     try:
@@ -304,8 +339,11 @@ def ask_for(model: type[M], *, description: str, timeout: int, **initial: Any) -
 # ---- reporting ----------------------------------------------------------------------------------
 
 
-def publish(report: StageReport, *, key: str) -> StageReport:
-    """Log the summary, attach the outcomes as a table artifact, and fail the run if any were refused."""
+def publish(report: StageReport, *, key: str) -> Any:
+    """Log the summary, attach the outcomes as a table artifact, and fail the run if any were refused.
+
+    A refused batch is a business outcome, not a crash: each refusal is one log line, and the run ends in a
+    Failed state carrying `StageRefused` (raised to a direct caller) — no traceback in the run's log."""
     log = logger()
     log.info(report.summary())
     for o in report.refused:
@@ -322,8 +360,59 @@ def publish(report: StageReport, *, key: str) -> StageReport:
     except MissingContextError:
         pass
     if report.refused:
-        raise StageRefused(report)
+        from prefect.states import Failed
+
+        return Failed(message=report.summary(), data=StageRefused(report))
     return report
+
+
+def stage_report(flow_name: str, items: Sequence[EventItem], params: StageParams, at: datetime) -> StageReport:
+    """Apply decisions through the door and collect what happened (the shared "apply, report" step)."""
+    return StageReport(flow=flow_name, outcomes=fire_all(items, params.actor, at))
+
+
+def decisions_of(
+    params: DecisionParams,
+    container: type[M],
+    *,
+    title: str,
+    waiting: Callable[[Session], Sequence[Application]],
+    default: Callable[[int], BaseModel],
+) -> list[Any]:
+    """The decisions of a unit: the parameters, else the decisions file, else a form in the Prefect UI
+    listing what waits (`waiting`), pre-filled with `default(id)` for each row."""
+    given = getattr(params, "decisions", None)
+    if given is not None:
+        return list(given)
+    if params.decisions_file:
+        return list(getattr(load_decisions_file(params.decisions_file, container), "decisions", []))
+    with session_scope() as session:
+        rows = describe(session, waiting(session))
+    answer = ask_for(
+        container,
+        description=f"### {title}\n\n{markdown_table(rows)}",
+        timeout=params.pause_timeout,
+        decisions=[default(r["id"]) for r in rows],
+    )
+    return list(getattr(answer, "decisions", []))
+
+
+def run_name(label: Callable[[dict[str, Any]], str]) -> Callable[[], str]:
+    """A flow run named for what it does: `label(parameters)` and the day it acts on (e.g.
+    "district-review sh.qingpu 2025-07-18"), instead of a random name."""
+
+    def name() -> str:
+        from prefect.runtime import flow_run
+
+        raw = flow_run.parameters.get("params") or {}
+        params = raw.model_dump() if isinstance(raw, BaseModel) else dict(raw)
+        try:
+            day = local_date(parse_instant(params["now"]) if params.get("now") else clock_from_env().now())
+        except (ValueError, TypeError):
+            day = None
+        return f"{label(params)} {day.isoformat() if day else ''}".strip()
+
+    return name
 
 
 def schedule_follow_up(deployment: str, parameters: dict[str, Any], *, when: datetime, key: str) -> str | None:

@@ -10,13 +10,23 @@ expire      → `expire` by `system@system`; applications accepted (or otherwise
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from prefect import flow
 from pydantic import BaseModel, Field
 
-from flows.common import EventItem, StageParams, StageReport, each, fire_all, publish, schedule_per_day
+from flows.common import (
+    EventItem,
+    StageParams,
+    StageReport,
+    each,
+    fire_all,
+    publish,
+    run_name,
+    schedule_per_day,
+    session_scope,
+)
 from models.clock import SHANGHAI
-from models.database import session_scope
 from states.lifecycle import State
 from states.queries import applications
 
@@ -51,8 +61,8 @@ def schedule_expiry(by_end: dict[date, list[int]]) -> dict[str, str | None]:
                             parameters_for=lambda ids: {"params": {"actor": SYSTEM, "expire": ids}})
 
 
-@flow(name="cultivation")
-def cultivation(params: CultivationParams) -> StageReport:
+@flow(name="cultivation", flow_run_name=run_name(lambda p: "cultivation"))
+def cultivation(params: CultivationParams) -> Any:
     """Start cultivation (and schedule its expiry), record checkpoints, expire what ran out."""
     at = params.at()
     data = {"started_on": params.started_on.isoformat()} if params.started_on else {}

@@ -11,15 +11,24 @@ and skips the submissions already made.
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field, ValidationError
 
-from flows.common import CHUNK, EventItem, Outcome, StageParams, StageReport, chunks, fire_all, publish
-from models.database import session_scope
+from flows.common import (
+    CHUNK,
+    EventItem,
+    Outcome,
+    StageParams,
+    StageReport,
+    chunks,
+    fire_all,
+    publish,
+    run_name,
+    session_scope,
+)
 from models.enums import Role
 from models.errors import ReviewError
 from programmes.application_file import ApplicationFile, load_application_file
@@ -103,12 +112,9 @@ def validate(params: IntakeParams) -> tuple[list[tuple[str, ApplicationFile]], l
 
 def load_batch(path: str) -> list[Any]:
     """A batch file: a list of application files, or a mapping with `applications`. JSON or YAML."""
-    import json
+    from models.limits import load_file_bounded
 
-    import yaml
-
-    text = Path(path).read_text(encoding="utf-8")
-    raw = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+    raw = load_file_bounded(path)
     if isinstance(raw, dict):
         raw = raw.get("applications")
     if not isinstance(raw, list):
@@ -175,7 +181,7 @@ def submission_items(drafts: list[Draft]) -> list[EventItem]:
     return [EventItem(application_id=d.application_id, event=d.event, actor=d.applicant) for d in drafts]
 
 
-@flow(name="submission-intake", log_prints=True)
+@flow(name="submission-intake", log_prints=True, flow_run_name=run_name(lambda p: "submission-intake"))
 def submission_intake(params: IntakeParams) -> StageReport:
     """Validate a batch of application files, create the drafts, and submit them (guards run at submit:
     content complete, pledge, eligibility, the jurisdiction's deadline)."""

@@ -10,30 +10,34 @@ Prefect UI (`pause_flow_run(wait_for_input=…)`) listing what the unit holds.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
 from flows.common import (
+    DecisionParams,
     EventItem,
     Outcome,
-    StageParams,
+    SeasonParams,
     StageReport,
     already_applied,
-    ask_for,
+    current_season,
     current_state,
-    fire_all,
-    load_decisions_file,
+    decisions_of,
     publish,
+    run_name,
+    session_scope,
+    stage_report,
 )
-from models.database import session_scope
 from models.errors import ReviewError
+from programmes.season import get_season
 from states.audit import history
 from states.intake import resolve_actor
-from states.queries import describe, held_by, markdown_table
+from states.queries import held_by
 
 
 class LocalDecision(BaseModel):
@@ -50,38 +54,27 @@ class LocalDecisions(BaseModel):
     decisions: list[LocalDecision] = Field(default_factory=list)
 
 
-class ReviewRoundParams(StageParams):
+class ReviewRoundParams(DecisionParams, SeasonParams):
     unit: str = Field(description="The recommending unit, e.g. sh.qingpu (district) or sh (provincial level).")
     tier: str = Field(description="excellent or leading (national track); basic/advanced on a provincial track.")
-    season: str = "2025"
     decisions: list[LocalDecision] | None = Field(
         default=None, description="Decisions; recommended ones in priority order. Empty: a decisions file or a form."
     )
-    decisions_file: str | None = Field(default=None, description="Path of a YAML decisions file on the worker.")
-    pause_timeout: int = Field(default=3600, ge=60, description="Seconds the form waits before the run fails.")
 
 
 EVENTS = {"return": "return_for_revision", "reject": "reject"}
 
 
-def gather_decisions(params: ReviewRoundParams) -> list[LocalDecision]:
-    """Parameters first, then the decisions file, else ask in the UI."""
-    if params.decisions is not None:
-        return params.decisions
-    if params.decisions_file:
-        return load_decisions_file(params.decisions_file, LocalDecisions).decisions
-    with session_scope() as session:
-        rows = describe(session, held_by(session, unit=params.unit, tier=params.tier, season=params.season))
-    description = (
-        f"### {params.unit}: {params.tier} applications held for review ({params.season})\n\n"
-        f"{markdown_table(rows)}\n\nList every application once; recommended ones in priority order."
-    )
-    initial = [LocalDecision(application_id=r["id"], decision="recommend") for r in rows]
-    return ask_for(LocalDecisions, description=description, timeout=params.pause_timeout, decisions=initial).decisions
+def review_name(params: dict[str, Any]) -> str:
+    """"district-review sh.qingpu": the unit's level names the review (city-review, province-review…)."""
+    level: str = "local"
+    with contextlib.suppress(ReviewError, KeyError):
+        level = get_season(params.get("season") or current_season()).unit(params["unit"]).level
+    return f"{level}-review {params.get('unit', '')}"
 
 
 @task(name="forward-ranked", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
-def forward_ranked(unit: str, tier: str, ranked: list[int], actor: str, at: datetime) -> list[Outcome]:
+def forward_ranked(unit: str, tier: str, season: str, ranked: list[int], actor: str, at: datetime) -> list[Outcome]:
     """Forward the unit's ranked list (`submit_ranked_recommendation`: quota, deadline, one transaction).
 
     Skipped when this unit already recommended every one of them in their current pass."""
@@ -109,7 +102,9 @@ def forward_ranked(unit: str, tier: str, ranked: list[int], actor: str, at: date
                 for i, s in done.items()
             ]
         try:
-            submit_ranked_recommendation(session, unit=unit, tier=tier, ranked_application_ids=ranked, actor=who, at=at)
+            submit_ranked_recommendation(
+                session, unit=unit, tier=tier, ranked_application_ids=ranked, actor=who, at=at, season=season
+            )
         except ReviewError as error:
             return [
                 Outcome(application_id=i, event="recommend", result="refused", rule=error.rule, message=error.message)
@@ -129,21 +124,27 @@ def forward_ranked(unit: str, tier: str, ranked: list[int], actor: str, at: date
 def review_round(params: ReviewRoundParams, *, flow_name: str) -> StageReport:
     """Returns and rejections first (they leave the quota), then the ranked forward."""
     at = params.at()
-    decisions = gather_decisions(params)
+    decisions = decisions_of(
+        params, LocalDecisions,
+        title=f"{params.unit}: {params.tier} applications held for review ({params.season}) — list every "
+        "application once; recommended ones in priority order",
+        waiting=lambda s: held_by(s, unit=params.unit, tier=params.tier, season=params.season),
+        default=lambda i: LocalDecision(application_id=i, decision="recommend"),
+    )  # fmt: skip
     items = [
         EventItem(application_id=d.application_id, event=EVENTS[d.decision], reason=d.reason)
         for d in decisions
         if d.decision != "recommend"
     ]
-    report = StageReport(flow=flow_name, outcomes=fire_all(items, params.actor, at))
+    report = stage_report(flow_name, items, params, at)
     ranked = [d.application_id for d in decisions if d.decision == "recommend"]
-    report.outcomes.extend(forward_ranked(params.unit, params.tier, ranked, params.actor, at))
+    report.outcomes.extend(forward_ranked(params.unit, params.tier, params.season, ranked, params.actor, at))
     report.notes.update({"unit": params.unit, "tier": params.tier, "ranked": ranked})
     return report
 
 
-@flow(name="local-review")
-def local_review(params: ReviewRoundParams) -> StageReport:
+@flow(name="local-review", flow_run_name=run_name(review_name))
+def local_review(params: ReviewRoundParams) -> Any:
     """One recommending unit's review round: return, reject, and forward the rest in priority order."""
     return publish(review_round(params, flow_name="local-review"), key=f"local-review-{_slug(params.unit)}")
 

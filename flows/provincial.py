@@ -12,9 +12,8 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import Field
 
-from flows.common import logger, publish
+from flows.common import logger, publish, run_name, session_scope
 from flows.local_review import ReviewRoundParams, _slug, review_round
-from models.database import session_scope
 from models.settings import get_settings
 from programmes.season import get_season
 
@@ -57,7 +56,10 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     ]
 
 
-@flow(name="provincial-recommendation")
+@flow(
+    name="provincial-recommendation",
+    flow_run_name=run_name(lambda p: f"provincial-recommendation {p['unit']} {p['tier']} {p['season']}"),
+)
 def provincial_recommendation(params: ProvincialParams) -> Any:
     """The provincial-level round, then the summary table (file + artifacts)."""
     report = review_round(params, flow_name="provincial-recommendation")

@@ -15,9 +15,18 @@ from typing import Any, Literal
 from prefect import flow
 from pydantic import BaseModel, Field
 
-from flows.common import EventItem, StageParams, StageReport, fire_all, publish, schedule_per_day
+from flows.common import (
+    EventItem,
+    StageParams,
+    each,
+    fire_all,
+    publish,
+    run_name,
+    schedule_per_day,
+    session_scope,
+    stage_report,
+)
 from models.clock import SHANGHAI, local_date
-from models.database import session_scope
 from states.lifecycle import State
 from states.queries import applications
 
@@ -78,39 +87,34 @@ def schedule_closing(actor: str, by_close: dict[date, list[int]]) -> dict[str, s
                             parameters_for=lambda ids: {"params": {"actor": actor, "close": ids}})
 
 
-@flow(name="public-notice")
-def public_notice(params: PublicNoticeParams) -> StageReport:
+def closing_days(ids: list[int]) -> dict[date, list[int]]:
+    """The applications among `ids` that are on public notice, by the day their notice closes."""
+    with session_scope() as session:
+        rows = applications(session, sorted(ids))
+        closes = {i: a.milestones.get("notice_closes_on") for i, a in rows.items() if a.state == State.PUBLIC_NOTICE}
+    by_day: dict[date, list[int]] = {}
+    for i, closes_on in closes.items():
+        if closes_on:
+            by_day.setdefault(date.fromisoformat(closes_on), []).append(i)
+    return by_day
+
+
+@flow(name="public-notice", flow_run_name=run_name(lambda p: "public-notice"))
+def public_notice(params: PublicNoticeParams) -> Any:
     """Open the notice, record objections, and recognise when it has closed (else schedule the close)."""
     at = params.at()
-    report = StageReport(flow="public-notice")
-    report.outcomes.extend(fire_all(open_items(params.open, params.window, at), params.actor, at))
+    report = stage_report("public-notice", open_items(params.open, params.window, at), params, at)
     objections = [
-        EventItem(
-            application_id=o.application_id, event=OBJECTION_EVENTS[o.action], reason=o.reason, key=o.objection_id
-        )
+        EventItem(application_id=o.application_id, event=OBJECTION_EVENTS[o.action], reason=o.reason,
+                  key=o.objection_id)
         for o in params.objections
-    ]
+    ]  # fmt: skip
     report.outcomes.extend(fire_all(objections, params.actor, at))
-
-    closing = sorted(set(params.close) | set(params.open))
-    with session_scope() as session:
-        rows = applications(session, closing)
-        closes = {i: a.milestones.get("notice_closes_on") for i, a in rows.items() if a.state == State.PUBLIC_NOTICE}
-    due: list[int] = []
-    waiting: dict[date, list[int]] = {}
-    for i in closing:
-        closes_on = closes.get(i)
-        if closes_on and local_date(at) <= date.fromisoformat(closes_on):
-            waiting.setdefault(date.fromisoformat(closes_on), []).append(i)
-        elif i in params.close:
-            due.append(i)
-    report.outcomes.extend(
-        fire_all(
-            [EventItem(application_id=i, event="recognise", only_from=[State.PUBLIC_NOTICE]) for i in due],
-            params.actor,
-            at,
-        )
-    )
+    by_day = closing_days(list(set(params.close) | set(params.open)))
+    waiting = {day: ids for day, ids in by_day.items() if local_date(at) <= day}
+    still_open = {i for ids in waiting.values() for i in ids}
+    due = [i for i in sorted(set(params.close)) if i not in still_open]
+    report.outcomes.extend(fire_all(each(due, "recognise", only_from=[State.PUBLIC_NOTICE]), params.actor, at))
     if waiting and params.schedule_close:
         report.notes["closing_runs"] = schedule_closing(params.actor, waiting)
     report.notes["waiting"] = {d.isoformat(): ids for d, ids in waiting.items()}

@@ -14,7 +14,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import Field
 
-from flows.common import StageParams, logger
+from flows.common import StageParams, logger, run_name
 from models.database import get_engine, session_scope
 
 
@@ -54,7 +54,7 @@ def send_outbox(at: datetime) -> Any:
     return _plain(send_pending(get_engine(), now=at))
 
 
-@flow(name="reminder-sweep")
+@flow(name="reminder-sweep", flow_run_name=run_name(lambda p: "reminder-sweep"))
 def reminder_sweep(params: ReminderParams | None = None) -> dict[str, Any]:
     """Queue today's reminders, then send the outbox."""
     params = params or ReminderParams()

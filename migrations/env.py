@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlmodel import SQLModel
 
-import models.tables  # noqa: F401  (registers the tables on the metadata)
+from models import tables
 from models.database import make_engine
 
-target_metadata = SQLModel.metadata
+target_metadata = tables.SQLModel.metadata  # the metadata the table classes are declared on
 
 
 def run_migrations() -> None:

@@ -6,7 +6,6 @@ Deadlines are calendar dates in Asia/Shanghai; "于2025年7月18日前" is read 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
@@ -73,7 +72,10 @@ def parse_instant(text: str) -> datetime:
 
 def clock_from_env(value: str | None = None) -> Clock:
     """`FACTORY_REVIEW_NOW` (or the given text) fixes the clock; otherwise the system clock."""
-    text = value if value is not None else os.environ.get("FACTORY_REVIEW_NOW")
+    from models.settings import Settings
+
+    # Read afresh (not the cached settings): a replay sets FACTORY_REVIEW_NOW between commands.
+    text = value if value is not None else Settings().now
     return FixedClock(parse_instant(text)) if text else SystemClock()
 
 
@@ -97,5 +99,8 @@ def to_utc(at: datetime) -> datetime:
 
 
 def shanghai_text(at: datetime) -> str:
-    """Display form for people: Asia/Shanghai, to the second."""
-    return ensure_aware(at).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S CST")
+    """Display form for people: Asia/Shanghai to the minute with its offset, `2025-07-11 23:59 (+08:00)`.
+
+    The offset, not "CST": that abbreviation also means US Central and Cuba Standard Time (issue #15)."""
+    local = ensure_aware(at).astimezone(SHANGHAI)
+    return f"{local:%Y-%m-%d %H:%M} ({local.isoformat()[-6:]})"

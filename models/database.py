@@ -11,12 +11,22 @@ from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, ExceptionContext
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, create_engine
 
-from models.errors import DatabaseUnavailable
+from models.errors import ConcurrentUpdate, DatabaseUnavailable
 from models.settings import get_settings
 
-__all__ = ["DatabaseUnavailable", "get_engine", "make_engine", "migrate", "retry_on_disconnect", "session_scope"]
+__all__ = [
+    "DatabaseUnavailable",
+    "get_engine",
+    "make_engine",
+    "migrate",
+    "retry_on_disconnect",
+    "session_scope",
+    "unit_of_work",
+]
 
 T = TypeVar("T")
 
@@ -105,6 +115,37 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
     """A session that is closed at the end; callers commit (the one door commits its own work)."""
     with Session(engine or get_engine(), expire_on_commit=False) as session:
         yield session
+
+
+@contextmanager
+def unit_of_work(session: Session, what: str = "the record") -> Iterator[Session]:
+    """All or nothing: the block's writes are committed at its end, or rolled back when it raises (and the
+    error goes on). A stale version or a lock conflict becomes `ConcurrentUpdate` naming `what`."""
+    try:
+        yield session
+        session.commit()
+    except StaleDataError as exc:
+        session.rollback()
+        raise ConcurrentUpdate(
+            f"{what} was changed by someone else; try again",
+            rule="concurrent-update",
+            source="optimistic lock (version)",
+        ) from exc
+    except OperationalError as exc:
+        session.rollback()
+        if _is_conflict(exc):
+            raise ConcurrentUpdate(
+                f"{what} is locked by another writer; try again", rule="concurrent-update", source="row lock"
+            ) from exc
+        raise
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def _is_conflict(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return "could not serialize" in text or "deadlock" in text or "database is locked" in text
 
 
 def migrate(engine: Engine | None = None) -> None:

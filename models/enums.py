@@ -26,27 +26,6 @@ TIER_LABELS = {
 }
 
 
-class DesignationKind(StrEnum):
-    """Qingpu district designation kinds (004_… 青浦 §1)."""
-
-    SMART_FACTORY = "smart_factory"
-    SMART_WORKSHOP = "smart_workshop"
-    SMART_LINE = "smart_line"
-    SMART_WAREHOUSE = "smart_warehouse"
-
-    @property
-    def label(self) -> str:
-        return KIND_LABELS[self]
-
-
-KIND_LABELS = {
-    DesignationKind.SMART_FACTORY: "智能工厂",
-    DesignationKind.SMART_WORKSHOP: "智能车间",
-    DesignationKind.SMART_LINE: "智能生产线",
-    DesignationKind.SMART_WAREHOUSE: "智能仓储",
-}
-
-
 class Track(StrEnum):
     """Which call an application answers (shared/domain.md §2)."""
 

@@ -19,8 +19,10 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("DATABASE_URL", "FACTORY_REVIEW_DATABASE_URL")
     )
     data_dir: Path = Path("data")
+    # The current season: every command's and flow's default (each also takes --season).
     season: str = "2025"
-    timezone: str = "Asia/Shanghai"
+    # More folders holding <season>.yaml files, separated by os.pathsep (searched before the shipped ones).
+    season_dirs: str = ""
     # Fixes the clock for a replay: a date or ISO instant (see models.clock.parse_instant).
     now: str | None = None
     # Keyed audit chain: without the key nobody can recompute a forged chain.
@@ -36,6 +38,8 @@ class Settings(BaseSettings):
     mail_from: str = "智能工厂梯度培育 <noreply@factory-review.local>"
     # Where the .eml sink writes when no SMTP host is set.
     mail_dir: Path | None = None
+    # The platform's address as people reach it: every mail links to it (FACTORY_REVIEW_PLATFORM_URL).
+    platform_url: str = "http://127.0.0.1:8000"
 
     @property
     def resolved_database_url(self) -> str:

@@ -5,7 +5,7 @@ Every instant is stored in UTC (`UTCDateTime`); every deadline is a Shanghai cal
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Integer, UniqueConstraint
@@ -43,6 +43,9 @@ class Enterprise(SQLModel, table=True):
     has_smart_factory_org: bool = True  # 组织机制与人才 (要素 一.4)
     # 430 §1(二)4: units that passed local acceptance as 示范工厂揭榜单位 don't use a district's quota.
     demonstration_unit: bool = False
+    # A unit of a central SOE records its group beside its location (province/city/district): excellent goes
+    # through the group headquarters (430 §1(二)3; 251 §2(二)2), leading through the province (251 §3(二)2).
+    soe_group: str | None = Field(default=None, max_length=80)
     tax_district: str | None = Field(default=None, max_length=80)  # 青浦 §2(一): 财税户管地
     # Tiers already held: [{"tier": "advanced", "year": 2024, "by": "tj"}]; prerequisite checks read it.
     recognitions: list[dict[str, Any]] = _json()
@@ -71,6 +74,14 @@ class Actor(SQLModel, table=True):
 
 _VERSION = Column("version", Integer, nullable=False, default=0)
 
+# "Look at this application at the next reminder sweep": every insert and every update of the row (the
+# one door, a bulk path, a fixture's raw UPDATE) sets it, so the due-item index can't miss a change; the
+# sweep then writes the instant of the application's next reminder (or NULL: nothing more to remind).
+RECHECK = datetime(2000, 1, 1, tzinfo=UTC)
+_REMIND_AT: Column[datetime] = Column(
+    "remind_at", UTCDateTime(), nullable=True, index=True, default=RECHECK, onupdate=RECHECK
+)
+
 
 class Application(SQLModel, table=True):
     """One application of one enterprise for one tier (or Qingpu kind) in one season."""
@@ -84,7 +95,7 @@ class Application(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
-    tier: str = Field(max_length=30)  # models.enums.Tier or DesignationKind
+    tier: str = Field(max_length=30)  # models.enums.Tier, or a kind of a district call (season data)
     track: str = Field(max_length=20)
     season: str = Field(max_length=10)
     state: str = Field(default="draft", max_length=40, index=True)
@@ -110,6 +121,7 @@ class Application(SQLModel, table=True):
     created_at: datetime | None = _instant(nullable=False)
     updated_at: datetime | None = _instant(nullable=False)
     submitted_at: datetime | None = _instant()
+    remind_at: datetime | None = Field(default=RECHECK, sa_column=_REMIND_AT)  # notifications/due.py
 
 
 class AuditEvent(SQLModel, table=True):
@@ -180,6 +192,12 @@ class OutboxMessage(SQLModel, table=True):
     next_attempt_at: datetime | None = _instant()
     attempted_at: datetime | None = _instant()
     sent_at: datetime | None = _instant()
+    # A sweep's message is queued unrendered (status `queued`, its template context here) and rendered
+    # when the sender picks it up (notifications.outbox.render_queued).
+    context: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # The lease (migration 0005): which sender holds a `sending` row and until when; expired → uncertain.
+    claimed_by: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = _instant()
 
 
 class DeadlineExtension(SQLModel, table=True):
@@ -227,6 +245,25 @@ class PublicNotice(SQLModel, table=True):
     closes_on: date
     opened_by: str = Field(max_length=200)
     closed_at: datetime | None = _instant()
+
+
+class StatisticsVersion(SQLModel, table=True):
+    """One loaded set of a season's per-unit statistics (251 §2(二)2, §3(二)2); the newest version counts.
+
+    Versions are never updated: a correction is a new version, audited on the chain `statistics:<season>`.
+    """
+
+    __tablename__ = "statistics_version"
+    __table_args__ = (UniqueConstraint("season", "version", name="uq_statistics_season_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    season: str = Field(max_length=10, index=True)
+    version: int
+    values: dict[str, Any] = _json({})  # statistic key → {unit code → value}
+    sha256: str = Field(max_length=64)
+    file_name: str = Field(default="", max_length=300)
+    loaded_by: str = Field(max_length=200)
+    loaded_at: datetime | None = _instant(nullable=False)
 
 
 class Expert(SQLModel, table=True):

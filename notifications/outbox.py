@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlmodel import Session
 
 from models.clock import to_utc
@@ -53,8 +53,9 @@ class Outgoing:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _row(message: Outgoing, at: datetime) -> dict[str, Any]:
-    """Render and build the insert values; a bad address becomes a `failed` row, not an exception."""
+def _row(message: Outgoing, at: datetime, *, rendered: bool = True) -> dict[str, Any]:
+    """Build the insert values (rendered now, or `queued` with the context to render at send time); a bad
+    address becomes a `failed` row, not an exception."""
     name = one_line(message.recipient_name or "")
     status, error, recipient = "pending", "", (message.recipient or "").strip()
     try:
@@ -62,16 +63,22 @@ def _row(message: Outgoing, at: datetime) -> dict[str, Any]:
     except BadAddress as exc:
         # Keep the evidence but neutralise it: the stored value never reaches a header (status failed).
         status, error, recipient = "failed", str(exc)[:2000], one_line(recipient)[:254]
-    rendered = render(message.kind, {**message.context, "recipient_name": name})
+    if rendered:
+        parts = render(message.kind, {**message.context, "recipient_name": name})
+        subject, text, html, context = parts.subject[:500], parts.text, parts.html, None
+    else:
+        subject, text, html, context = "", "", "", message.context
+        status = "queued" if status == "pending" else status
     return {
         "dedupe_key": message.dedupe_key,
         "kind": message.kind,
         "locale": message.locale,
         "recipient": recipient,
         "recipient_name": name[:200],
-        "subject": rendered.subject[:500],
-        "body_text": rendered.text,
-        "body_html": rendered.html,
+        "subject": subject,
+        "body_text": text,
+        "body_html": html,
+        "context": context,
         "message_id": message_id_for(message.dedupe_key),
         "status": status,
         "attempts": 0,
@@ -95,31 +102,67 @@ def existing_keys(session: Session, keys: Iterable[str]) -> set[str]:
 
 
 def _insert_skipping_existing(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """INSERT … ON CONFLICT (dedupe_key) DO NOTHING: a concurrent sweep's rows win, ours are skipped."""
+    """INSERT … ON CONFLICT (dedupe_key) DO NOTHING: a concurrent sweep's rows win, ours are skipped.
+
+    A Core executemany on the table (one compiled statement, batched), not the ORM's per-row path."""
     if not rows:
         return
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     elif dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     else:  # other backends: the pre-check in queue_many is the only guard
-        session.execute(insert(OutboxMessage), list(rows))
+        session.connection().execute(insert(table), list(rows))
         return
-    statement = dialect_insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    session.execute(statement, list(rows))
+    statement = dialect_insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    session.connection().execute(statement, list(rows))
 
 
-def queue_many(session: Session, messages: Iterable[Outgoing], *, at: datetime) -> list[str]:
+def queue_many(
+    session: Session, messages: Iterable[Outgoing], *, at: datetime, render_now: bool = True
+) -> list[str]:
     """Queue many messages in the caller's transaction; returns the dedupe keys newly queued.
 
-    Already-queued keys are found with one indexed lookup per 500 keys and not rendered again.
+    Already-queued keys are found with one indexed lookup per 500 keys and not rendered again. With
+    `render_now=False` (sweeps) the rows wait as `queued` with their context; `render_queued` renders them.
     """
     pending = {m.dedupe_key: m for m in messages}
     already = existing_keys(session, pending)
     new = [m for key, m in pending.items() if key not in already]
-    _insert_skipping_existing(session, [_row(m, at) for m in new])
+    _insert_skipping_existing(session, [_row(m, at, rendered=render_now) for m in new])
     return [m.dedupe_key for m in new]
+
+
+def render_queued(engine: Any, *, batch: int = 1000) -> int:
+    """Render the `queued` rows (a sweep's messages) and make them `pending`; one commit per batch.
+
+    Called by the sender before it looks for due rows, so a reminder is rendered once, when it is sent,
+    and a sweep of 30,000 reminders stays a few set-based statements.
+    """
+    from sqlalchemy import update
+
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    done = 0
+    while True:
+        with engine.begin() as conn:
+            rows = conn.execute(
+                select(table.c.id, table.c.kind, table.c.recipient_name, table.c.context)
+                .where(table.c.status == "queued").order_by(table.c.id).limit(batch)
+            ).all()  # fmt: skip
+            if not rows:
+                return done
+            values = []
+            for row in rows:
+                context = {**(row.context or {}), "recipient_name": row.recipient_name}
+                parts = render(context.get("template", row.kind), context)
+                values.append({"row_id": row.id, "subject": parts.subject[:500], "body_text": parts.text,
+                               "body_html": parts.html})  # fmt: skip
+            columns = {name: bindparam(name) for name in ("subject", "body_text", "body_html")}
+            statement = update(table).where(table.c.id == bindparam("row_id"), table.c.status == "queued")
+            conn.execute(statement.values(**columns, status="pending"), values)
+            done += len(rows)
 
 
 def queue(

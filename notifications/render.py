@@ -20,15 +20,20 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
 
-# The message kinds and who receives them (reminder kinds are produced by notifications.reminders).
-KINDS: dict[str, str] = {
-    "transition": "applicant / holder / next holder of an application, on every state change",
-    "reminder_submit": "enterprise with draft applications before its submission deadline",
-    "reminder_recommend": "recommending unit holding pending applications before its recommendation deadline",
-    "reminder_ministry": "provincial-level unit with unfinished reviews before the 1 August deadline",
-    "reminder_cultivation": "cultivation object and its recommending unit before the cultivation period ends",
-    "escalation": "the unit above, the day after a step became overdue",
-}
+
+
+def kinds() -> tuple[str, ...]:
+    """The message kinds: declared once, in notifications/kinds.yaml."""
+    from notifications.kinds import load_policy
+
+    return tuple(k.kind for k in load_policy().kinds)
+
+
+def template_of(kind: str) -> str:
+    from notifications.kinds import load_policy
+
+    rule = load_policy().rule(kind)
+    return rule.template_name if rule is not None else kind
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,7 @@ def one_line(text: str) -> str:
 def render(kind: str, context: dict[str, Any]) -> Rendered:
     """Render the three parts of a message kind. Raises jinja2 errors for unknown kinds/missing fields."""
     env = environment()
+    kind = template_of(kind)
     subject = env.get_template(f"{kind}.subject.txt").render(context)
     text = env.get_template(f"{kind}.txt").render(context)
     html = env.get_template(f"{kind}.html").render(context)

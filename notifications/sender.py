@@ -1,22 +1,25 @@
-"""Drain the outbox after commit: exactly-once discipline, retries with backoff, one connection per batch.
+"""Drain the outbox after commit: any number of senders, each row delivered once, status written in batches.
 
-Per row, in this order (no send-then-save gap):
+A sender runs `concurrency` workers; each keeps one SMTP connection open and repeats:
 
-1. claim it: `pending|uncertain → sending`, attempts + 1, attempted_at, and COMMIT;
-2. hand it to SMTP (or the .eml sink);
-3. right after the server accepts: `sending → sent`, sent_at, COMMIT.
+1. claim a batch: due `pending|uncertain` rows → `sending`, with this sender's token and a lease expiry,
+   attempts + 1, in ONE commit (`SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL, so concurrent senders
+   take disjoint rows; on SQLite the claim runs in a `BEGIN IMMEDIATE` write transaction);
+2. hand the batch to SMTP, pipelined (notifications.smtp_client), or to the .eml folder;
+3. write every row's result in ONE commit: `sent` only for rows the server accepted, each with its time.
 
-A crash between 2 and 3 leaves the row in `sending`. The next run turns every such row into `uncertain`
-(counted in the report, listed by `outbox list --status uncertain`) and sends it once more with the same
-Message-ID, so mail clients collapse the copy. A crash before 2 also leaves `sending`: that resend is then
-the first delivery. Nothing is lost; a duplicate is possible only for a row reported `uncertain`.
+A row is never marked sent before the server accepted it. A crash between 2 and 3 leaves the batch in
+`sending` with a lease: when the lease expires (`lease_seconds`, default 300), any sender turns those
+rows into `uncertain` (counted in its report, listed by `outbox list --status uncertain`) and sends them
+once more with the same Message-ID, so mail clients collapse the copy. A row whose content reached the
+server when the connection broke is recorded `uncertain` at once. So the uncertain window is at most one
+batch per worker, and always counted; nothing is lost, and a duplicate is possible only for such rows.
+A lease held by a stuck sender expires the same way and another sender takes the rows.
 
 Failures: connection errors, timeouts and 4xx replies are transient (back to `pending` with exponential
-backoff, up to `max_attempts`); 5xx replies and unusable addresses are permanent (`failed`, never retried
-unless an administrator runs `outbox retry`).
-
-Assumes one sender at a time (the Prefect deployment runs with a concurrency limit of 1): a second sender
-starting mid-batch would take the first one's in-flight rows for crashed ones.
+backoff, up to `max_attempts`); 5xx replies, unusable addresses and messages that can't be built are
+permanent (`failed` with the reason, never retried unless an administrator runs `outbox retry`). One bad
+row never stops the others.
 
     report = send_pending(engine, transport=SmtpTransport.from_settings(), now=clock.now())
 """
@@ -24,32 +27,38 @@ starting mid-batch would take the first one's in-flight rows for crashed ones.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
+import socket
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from email.header import Header
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import aiosmtplib
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy.engine import Connection as DbConnection
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from models.clock import ensure_aware, to_utc
 from models.settings import Settings, get_settings
 from models.tables import OutboxMessage
-from notifications.addresses import BadAddress, mailbox, validate_address
+from notifications.addresses import BadAddress, needs_smtputf8, normalise_address
+from notifications.outbox import render_queued
+from notifications.smtp_client import Envelope, InFlight, PipelinedSmtp
+from notifications.wire import build_message
+
+__all__ = ["Backoff", "EmlFolderTransport", "SendReport", "SmtpTransport", "build_message", "classify",
+           "retry_failed", "send_pending", "send_pending_async", "transport_from_settings"]  # fmt: skip
 
 Outcome = Literal["transient", "permanent"]
 SENDABLE = ("pending", "uncertain")
 UNCERTAIN_NOTE = "uncertain: the sender stopped after handing this message to SMTP and before recording the reply"
+RESENT_NOTE = "resent once after an uncertain crash, same Message-ID"
 T = OutboxMessage.__table__
 
 
@@ -57,26 +66,27 @@ T = OutboxMessage.__table__
 
 
 class Connection(Protocol):
-    """One open channel for a batch of messages."""
+    """One open channel, kept by a worker for all its batches."""
 
     async def open(self) -> None: ...
 
-    async def send(self, outbox_id: int, data: bytes, sender: str, recipient: str) -> None:
-        """Return when the server accepted the message; raise otherwise."""
+    async def send_many(self, items: Sequence[tuple[int, Envelope]]) -> list[BaseException | None]:
+        """Open the channel if needed and send; per item None when the server accepted it, else the
+        exception (InFlight: maybe delivered). Raises only when the channel cannot be opened."""
         ...
 
     async def close(self) -> None: ...
 
 
 class Transport(Protocol):
-    """Makes a connection per batch."""
+    """Makes a connection per worker."""
 
     def connect(self) -> Connection: ...
 
 
 @dataclass(frozen=True)
 class SmtpTransport:
-    """SMTP over aiosmtplib: one connection per batch, reused for every message in it."""
+    """SMTP, pipelined when the server offers it: one connection per worker, reused for every batch."""
 
     host: str
     port: int = 25
@@ -108,45 +118,29 @@ class SmtpTransport:
 
 class SmtpConnection:
     def __init__(self, transport: SmtpTransport) -> None:
-        self.transport = transport
-        self.client: aiosmtplib.SMTP | None = None
+        t = transport
+        self.client = PipelinedSmtp(
+            t.host, t.port, username=t.username or None, password=t.password or None, tls=t.tls,
+            starttls=t.starttls and not t.tls, timeout=t.timeout, local_hostname=t.local_hostname,
+        )  # fmt: skip
 
     async def open(self) -> None:
-        t = self.transport
-        client = aiosmtplib.SMTP(
-            hostname=t.host,
-            port=t.port,
-            username=t.username or None,
-            password=t.password or None,
-            timeout=t.timeout,
-            use_tls=t.tls,
-            start_tls=t.starttls and not t.tls,
-            local_hostname=t.local_hostname,
-        )
-        await client.connect()
-        self.client = client
+        await self.client.open()
 
-    async def send(self, outbox_id: int, data: bytes, sender: str, recipient: str) -> None:
-        if self.client is None or not self.client.is_connected:
-            await self.open()
-        assert self.client is not None
-        await self.client.sendmail(sender, [recipient], data)
+    async def send_many(self, items: Sequence[tuple[int, Envelope]]) -> list[BaseException | None]:
+        if not self.client.is_connected:
+            await self.client.open()
+        return await self.client.send_many([envelope for _id, envelope in items])
 
     async def close(self) -> None:
-        if self.client is not None and self.client.is_connected:
-            with contextlib.suppress(aiosmtplib.SMTPException, OSError):
-                await self.client.quit()
-        self.client = None
+        await self.client.close()
 
 
 @dataclass(frozen=True)
 class EmlFolderTransport:
-    """A folder sink for the demo and development: `<outbox id>.eml`, written atomically.
+    """A folder sink for the demo and development: `<outbox id>.eml`, written atomically."""
 
-    Writing the same row twice (an uncertain resend) replaces the file: the sink is idempotent.
-    """
-
-    directory: Path
+    directory: Path | str
 
     def connect(self) -> EmlFolderConnection:
         return EmlFolderConnection(Path(self.directory))
@@ -159,11 +153,19 @@ class EmlFolderConnection:
     async def open(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
 
-    async def send(self, outbox_id: int, data: bytes, sender: str, recipient: str) -> None:
-        target = self.directory / f"{outbox_id}.eml"
-        partial = target.with_suffix(f".eml.{os.getpid()}.tmp")
-        partial.write_bytes(data)
-        os.replace(partial, target)  # atomic: a reader never sees half a message
+    async def send_many(self, items: Sequence[tuple[int, Envelope]]) -> list[BaseException | None]:
+        await self.open()
+        results: list[BaseException | None] = []
+        for outbox_id, envelope in items:
+            target = self.directory / f"{outbox_id}.eml"
+            partial = target.with_suffix(f".eml.{os.getpid()}.tmp")
+            try:
+                partial.write_bytes(envelope.data)
+                os.replace(partial, target)  # atomic: a reader never sees half a message
+                results.append(None)
+            except OSError as exc:
+                results.append(exc)
+        return results
 
     async def close(self) -> None:
         return None
@@ -193,8 +195,9 @@ class Backoff:
 
 
 def classify(exc: BaseException) -> Outcome:
-    """Transient: connection, timeout, 4xx. Permanent: 5xx, an unusable address."""
-    if isinstance(exc, BadAddress):
+    """Transient: connection, timeout, 4xx. Permanent: 5xx, an unusable address, a message that can't be
+    built or needs SMTPUTF8 the server lacks (retrying cannot help)."""
+    if isinstance(exc, BadAddress | UnicodeError | aiosmtplib.SMTPNotSupported):
         return "permanent"
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         codes = [r.code for r in exc.recipients]
@@ -202,10 +205,6 @@ def classify(exc: BaseException) -> Outcome:
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         return "permanent" if exc.code >= 500 else "transient"
     return "transient"  # disconnects, timeouts, OSError, and anything unexpected (bounded by max_attempts)
-
-
-def _is_connection_error(exc: BaseException) -> bool:
-    return isinstance(exc, ConnectionError | TimeoutError | OSError | aiosmtplib.SMTPServerDisconnected)
 
 
 # ---- report -----------------------------------------------------------------------------------------
@@ -216,7 +215,7 @@ class SendReport:
     sent: int = 0
     failed: int = 0
     retried: int = 0  # transient failures rescheduled with backoff
-    uncertain: int = 0  # rows found in `sending`/`uncertain` at the start of the run
+    uncertain: int = 0  # rows found uncertain, or whose lease expired, or in flight when a connection broke
     uncertain_resent: int = 0  # of those, resent (same Message-ID) and accepted in this run
     batches: int = 0
     seconds: float = 0.0
@@ -225,40 +224,6 @@ class SendReport:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-# ---- building the message ---------------------------------------------------------------------------
-
-
-def _header(value: str) -> str:
-    """A header value we set ourselves: CR, LF or other control characters are refused outright."""
-    if any(ord(ch) < 32 or ch in "\x7f\x85\u2028\u2029" for ch in value):
-        raise BadAddress(f"header value contains a line break or control character: {value!r}")
-    return value
-
-
-def build_message(row: Any, *, mail_from: str) -> bytes:
-    """The wire bytes for an outbox row: text and HTML alternatives, the row's stable Message-ID.
-
-    Built with the compat32 MIME classes, about 4x faster than `EmailMessage` with the modern policy
-    (measured: 0.7 ms against 2.6 ms per message, the sender's main cost), so every header value is
-    checked here instead: raises BadAddress when the recipient, name or subject can't be a header.
-    `Date` is the queue time, so an uncertain resend differs from the first copy only in MIME boundaries.
-    """
-    from_name, from_address = parseaddr(mail_from)
-    message = MIMEMultipart("alternative")
-    message["From"] = formataddr((_header(from_name), validate_address(from_address)), charset="utf-8")
-    message["To"] = mailbox(row.recipient_name, row.recipient)
-    message["Subject"] = Header(_header(row.subject), "utf-8")
-    message["Message-ID"] = _header(row.message_id)
-    if row.created_at is not None:
-        message["Date"] = format_datetime(ensure_aware(row.created_at))
-    message["X-Factory-Review-Outbox"] = str(row.id)
-    message["X-Factory-Review-Kind"] = _header(row.kind)
-    message.attach(MIMEText(row.body_text, "plain", "utf-8"))
-    if row.body_html:
-        message.attach(MIMEText(row.body_html, "html", "utf-8"))
-    return message.as_bytes()
 
 
 # ---- the run ----------------------------------------------------------------------------------------
@@ -272,22 +237,40 @@ def _engine_of(session_factory_or_engine: Engine | Callable[[], Session]) -> Eng
     return bind if isinstance(bind, Engine) else bind.engine
 
 
+def sender_token() -> str:
+    """Who holds a lease: host, process and a random part (several senders may share a process)."""
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+_RECORD = (
+    update(T)
+    .where(T.c.id == bindparam("b_id"), T.c.status == "sending", T.c.claimed_by == bindparam("b_token"))
+    .values(
+        status=bindparam("b_status"),
+        last_error=bindparam("b_error"),
+        next_attempt_at=bindparam("b_next"),
+        sent_at=bindparam("b_sent"),
+        claimed_by=None,
+        lease_until=None,
+    )
+)
+
+
+@dataclass
+class _Batch:
+    """A claimed batch: its rows, the rows that were uncertain before this claim, and their results."""
+
+    rows: list[Any]
+    uncertain: set[int]
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+
 class _Run:
     """State of one `send_pending` call. DB writes are synchronous and never span an `await`, so each
-    commit is finished before the event loop can switch to another batch."""
+    commit is finished before the event loop can switch to another worker."""
 
-    def __init__(
-        self,
-        engine: Engine,
-        transport: Transport,
-        now: datetime,
-        *,
-        batch_size: int,
-        max_attempts: int,
-        concurrency: int,
-        backoff: Backoff,
-        mail_from: str,
-    ) -> None:
+    def __init__(self, engine: Engine, transport: Transport, now: datetime, *, batch_size: int, max_attempts: int,
+                 concurrency: int, backoff: Backoff, mail_from: str, lease_seconds: float) -> None:  # fmt: skip
         self.engine = engine
         self.transport = transport
         self.start = to_utc(now)
@@ -297,130 +280,139 @@ class _Run:
         self.concurrency = concurrency
         self.backoff = backoff
         self.mail_from = mail_from
-        self.envelope_from = parseaddr(mail_from)[1] or mail_from
+        self.envelope_from = normalise_address(parseaddr(mail_from)[1] or mail_from)
+        self.lease = timedelta(seconds=lease_seconds)
+        self.token = sender_token()
         self.report = SendReport()
-        self.uncertain_ids: set[int] = set()
+        self.postgres = engine.dialect.name == "postgresql"
 
     def now(self) -> datetime:
         """The injected start instant plus real elapsed time: replays keep their date, backoff still works."""
         return self.start + timedelta(seconds=time.monotonic() - self.t0)
 
-    def _write(self, statement: Any) -> int:
+    def _count_uncertain(self, ids: Sequence[int]) -> None:
+        self.report.uncertain += len(ids)
+        self.report.uncertain_ids.extend(ids)
+
+    def expire_leases(self) -> None:
+        """Rows whose sender stopped (its lease expired, or none recorded) become `uncertain`, counted."""
+        statement = (
+            update(T)
+            .where(T.c.status == "sending", or_(T.c.lease_until.is_(None), T.c.lease_until < self.now()))
+            .values(status="uncertain", last_error=UNCERTAIN_NOTE, claimed_by=None, lease_until=None)
+            .returning(T.c.id)
+        )
         with self.engine.begin() as conn:
-            return conn.execute(statement).rowcount
+            self._count_uncertain(sorted(conn.scalars(statement)))
 
-    def recover(self) -> None:
-        """Rows left in `sending` by a crashed run become `uncertain`; count them with earlier ones."""
-        self._write(update(T).where(T.c.status == "sending").values(status="uncertain", last_error=UNCERTAIN_NOTE))
+    def count_uncertain_at_start(self) -> None:
         with self.engine.connect() as conn:
-            ids = list(conn.scalars(select(T.c.id).where(T.c.status == "uncertain").order_by(T.c.id)))
-        self.uncertain_ids = set(ids)
-        self.report.uncertain = len(ids)
-        self.report.uncertain_ids = ids
+            self._count_uncertain(list(conn.scalars(select(T.c.id).where(T.c.status == "uncertain").order_by(T.c.id))))
 
-    def due(self, limit: int) -> list[Any]:
-        with self.engine.connect() as conn:
-            return list(
-                conn.execute(
-                    select(T)
-                    .where(T.c.status.in_(SENDABLE))
-                    .where(or_(T.c.next_attempt_at.is_(None), T.c.next_attempt_at <= self.now()))
-                    .order_by(T.c.id)
-                    .limit(limit)
+    def _due(self) -> Any:
+        return or_(T.c.next_attempt_at.is_(None), T.c.next_attempt_at <= self.now())
+
+    def claim(self) -> _Batch | None:
+        """Take up to batch_size due rows under this sender's lease, in one commit."""
+        pick = select(T.c.id, T.c.status).where(T.c.status.in_(SENDABLE), self._due()).order_by(T.c.id)
+        pick = pick.limit(self.batch_size)
+        if self.postgres:
+            pick = pick.with_for_update(skip_locked=True)  # concurrent senders take disjoint rows
+        now = self.now()
+        with self.engine.begin() as conn:
+            picked = conn.execute(pick).all()
+            if not picked:
+                return None
+            ids = [row.id for row in picked]
+            conn.execute(
+                update(T)
+                .where(T.c.id.in_(ids))
+                .values(
+                    status="sending",
+                    claimed_by=self.token,
+                    lease_until=now + self.lease,
+                    attempts=T.c.attempts + 1,
+                    attempted_at=now,
                 )
             )
+            rows = list(conn.execute(select(T).where(T.c.id.in_(ids)).order_by(T.c.id)))
+        return _Batch(rows, {row.id for row in picked if row.status == "uncertain"})
+
+    def _result(self, batch: _Batch, row: Any, exc: BaseException | None) -> None:
+        """The row's new status: sent; uncertain when maybe delivered; pending with backoff; or failed."""
+        values: dict[str, Any] = {"b_id": row.id, "b_token": self.token, "b_error": "", "b_next": None,
+                                  "b_sent": None}  # fmt: skip
+        if exc is None:
+            values.update(b_status="sent", b_sent=self.now(), b_error=RESENT_NOTE if row.id in batch.uncertain else "")
+            self.report.sent += 1
+            self.report.uncertain_resent += row.id in batch.uncertain
+        elif isinstance(exc, InFlight):
+            values.update(b_status="uncertain", b_error=f"{UNCERTAIN_NOTE} ({exc})"[:2000])
+            self._count_uncertain([row.id])
+        elif classify(exc) == "transient" and row.attempts < self.max_attempts:
+            delay = timedelta(seconds=self.backoff.delay(row.attempts))
+            values.update(b_status="pending", b_error=f"{type(exc).__name__}: {exc}"[:2000], b_next=self.now() + delay)
+            self.report.retried += 1
+        else:
+            values.update(b_status="failed", b_error=f"{type(exc).__name__}: {exc}"[:2000])
+            self.report.failed += 1
+            self.report.failed_ids.append(row.id)
+        batch.results.append(values)
+
+    def record(self, batch: _Batch) -> None:
+        """Every result of the batch in one commit; a row another sender took over is left to it."""
+        if batch.results:
+            with self.engine.begin() as conn:
+                self._execute_record(conn, batch.results)
+
+    @staticmethod
+    def _execute_record(conn: DbConnection, results: list[dict[str, Any]]) -> None:
+        conn.execute(_RECORD, results)
+
+    def envelopes(self, batch: _Batch) -> list[tuple[int, Envelope]]:
+        """Build each message; a row that can't be built is failed now, with the reason, and skipped."""
+        out = []
+        for row in batch.rows:
+            try:
+                recipient = normalise_address(row.recipient)
+                data = build_message(row, mail_from=self.mail_from)
+            except (BadAddress, UnicodeError, ValueError) as exc:
+                self._result(batch, row, exc)
+                continue
+            out.append((row.id, Envelope(self.envelope_from, recipient, data, needs_smtputf8(recipient))))
+        return out
+
+    async def deliver(self, connection: Connection, batch: _Batch) -> None:
+        by_id = {row.id: row for row in batch.rows}
+        items = self.envelopes(batch)
+        try:
+            results = await connection.send_many(items) if items else []
+        except Exception as exc:  # could not open: nothing reached the server
+            results = [exc] * len(items)
+        for (outbox_id, _envelope), result in zip(items, results, strict=True):
+            self._result(batch, by_id[outbox_id], result)
+
+    async def worker(self) -> None:
+        """One connection for all of this worker's batches; claim, deliver, record until nothing is due."""
+        connection = self.transport.connect()
+        try:
+            while (batch := self.claim()) is not None:
+                self.report.batches += 1
+                await self.deliver(connection, batch)
+                self.record(batch)
+        finally:
+            await connection.close()
 
     def next_due_at(self) -> datetime | None:
         with self.engine.connect() as conn:
             value = conn.scalar(select(func.min(T.c.next_attempt_at)).where(T.c.status.in_(SENDABLE)))
         return ensure_aware(value) if value is not None else None
 
-    def _claim(self, row: Any) -> bool:
-        """`pending|uncertain → sending`, committed before anything reaches SMTP. False if someone else did."""
-        claimed = self._write(
-            update(T)
-            .where(T.c.id == row.id, T.c.status == row.status)
-            .values(status="sending", attempts=T.c.attempts + 1, attempted_at=self.now())
-        )
-        return claimed == 1
-
-    def _sent(self, row: Any) -> None:
-        note = "resent once after an uncertain crash, same Message-ID" if row.id in self.uncertain_ids else ""
-        self._write(
-            update(T)
-            .where(T.c.id == row.id, T.c.status == "sending")
-            .values(status="sent", sent_at=self.now(), last_error=note, next_attempt_at=None)
-        )
-        self.report.sent += 1
-        if row.id in self.uncertain_ids:
-            self.report.uncertain_resent += 1
-
-    def _failed(self, row: Any, exc: BaseException, *, claimed: bool) -> None:
-        """Record a failure: reschedule a transient one, stop a permanent or exhausted one."""
-        attempts = row.attempts + 1  # the claim (or, unclaimed, this failure) counts as an attempt
-        error = f"{type(exc).__name__}: {exc}"[:2000]
-        expected = "sending" if claimed else row.status
-        if classify(exc) == "transient" and attempts < self.max_attempts:
-            values: dict[str, Any] = {
-                "status": "pending",
-                "last_error": error,
-                "next_attempt_at": self.now() + timedelta(seconds=self.backoff.delay(attempts)),
-            }
-            self.report.retried += 1
-        else:
-            values = {"status": "failed", "last_error": error, "next_attempt_at": None}
-            self.report.failed += 1
-            self.report.failed_ids.append(row.id)
-        if not claimed:
-            values["attempts"] = T.c.attempts + 1
-        self._write(update(T).where(T.c.id == row.id, T.c.status == expected).values(**values))
-
-    async def batch(self, rows: Sequence[Any]) -> None:
-        """One connection for the whole batch; reconnect once after a drop, then give the rest back."""
-        self.report.batches += 1
-        connection = self.transport.connect()
-        try:
-            try:
-                await connection.open()
-            except Exception as exc:
-                for row in rows:  # nothing reached the server: reschedule (or fail) without claiming
-                    self._failed(row, exc, claimed=False)
-                return
-            for index, row in enumerate(rows):
-                try:
-                    data = build_message(row, mail_from=self.mail_from)
-                    recipient = validate_address(row.recipient)
-                except BadAddress as exc:
-                    self._failed(row, exc, claimed=False)
-                    continue
-                if not self._claim(row):
-                    continue
-                try:
-                    await connection.send(row.id, data, self.envelope_from, recipient)
-                except Exception as exc:
-                    self._failed(row, exc, claimed=True)
-                    if _is_connection_error(exc):
-                        try:
-                            await connection.close()
-                            await connection.open()
-                        except Exception as again:
-                            for rest in rows[index + 1 :]:
-                                self._failed(rest, again, claimed=False)
-                            return
-                    continue
-                self._sent(row)
-        finally:
-            with contextlib.suppress(Exception):
-                await connection.close()
-
     async def run(self, retry_within: float) -> SendReport:
-        self.recover()
+        self.count_uncertain_at_start()
         while True:
-            rows = self.due(self.batch_size * self.concurrency)
-            if rows:
-                batches = [rows[i : i + self.batch_size] for i in range(0, len(rows), self.batch_size)]
-                await asyncio.gather(*(self.batch(b) for b in batches))
-                continue
+            self.expire_leases()
+            await asyncio.gather(*(self.worker() for _ in range(self.concurrency)))
             upcoming = self.next_due_at()
             if upcoming is None:
                 break
@@ -443,15 +435,18 @@ async def send_pending_async(
     backoff: Backoff | None = None,
     retry_within: float = 0.0,
     mail_from: str | None = None,
+    lease_seconds: float = 300.0,
 ) -> SendReport:
     """Send every due outbox row; see the module docstring for the exactly-once discipline.
 
-    `concurrency` batches run at once, each over its own connection (one connection per batch).
-    Transient failures due again within `retry_within` seconds are retried in this run; later ones are
-    left for the next run.
+    `concurrency` workers run at once, each over its own connection. Transient failures due again within
+    `retry_within` seconds are retried in this run; later ones are left for the next run. A batch not
+    recorded within `lease_seconds` (on the run's clock) may be taken over by another sender.
     """
+    engine = _engine_of(session_factory_or_engine)
+    render_queued(engine)  # a sweep's reminders are rendered when they are sent (notifications.outbox)
     run = _Run(
-        _engine_of(session_factory_or_engine),
+        engine,
         transport or transport_from_settings(),
         ensure_aware(now),
         batch_size=max(1, batch_size),
@@ -459,36 +454,17 @@ async def send_pending_async(
         concurrency=max(1, concurrency),
         backoff=backoff or Backoff(),
         mail_from=mail_from or get_settings().mail_from,
+        lease_seconds=max(0.0, lease_seconds),
     )
     return await run.run(retry_within)
 
 
 def send_pending(
-    session_factory_or_engine: Engine | Callable[[], Session],
-    *,
-    transport: Transport | None = None,
-    now: datetime,
-    batch_size: int = 100,
-    max_attempts: int = 5,
-    concurrency: int = 2,
-    backoff: Backoff | None = None,
-    retry_within: float = 0.0,
-    mail_from: str | None = None,
+    session_factory_or_engine: Engine | Callable[[], Session], *, now: datetime, **options: Any
 ) -> SendReport:
-    """Synchronous wrapper (CLI, Prefect task). Inside a running event loop use `send_pending_async`."""
-    return asyncio.run(
-        send_pending_async(
-            session_factory_or_engine,
-            transport=transport,
-            now=now,
-            batch_size=batch_size,
-            max_attempts=max_attempts,
-            concurrency=concurrency,
-            backoff=backoff,
-            retry_within=retry_within,
-            mail_from=mail_from,
-        )
-    )
+    """Synchronous wrapper (CLI, Prefect task) taking `send_pending_async`'s options. Inside a running
+    event loop use `send_pending_async`."""
+    return asyncio.run(send_pending_async(session_factory_or_engine, now=now, **options))
 
 
 def retry_failed(engine: Engine, *, now: datetime, ids: Sequence[int] | None = None) -> int:

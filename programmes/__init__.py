@@ -1,7 +1,5 @@
-"""Programme rules as season data: seasons, guards, the provincial and district tracks, recommendation.
+"""Programme rules as season data: seasons, guards, a season's own tracks, expert review, recommendation.
 
-Importing the package registers the guards (`programmes.rules`) and the Tianjin and Qingpu transition
-tables (`programmes.tracks`) with `states`; the one door should `import programmes` at start-up.
+Nothing registers itself on import: `programmes.wiring.assemble()` plugs the guards and the season
+tracks into `states` (the composition root).
 """
-
-from programmes import reviews, rules, tracks  # noqa: F401  (registration side effects)

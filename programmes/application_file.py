@@ -38,7 +38,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from models.credit_code import CreditCodeError, validate_credit_code
-from models.enums import DesignationKind, Tier, Track
+from models.enums import Tier, Track
+from models.limits import MAX_APPLICATION_LIST, ShortText, check_tree, load_file_bounded
+from models.settings import get_settings
 
 SCENARIO_DASH = "—"  # U+2014, as printed in 附件3 (a few ASCII look-alikes are accepted on input)
 _DASHES = ("——", "－", "–", "—", "-")
@@ -79,7 +81,7 @@ class ScenarioInstance(BaseModel):
         return SCENARIO_DASH.join((self.link, self.scenario, self.instance))
 
 
-def parse_scenario(text: str, season: str = "2025") -> ScenarioInstance:
+def parse_scenario(text: str, season: str | None = None) -> ScenarioInstance:
     """Split `环节—场景—实例` and check 环节 and 场景 against the season's guide. Raises ValueError."""
     from programmes.season import get_season
 
@@ -111,21 +113,27 @@ class ApplicationFile(BaseModel):
     credit_code: str
     tier: str
     track: Track = Track.NATIONAL
-    season: str = "2025"
+    season: str = Field(default_factory=lambda: get_settings().season)
     title: str = Field(min_length=1, max_length=300)
     maturity_level: int = Field(ge=1, le=5)
-    segments: list[str] = Field(default_factory=list)
-    scenarios: list[str] = Field(default_factory=list)
+    segments: list[str] = Field(default_factory=list, max_length=MAX_APPLICATION_LIST)
+    scenarios: list[str] = Field(default_factory=list, max_length=MAX_APPLICATION_LIST)
     ai_scenario_ratio: Decimal | None = Field(default=None, ge=0, le=100)
-    kpis: dict[str, Decimal] = Field(default_factory=dict)
-    materials: dict[str, str] = Field(default_factory=dict)
-    future_modes: list[str] = Field(default_factory=list)
+    kpis: dict[str, Decimal] = Field(default_factory=dict, max_length=MAX_APPLICATION_LIST)
+    materials: dict[str, str] = Field(default_factory=dict, max_length=MAX_APPLICATION_LIST)
+    future_modes: list[str] = Field(default_factory=list, max_length=MAX_APPLICATION_LIST)
     industry_leader: bool = False
     agrees_to_verification: bool = True
     pledge: Pledge
-    contact_name: str = ""
-    contact_mobile: str = ""
+    contact_name: ShortText = ""
+    contact_mobile: ShortText = ""
     qingpu: QingpuFields | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bounded(cls, data: Any) -> Any:
+        """Every door's limits (models.limits): text length, control characters, depth, list sizes."""
+        return check_tree(data, field="application")
 
     @field_validator("credit_code")
     @classmethod
@@ -146,12 +154,13 @@ class ApplicationFile(BaseModel):
 
         season = get_season(self.season)
         if self.track == Track.DISTRICT:
-            if self.tier not in set(DesignationKind):
+            if self.tier not in season.designation_kinds:
                 raise ValueError(
-                    f"tier {self.tier!r} on the district track must be one of {[k.value for k in DesignationKind]}"
+                    f"tier {self.tier!r} on the district track must be a kind of a district call: "
+                    f"{sorted(season.designation_kinds)}"
                 )
             if self.qingpu is None:
-                raise ValueError("the district track needs the `qingpu` block (QP §1-§3)")
+                raise ValueError("the district track needs the `qingpu` block (the designation call's fields)")
             links = [g.link for g in season.guide]
             for link in self.qingpu.key_links:
                 if link not in links:
@@ -192,8 +201,7 @@ class ApplicationFile(BaseModel):
 
 def load_application_file(path: str | Path) -> ApplicationFile:
     """Read a YAML or JSON application file and validate it."""
-    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    return ApplicationFile.model_validate(raw)
+    return ApplicationFile.model_validate(load_file_bounded(path))
 
 
 def example(name: str) -> dict[str, Any]:

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.tables import DeadlineExtension
 from programmes.season import Deadline, Season, get_season
@@ -26,8 +26,8 @@ def extension_for(session: Session, season: Season | str, unit: str, step: str) 
     lineage = s.lineage(unit) if step == "submit" and s.has_unit(unit) else [unit]
     rows = session.scalars(
         select(DeadlineExtension).where(
-            DeadlineExtension.season == s.name,
-            DeadlineExtension.step == step,
+            col(DeadlineExtension.season) == s.name,
+            col(DeadlineExtension.step) == step,
             DeadlineExtension.unit.in_(lineage),  # type: ignore[attr-defined]
         )
     ).all()
@@ -49,7 +49,7 @@ def effective_deadline(
         source += f" (was {base.on.isoformat()}, {base.source})"
         return base.model_copy(update={"on": ext.until, "source": source, "extended": True})
     return Deadline(
-        step=step,
+        step="submit" if step == "submit" else "recommend",
         unit=ext.unit,
         scope="subtree",
         on=ext.until,

@@ -11,13 +11,12 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.clock import ensure_aware, is_on_or_before, to_utc
-from models.enums import Role, Track
+from models.database import unit_of_work
+from models.enums import Role, Tier, Track
 from models.errors import (
-    ConcurrentUpdate,
     InvalidInput,
     NotAuthorised,
     QuotaExceeded,
@@ -27,9 +26,11 @@ from models.errors import (
 from models.tables import Actor, Application, DeadlineExtension, Enterprise, RecommendationRound
 from programmes.deadlines import effective_deadline
 from programmes.season import QuotaRule, Season, get_season
+from programmes.statistics import with_statistics
 from states.audit import append_event
 from states.lifecycle import AWAITING_LOCAL_REVIEW
 
+SOE_LEADING = "leading projects of central enterprises are recommended by the province where they are (251 §3(二)2)"
 RANK_SOURCE = "251 §2(二)3, §3(二)3; 430 §1(二)2, §2(二)2 (按推荐项目优先顺序填写推荐汇总表)"
 
 
@@ -89,6 +90,28 @@ def quota_for(season: Season, unit: str, tier: str, *, top_of_chain: bool, track
     return Quota(unit, tier, band.quota, f"{rule.source}; {stat.label} {value}", rule.exempt)
 
 
+def quota_overview(session: Session, season: Season, units: list[str] | None = None) -> list[dict[str, Any]]:
+    """Each unit's excellent and leading quota with the rule and figure it comes from (loaded statistics
+    included); a quota that can't be computed is listed as unknown with the reason, never guessed."""
+    effective = with_statistics(session, season)
+    if units is None:  # the units that recommend to the ministry
+        units = [u.code for u in season.units if u.level in ("province", "xpcc") or (u.level == "soe" and u.parent)]
+    rows: list[dict[str, Any]] = []
+    for code in units:
+        for tier in (Tier.EXCELLENT.value, Tier.LEADING.value):
+            if tier == Tier.LEADING and season.unit(code).level == "soe":
+                rows.append({"unit": code, "name": season.unit(code).name_zh, "tier": tier, "quota": None,
+                             "rule": f"none: {SOE_LEADING}"})  # fmt: skip
+                continue
+            try:
+                quota = quota_for(effective, code, tier, top_of_chain=True)
+                limit, rule = quota.limit, quota.source
+            except QuotaUnknown as exc:
+                limit, rule = None, f"unknown: {exc.message}"
+            rows.append({"unit": code, "name": season.unit(code).name_zh, "tier": tier, "quota": limit, "rule": rule})
+    return rows
+
+
 def held_applications(session: Session, *, unit: str, tier: str, season: str) -> list[Application]:
     """National-track applications of the tier and season that `unit` holds now (awaiting its review)."""
     rows = session.scalars(
@@ -115,6 +138,7 @@ def submit_ranked_recommendation(
     actor: Actor,
     at: datetime,
     season: str | None = None,
+    reason: str = "",
 ) -> RecommendationRound:
     """Forward a tier's applications as one ranked round. Steps, all or nothing (one commit):
 
@@ -128,24 +152,74 @@ def submit_ranked_recommendation(
     """
     at = ensure_aware(at)
     tier = str(tier)
-    try:
-        round_ = _ranked_round(session, unit, tier, list(ranked_application_ids), actor, at, season)
-        session.commit()
-        return round_
-    except StaleDataError as exc:
-        session.rollback()
-        raise ConcurrentUpdate(
-            "an application in the round was changed by someone else; try again",
-            rule="concurrent-update",
-            source="optimistic lock (version)",
-        ) from exc
-    except BaseException:
-        session.rollback()
-        raise
+    with unit_of_work(session, "an application in the round"):
+        return _ranked_round(session, unit, tier, list(ranked_application_ids), actor, at, season, reason)
+
+
+def _check_round(
+    session: Session, season: Season, unit: str, tier: str, ids: list[int], held: list[Application]
+) -> None:
+    """The list is the unit's whole holding for the tier, once each, and the unit's first round."""
+    held_ids = {a.id for a in held}
+    foreign = [i for i in ids if i not in held_ids]
+    if foreign:
+        raise TransitionRefused(
+            f"{unit} does not hold {tier} application(s) {foreign} of season {season.name} awaiting its review",
+            rule="ranked-recommendation",
+            source=RANK_SOURCE,
+        )
+    unranked = sorted(i for i in held_ids if i is not None and i not in ids)
+    if unranked:
+        raise TransitionRefused(
+            f"the priority order must be total: {unit} also holds {tier} application(s) {unranked}; "
+            "rank them, or return or reject them first",
+            rule="ranked-recommendation",
+            source=RANK_SOURCE,
+        )
+    existing = session.scalars(
+        select(RecommendationRound).where(
+            col(RecommendationRound.season) == season.name,
+            col(RecommendationRound.unit) == unit,
+            col(RecommendationRound.tier) == tier,
+        )
+    ).first()
+    if existing is not None:
+        raise TransitionRefused(
+            f"{unit} already submitted its {tier} recommendation for season {season.name} (round {existing.id})",
+            rule="ranked-recommendation",
+            source=RANK_SOURCE,
+        )
+
+
+def _counted_within_quota(
+    session: Session, season: Season, unit: str, tier: str, ordered: list[Application]
+) -> tuple[Quota, int, list[int]]:
+    """(quota, counted, exempt ids): the round counts within the unit's quota at this moment, or is refused."""
+    top = any(a.chain and a.chain[-1] == unit for a in ordered)
+    quota = quota_for(season, unit, tier, top_of_chain=top)
+    exempt_ids: list[int] = []
+    if quota.exempt:
+        for a in ordered:
+            enterprise = session.get(Enterprise, a.enterprise_id)
+            if enterprise is not None and a.id is not None and bool(getattr(enterprise, quota.exempt, False)):
+                exempt_ids.append(a.id)
+    counted = len(ordered) - len(exempt_ids)
+    if quota.limit is not None and counted > quota.limit:
+        raise QuotaExceeded(
+            f"{unit} may recommend at most {quota.limit} {tier} application(s); this round counts {counted}"
+            + (f" ({len(exempt_ids)} exempt not counted)" if exempt_ids else ""),
+            rule="quota",
+            source=quota.source,
+            unit=unit,
+            quota=quota.limit,
+            counted=counted,
+        )
+    return quota, counted, exempt_ids
 
 
 def _ranked_round(
-    session: Session, unit: str, tier: str, ids: list[int], actor: Actor, at: datetime, season_name: str | None
+    session: Session, unit: str, tier: str, ids: list[int], actor: Actor, at: datetime, season_name: str | None,
+    reason: str = "",
 ) -> RecommendationRound:
     from states.service import apply_transition
 
@@ -163,40 +237,11 @@ def _ranked_round(
         )
     if season_name is None:
         first = session.get(Application, ids[0])
-        season_name = first.season if first is not None else "2025"
-    season = get_season(season_name)
+        season_name = first.season if first is not None else None
+    season = with_statistics(session, get_season(season_name))
     season.unit(unit)
     held = held_applications(session, unit=unit, tier=tier, season=season.name)
-    held_ids = {a.id for a in held}
-    foreign = [i for i in ids if i not in held_ids]
-    if foreign:
-        raise TransitionRefused(
-            f"{unit} does not hold {tier} application(s) {foreign} of season {season.name} awaiting its review",
-            rule="ranked-recommendation",
-            source=RANK_SOURCE,
-        )
-    unranked = sorted(i for i in held_ids if i not in ids)  # type: ignore[type-var]
-    if unranked:
-        raise TransitionRefused(
-            f"the priority order must be total: {unit} also holds {tier} application(s) {unranked}; "
-            "rank them, or return or reject them first",
-            rule="ranked-recommendation",
-            source=RANK_SOURCE,
-        )
-    existing = session.scalars(
-        select(RecommendationRound).where(
-            RecommendationRound.season == season.name,
-            RecommendationRound.unit == unit,
-            RecommendationRound.tier == tier,
-        )
-    ).first()
-    if existing is not None:
-        raise TransitionRefused(
-            f"{unit} already submitted its {tier} recommendation for season {season.name} (round {existing.id})",
-            rule="ranked-recommendation",
-            source=RANK_SOURCE,
-        )
-
+    _check_round(session, season, unit, tier, ids, held)
     deadline = effective_deadline(session, season, unit, "recommend", tier, Track.NATIONAL)
     if deadline is not None and not is_on_or_before(at, deadline.on):
         from programmes.rules import deadline_error
@@ -205,54 +250,27 @@ def _ranked_round(
 
     by_id = {a.id: a for a in held}
     ordered = [by_id[i] for i in ids]
-    top = any(a.chain and a.chain[-1] == unit for a in ordered)
-    quota = quota_for(season, unit, tier, top_of_chain=top)
-    exempt_ids: list[int] = []
-    if quota.exempt:
-        for a in ordered:
-            enterprise = session.get(Enterprise, a.enterprise_id)
-            if enterprise is not None and bool(getattr(enterprise, quota.exempt, False)):
-                exempt_ids.append(a.id)  # type: ignore[arg-type]
-    counted = len(ordered) - len(exempt_ids)
-    if quota.limit is not None and counted > quota.limit:
-        raise QuotaExceeded(
-            f"{unit} may recommend at most {quota.limit} {tier} application(s); this round counts {counted}"
-            + (f" ({len(exempt_ids)} exempt not counted)" if exempt_ids else ""),
-            rule="quota",
-            source=quota.source,
-            unit=unit,
-            quota=quota.limit,
-            counted=counted,
-        )
-
+    quota, counted, exempt_ids = _counted_within_quota(session, season, unit, tier, ordered)
     for rank, application in enumerate(ordered, start=1):
         application.ranks = {**(application.ranks or {}), unit: rank}
         session.flush()
-        apply_transition(session, application.id, "recommend", actor=actor, at=at, data={"rank": rank})  # type: ignore[arg-type]
+        apply_transition(session, application.id, "recommend", actor=actor, at=at, reason=reason,  # type: ignore[arg-type]
+                         data={"rank": rank})  # fmt: skip
 
     round_ = RecommendationRound(
-        season=season.name,
-        unit=unit,
-        tier=tier,
-        ranked_application_ids=ids,
-        counted_against_quota=counted,
-        quota=quota.limit,
-        submitted_by=_actor_label(actor),
-        submitted_at=to_utc(at),
-    )
+        season=season.name, unit=unit, tier=tier, ranked_application_ids=ids, counted_against_quota=counted,
+        quota=quota.limit, submitted_by=_actor_label(actor), submitted_at=to_utc(at),
+    )  # fmt: skip
     session.add(round_)
     data: dict[str, Any] = {
-        "tier": tier,
-        "ranked_application_ids": ids,
-        "quota": quota.limit,
-        "quota_source": quota.source,
-        "counted_against_quota": counted,
-        "exempt_application_ids": exempt_ids,
+        "tier": tier, "ranked_application_ids": ids, "quota": quota.limit, "quota_source": quota.source,
+        "counted_against_quota": counted, "exempt_application_ids": exempt_ids,
         "deadline": deadline.on.isoformat() if deadline else None,
         "deadline_source": deadline.source if deadline else None,
-    }
+    }  # fmt: skip
     append_event(
-        session, subject=f"unit:{unit}:{season.name}", actor=actor, event="ranked_recommendation", data=data, at=at
+        session, subject=f"unit:{unit}:{season.name}", actor=actor, event="ranked_recommendation", data=data, at=at,
+        reason=reason,
     )
     session.flush()
     return round_
@@ -267,7 +285,7 @@ def grant_extension(
     actor: Actor,
     reason: str,
     at: datetime,
-    season: str = "2025",
+    season: str | None = None,
 ) -> DeadlineExtension:
     """Record an explicit, audited extension of one unit's deadline for one step; commits.
 
@@ -277,7 +295,7 @@ def grant_extension(
     at = ensure_aware(at)
     s = get_season(season)
     s.unit(unit)
-    try:
+    with unit_of_work(session):
         if step not in ("submit", "recommend"):
             raise InvalidInput(f"step must be submit or recommend, not {step!r}", rule="extension")
         if actor.role != Role.ADMIN or actor.unit not in s.lineage(unit):
@@ -294,13 +312,9 @@ def grant_extension(
             raise InvalidInput(
                 f"{until.isoformat()} is not after {unit}'s {step} deadline {latest.isoformat()}", rule="extension"
             )
-        row = session.scalars(
-            select(DeadlineExtension).where(
-                DeadlineExtension.season == s.name,  # type: ignore[arg-type]
-                DeadlineExtension.unit == unit,  # type: ignore[arg-type]
-                DeadlineExtension.step == step,  # type: ignore[arg-type]
-            )
-        ).first()
+        same = (col(DeadlineExtension.season) == s.name, col(DeadlineExtension.unit) == unit,
+                col(DeadlineExtension.step) == step)  # fmt: skip
+        row = session.scalars(select(DeadlineExtension).where(*same)).first()
         previous = row.until.isoformat() if row is not None else None
         if row is None:
             row = DeadlineExtension(season=s.name, unit=unit, step=step, until=until, granted_by="", reason="")
@@ -309,17 +323,10 @@ def grant_extension(
         row.granted_by = _actor_label(actor)
         row.reason = reason
         row.granted_at = to_utc(at)
-        append_event(
-            session,
-            subject=f"unit:{unit}:{s.name}",
-            actor=actor,
-            event="deadline_extension",
-            reason=reason,
-            data={"step": step, "until": until.isoformat(), "previous_extension": previous},
-            at=at,
-        )
-        session.commit()
+        data = {"step": step, "until": until.isoformat(), "previous_extension": previous}
+        append_event(session, subject=f"unit:{unit}:{s.name}", actor=actor, event="deadline_extension",
+                     reason=reason, data=data, at=at)  # fmt: skip
+        from notifications.due import recheck
+
+        recheck(session, s.name)  # the reminders of the unit's applications move with the deadline
         return row
-    except BaseException:
-        session.rollback()
-        raise

@@ -25,7 +25,7 @@ from models.tables import Actor, Application, Expert, Panel, ReviewAssignment
 from programmes.panels import rule_of
 from programmes.season import PanelRule, get_season
 from states.audit import append_event, content_digest
-from states.guards import GuardContext, evidence, guard
+from states.guards import Evidence, Guard, GuardContext
 
 RECOMMENDATIONS = ("pass", "fail", "return")
 READERS = frozenset({Role.MINISTRY_OFFICER, Role.LOCAL_OFFICER, Role.ADMIN, Role.AUDITOR})
@@ -206,7 +206,6 @@ def _stage_rule(ctx: GuardContext) -> PanelRule | None:
     return rule if rule is not None and ctx.step.event in rule.decides else None
 
 
-@guard("panel_concluded")
 def _panel_concluded(ctx: GuardContext) -> None:
     """A decision on a stage the season reviews by panel waits until every assigned review is in."""
     rule = _stage_rule(ctx)
@@ -224,7 +223,6 @@ def _panel_concluded(ctx: GuardContext) -> None:
         )
 
 
-@evidence("panel_result")
 def _panel_evidence(ctx: GuardContext) -> dict[str, Any]:
     """The panel result the decision relied on, recorded in its audit event (with a digest)."""
     rule = _stage_rule(ctx)
@@ -243,3 +241,8 @@ def late_reviews(session: Session, *, on: Any) -> list[tuple[ReviewAssignment, E
         .order_by(col(ReviewAssignment.id))
     ).all()
     return [(a, e) for a, e in rows]
+
+
+# Registered by the composition root (programmes.wiring), like the rules' guards.
+GUARDS: dict[str, Guard] = {"panel_concluded": _panel_concluded}
+EVIDENCE: dict[str, Evidence] = {"panel_result": _panel_evidence}

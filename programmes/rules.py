@@ -1,4 +1,4 @@
-"""The programme's guards, registered into `states.guards.GUARDS` (the lifecycle tables name them).
+"""The programme's guards (`GUARDS` below; `programmes.wiring` registers them with `states.guards`).
 
 Each guard reads the season of the application (`get_season(application.season)`), raises a typed error
 naming its rule and the seed clause, and has no side effect except reviewer warnings in `ctx.warnings`.
@@ -23,10 +23,11 @@ from models.clock import end_of_day, is_on_or_before, local_date, shanghai_text
 from models.enums import Track
 from models.errors import DeadlinePassed, MaterialsIncomplete, NotEligible, TransitionRefused
 from models.tables import Enterprise
-from programmes.application_file import ApplicationFile
+from programmes.application_file import ApplicationFile, QingpuFields
 from programmes.deadlines import effective_deadline
-from programmes.season import Season, get_season
-from states.guards import GuardContext, guard
+from programmes.season import DesignationRule, DistrictCall, Material, Season, get_season
+from programmes.workdays import add_working_days
+from states.guards import Guard, GuardContext
 
 # ---- helpers -----------------------------------------------------------------------------------
 
@@ -45,22 +46,20 @@ def parsed_content(ctx: GuardContext) -> ApplicationFile:
         raise MaterialsIncomplete(
             f"application content is not a valid application file: {where}: {first.get('msg')}",
             rule="application-schema",
-            source="programmes/application_file.py; 251 附件2/附件4",
+            source="251 附件2/附件4 (申报材料清单); the application file schema (README)",
         ) from None
 
 
 def _call_source(season: Season, enterprise: Enterprise, track: str) -> tuple[str, str]:
     """(where the applicant must be registered, clause) for the call the application answers."""
-    province = season.province_of(enterprise.jurisdiction)
-    if track == Track.DISTRICT:
-        return "the district", "QP §2(一)"
-    if track == Track.PROVINCIAL:
-        return province.name_zh, "TJ §3(一)1 (申报主体在本地注册)"
-    if province.code == "sh":
-        return province.name_zh, "430 §1(一)1, §2(一)1 (申报主体在上海市注册)"
-    if province.code == "sc":
-        return province.name_zh, "319 (申报单位在四川省境内注册)"
-    return "中华人民共和国", "251 §2(一)1, §3(一)1 (在中华人民共和国境内注册)"
+    rule = season.registration_for(track, enterprise.jurisdiction)
+    if rule is None:
+        raise NotEligible(
+            f"season {season.name} declares no {track} call for {enterprise.jurisdiction}",
+            rule="registered-in-jurisdiction",
+            source=f"season {season.name}: registration",
+        )
+    return rule.where or season.province_of(enterprise.jurisdiction).name_zh, rule.source
 
 
 def check_registration(season: Season, enterprise: Enterprise, track: str) -> None:
@@ -171,79 +170,90 @@ def check_ai_ratio(season: Season, tier: str, ratio: Decimal | None) -> None:
         )
 
 
-def check_qingpu(
+def check_designation(
     ctx: GuardContext | None, season: Season, enterprise: Enterprise, kind: str, form: ApplicationFile
 ) -> None:
-    """QP §1-§3: located, registered and taxed in Qingpu; investment; built by end of 2024; two clean
-    years; the factory's two key links and new-generation IT scenario; the workshop's two lines; upgrades."""
-    call = season.district_call(enterprise.district or "")
+    """A district designation call (e.g. QP §1-§3): located, registered and taxed in the district; the
+    kind's investment; built by the call's date; clean years; key links and new-generation IT scenarios;
+    smart lines; upgrades only to a higher kind. Thresholds and clauses come from the call's data."""
+    call = season.district_call(enterprise.district)
     if call is None or form.qingpu is None:
         raise NotEligible(
             f"no district designation call of season {season.name} covers {enterprise.jurisdiction}",
             rule="registered-in-jurisdiction",
-            source="QP §2(一) (实际经营地和财税户管地均在青浦区)",
+            source=f"season {season.name}: district_calls",
         )
+    clauses = call.clauses
     unit = season.unit(call.unit)
     if enterprise.tax_district != call.unit:
         raise NotEligible(
             f"the enterprise's tax registration (财税户管地) must be in {unit.name_zh}; "
             f"it is {enterprise.tax_district!r}",
             rule="taxed-in-district",
-            source="QP §2(一)",
+            source=clauses.taxed,
         )
     spec = next((k for k in call.kinds if k.kind == kind), None)
     if spec is None:
         raise NotEligible(
-            f"{kind!r} is not a kind of the {unit.name_zh} call", rule="designation-kind", source=call.source
+            f"{kind!r} is not a kind of the {unit.name_zh} call", rule="designation-kind", source=clauses.registered
         )
-    q = form.qingpu
+    _check_project(ctx, call, spec, form.qingpu)
+    _check_upgrade(enterprise, call, spec, unit.name_zh)
+
+
+def _check_project(ctx: GuardContext | None, call: DistrictCall, spec: DesignationRule, q: QingpuFields) -> None:
+    """The kind's thresholds: clean years, investment, built by, key links, new-generation IT, smart lines."""
+    clauses = call.clauses
     if not q.no_major_incident_2y:
         raise NotEligible(
             f"no major safety, quality or environmental problem in the last {call.clean_years} years",
             rule="clean-record-2y",
-            source="QP §2(一)",
+            source=clauses.clean_record,
         )
     if q.investment_cny < spec.min_investment_cny:
         raise NotEligible(
             f"{spec.label} needs cumulative hardware and software investment of at least "
-            f"{spec.min_investment_cny:,} CNY; "
-            f"declared {q.investment_cny:,}",
+            f"{spec.min_investment_cny:,} CNY; declared {q.investment_cny:,}",
             rule="investment-threshold",
             source=spec.source,
         )
     if q.built_on > call.built_by:
         message = f"built and in production on {q.built_on.isoformat()}, after {call.built_by.isoformat()}"
         if call.built_by_mode == "block":
-            raise NotEligible(message, rule="built-by", source="QP §3(一)")
+            raise NotEligible(message, rule="built-by", source=clauses.built_by)
         if ctx is not None:
-            _warn(ctx, "built-by-in-principle", "QP §3(一) (原则上要求在2024年底前建成投产)", message)
+            _warn(ctx, "built-by-in-principle", clauses.built_by, message)
     if spec.min_key_links and len(set(q.key_links)) < spec.min_key_links:
         raise NotEligible(
             f"{spec.label} covers at least {spec.min_key_links} key links (重点环节) of the guide; "
             f"declared {q.key_links}",
             rule="key-links",
-            source="QP §1(一), §3(二)",
+            source=clauses.key_links,
         )
     if spec.needs_new_it_scenario and not set(q.new_it_scenarios) & set(call.new_it_tags):
         raise NotEligible(
             f"{spec.label} needs a scenario integrating new-generation IT ({'、'.join(call.new_it_tags)})",
             rule="new-it-scenario",
-            source="QP §1(一), §3(二)",
+            source=clauses.new_it,
         )
     if spec.min_smart_lines and q.smart_lines < spec.min_smart_lines:
         raise NotEligible(
             f"{spec.label} has at least {spec.min_smart_lines} smart production lines; declared {q.smart_lines}",
             rule="smart-lines",
-            source="QP §1(二)",
+            source=clauses.smart_lines,
         )
-    held = {r.get("tier") for r in (enterprise.recognitions or []) if isinstance(r, dict) and r.get("by") == call.unit}
-    held &= {k.kind for k in call.kinds}
+
+
+def _check_upgrade(enterprise: Enterprise, call: DistrictCall, spec: DesignationRule, unit_name: str) -> None:
+    """Already designated by the call's district: only an upgrade to a higher kind."""
+    recognitions = [r for r in (enterprise.recognitions or []) if isinstance(r, dict) and r.get("by") == call.unit]
+    held = {str(r.get("tier")) for r in recognitions} & {k.kind for k in call.kinds}
     if held and not held <= set(spec.upgrades_from):
         raise NotEligible(
-            f"already designated as {sorted(held)} by {unit.name_zh}: may apply only for a higher kind "
+            f"already designated as {sorted(held)} by {unit_name}: may apply only for a higher kind "
             f"({spec.label} accepts upgrades from {list(spec.upgrades_from) or 'none'})",
             rule="upgrade-path",
-            source="QP §1 (已被认定为区级智能车间的企业，可继续申报智能工厂…)",
+            source=call.clauses.upgrade,
         )
 
 
@@ -259,7 +269,7 @@ def check_eligibility(
             source="251 附件2 申报单位基本信息",
         )
     if track == Track.DISTRICT:
-        check_qingpu(ctx, season, enterprise, tier, form)
+        check_designation(ctx, season, enterprise, tier, form)
         return
     check_registration(season, enterprise, track)
     check_legal_person(season, enterprise)
@@ -283,14 +293,16 @@ def check_eligibility(
     check_ai_ratio(season, tier, form.ai_scenario_ratio)
 
 
-def check_materials(season: Season, form: ApplicationFile) -> None:
-    """The tier's material checklist (附件2: 4 items; 附件4: 5 with the cultivation plan; TJ; QP §4)."""
+def check_materials(season: Season, form: ApplicationFile, unit: str | None) -> None:
+    """The material checklist of the call an enterprise of `unit` answers (附件2: 4 items; 附件4: 5 with the
+    cultivation plan; a province's or a district call's own list)."""
+    items: tuple[Material, ...] = ()
+    source = ""
     if str(form.track) == Track.DISTRICT:
-        call = season.district_call(season.district_calls[0].unit) if season.district_calls else None
-        items, source = (call.materials, "QP §4") if call else ((), "QP §4")
-    else:
-        checklist = season.checklist(str(form.tier))
-        items, source = (checklist.items, checklist.source) if checklist else ((), "")
+        call = season.district_call(unit)
+        items, source = (call.materials, call.clauses.materials) if call else ((), "")
+    elif checklist := season.checklist(str(form.tier), str(form.track), unit):
+        items, source = checklist.items, checklist.source
     missing = [m for m in items if m.required and not str(form.materials.get(m.key, "")).strip()]
     if missing:
         raise MaterialsIncomplete(
@@ -315,7 +327,6 @@ def check_materials(season: Season, form: ApplicationFile) -> None:
 # ---- the guards --------------------------------------------------------------------------------
 
 
-@guard("eligible")
 def eligible(ctx: GuardContext) -> None:
     """Applicant and tier requirements; "in principle" shortfalls become reviewer warnings."""
     season = get_season(ctx.application.season)
@@ -325,15 +336,14 @@ def eligible(ctx: GuardContext) -> None:
             f"the content is for {form.tier}/{form.track}, the application for {ctx.application.tier}/"
             f"{ctx.application.track}",
             rule="applicant",
-            source="programmes/application_file.py",
+            source="251 §2(二)1, §3(二)1 (申报书)",
         )
     check_eligibility(season, ctx.enterprise, form, ctx)
 
 
-@guard("content_complete")
 def content_complete(ctx: GuardContext) -> None:
     season = get_season(ctx.application.season)
-    check_materials(season, parsed_content(ctx))
+    check_materials(season, parsed_content(ctx), ctx.enterprise.jurisdiction)
 
 
 def deadline_error(step: str, unit: str, on: date, source: str, at: Any, extended: bool) -> DeadlinePassed:
@@ -350,26 +360,24 @@ def deadline_error(step: str, unit: str, on: date, source: str, at: Any, extende
 
 def check_deadline(ctx: GuardContext, step: str, unit: str | None) -> None:
     if unit is None:
-        raise TransitionRefused("no unit holds the application", rule=f"deadline:{step}", source="states/lifecycle.py")
+        raise TransitionRefused("no unit holds the application", rule=f"deadline:{step}",
+                                source="the lifecycle table (`factory-review diagram`)")  # fmt: skip
     app = ctx.application
     deadline = effective_deadline(ctx.session, app.season, unit, step, app.tier, app.track)
     if deadline is not None and not is_on_or_before(ctx.at, deadline.on):
         raise deadline_error(step, unit, deadline.on, deadline.source, ctx.at, deadline.extended)
 
 
-@guard("deadline:submit")
 def deadline_submit(ctx: GuardContext) -> None:
     """The submission deadline of the enterprise's jurisdiction ("…前": by the end of that day)."""
     check_deadline(ctx, "submit", ctx.enterprise.jurisdiction)
 
 
-@guard("deadline:recommend")
 def deadline_recommend(ctx: GuardContext) -> None:
     """The recommendation deadline of the unit that holds the application now."""
     check_deadline(ctx, "recommend", ctx.holder_unit)
 
 
-@guard("ranked")
 def ranked(ctx: GuardContext) -> None:
     """Recommendation goes through a ranked round (programmes.recommendation.submit_ranked_recommendation)."""
     unit = ctx.holder_unit
@@ -382,31 +390,44 @@ def ranked(ctx: GuardContext) -> None:
         )
 
 
-@guard("notice_scheduled")
 def notice_scheduled(ctx: GuardContext) -> None:
     """Opening a public notice: data carries `milestone.notice_opens_on` and a `notice_closes_on` equal
-    to the opening day plus the call's working days on China's official calendar (QP §5(二))."""
-    from programmes.workdays import add_working_days
-
+    to the opening day plus the call's working days on China's official calendar (e.g. QP §5(二))."""
+    season = get_season(ctx.application.season)
+    call = season.district_call(ctx.holder_unit)
+    if call is None:
+        raise TransitionRefused(
+            f"no designation call of season {season.name} covers {ctx.holder_unit}",
+            rule="notice-period",
+            source=f"season {season.name}: district_calls",
+        )
+    days, source = call.notice_working_days, call.clauses.notice
     milestone = dict(ctx.data.get("milestone") or {})
-    opens = milestone.get("notice_opens_on")
-    closes = milestone.get("notice_closes_on")
+    opens, closes = milestone.get("notice_opens_on"), milestone.get("notice_closes_on")
     if not opens or not closes:
         raise TransitionRefused(
             "opening a public notice needs notice_opens_on and notice_closes_on "
             "(use programmes.tracks.notice_milestone)",
             rule="notice-period",
-            source="QP §5(二) (公示期限为5个工作日)",
+            source=source,
         )
-    season = get_season(ctx.application.season)
-    call = season.district_call(ctx.holder_unit or "")
-    days = call.notice_working_days if call else 5
     expected = add_working_days(date.fromisoformat(opens), days)
     if expected.isoformat() != closes:
         raise TransitionRefused(
             f"a notice opened on {opens} runs {days} working days and closes on {expected.isoformat()}, not {closes}",
             rule="notice-period",
-            source="QP §5(二) (公示期限为5个工作日)",
+            source=source,
         )
     if date.fromisoformat(opens) < local_date(ctx.at):
-        raise TransitionRefused(f"a notice cannot open in the past ({opens})", rule="notice-period", source="QP §5(二)")
+        raise TransitionRefused(f"a notice cannot open in the past ({opens})", rule="notice-period", source=source)
+
+
+# The guards the lifecycle tables name, registered by the composition root (programmes.wiring).
+GUARDS: dict[str, Guard] = {
+    "eligible": eligible,
+    "content_complete": content_complete,
+    "deadline:submit": deadline_submit,
+    "deadline:recommend": deadline_recommend,
+    "ranked": ranked,
+    "notice_scheduled": notice_scheduled,
+}

@@ -13,6 +13,7 @@ A malformed file raises `SeasonDataError` naming the file, the line and the fiel
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import date
 from functools import cache, cached_property
@@ -22,7 +23,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from models.errors import NotFound, SeasonDataError
+from models.errors import InvalidInput, NotFound, SeasonDataError
+from models.limits import AliasBound, check_size, check_tree
 
 if TYPE_CHECKING:
     from models.tables import Enterprise
@@ -50,6 +52,22 @@ class Unit(_Model):
     # GB/T 2260 administrative division prefix: the credit code's characters 3-8 start with it.
     division: str | None = Field(default=None, pattern=r"^\d{2,6}$")
     note: str = ""
+
+
+class Contact(_Model):
+    """Who answers for a unit's notice: the authority's name, the 文号, the contact and phone (联系方式).
+
+    `unit` covers itself and everything below it; the nearest one up a unit's lineage applies.
+    """
+
+    unit: str = ROOT
+    tracks: tuple[str, ...] = ()  # empty = every track
+    authority_zh: str
+    authority_en: str = ""
+    notice: str  # the 文号, or the notice's title when it has none
+    person: str = ""
+    phone: str = ""
+    source: str = Field(min_length=1)
 
 
 class Scoped(_Model):
@@ -136,6 +154,8 @@ class Statistic(_Model):
     label: str
     source: str = Field(min_length=1)
     values: dict[str, int] = Field(default_factory=dict)
+    minimum: int = 0  # the smallest value a loaded file may give (a rank starts at 1)
+    distinct: bool = False  # no two units share a value (a rank)
 
 
 class Recognition(_Model):
@@ -184,7 +204,11 @@ class Material(_Model):
 
 
 class Checklist(_Model):
+    """The material checklist of a tier on a track, for the enterprises within a unit (nearest wins)."""
+
     tier: str
+    track: str = "national"
+    within: str = ROOT
     items: tuple[Material, ...]
     source: str = Field(min_length=1)
 
@@ -244,10 +268,26 @@ class DesignationRule(_Model):
     source: str
 
 
+class CallClauses(_Model):
+    """The clause each rule of a designation call cites in its refusals (e.g. "QP §2(一)")."""
+
+    registered: str
+    taxed: str
+    clean_record: str
+    built_by: str
+    key_links: str
+    new_it: str
+    smart_lines: str
+    upgrade: str
+    notice: str
+    materials: str
+
+
 class DistrictCall(_Model):
-    """A district designation call (Qingpu): where, who, what."""
+    """A district designation call (e.g. Qingpu's): where, which kinds with their thresholds, what."""
 
     unit: str
+    clauses: CallClauses
     built_by: date
     built_by_mode: Literal["block", "warn"] = "warn"
     clean_years: int
@@ -258,6 +298,43 @@ class DistrictCall(_Model):
     source: str
 
 
+class TrackStep(_Model):
+    """One row of a track's transition table, as `states.lifecycle.Step` reads it (states and actors by
+    their names; guards, branch conditions and effects by their registered names)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    event: str
+    sources: tuple[str, ...] = Field(alias="from", min_length=1)
+    dest: str = Field(alias="to")
+    who: tuple[str, ...] = Field(min_length=1)
+    guards: tuple[str, ...] = ()
+    when: tuple[str, ...] = ()
+    effects: tuple[str, ...] = ()
+    notify: tuple[str, ...] = ("applicant",)
+    data: str | None = None  # the decision data the event accepts: a schema of states/decision_data.py
+    source: str = Field(min_length=1)
+    label: str = ""
+
+
+class TrackRule(_Model):
+    """A call of its own (a province's basic filing and advanced recognition, a district's designation):
+    the enterprises within `within` applying on `track` follow these rows."""
+
+    track: str
+    within: str
+    label: str
+    source: str = Field(min_length=1)
+    steps: tuple[TrackStep, ...] = Field(min_length=1)
+
+
+class Registration(_Model):
+    """Where the applicants of a call must be registered, and the clause that says so (nearest wins)."""
+
+    within: str = ROOT
+    track: str = "national"
+    where: str = ""  # empty: the enterprise's province
+    source: str = Field(min_length=1)
 class Criterion(_Model):
     """One scored criterion of an expert review form (score 0-100, weighted)."""
 
@@ -321,6 +398,9 @@ class Season(_Model):
     maturity_levels: tuple[MaturityLevel, ...] = ()
     future_modes: tuple[str, ...] = ()
     district_calls: tuple[DistrictCall, ...] = ()
+    tracks: tuple[TrackRule, ...] = ()
+    registration: tuple[Registration, ...] = ()
+    contacts: tuple[Contact, ...] = ()
     panels: tuple[PanelRule, ...] = ()
     path: str = ""
 
@@ -340,7 +420,8 @@ class Season(_Model):
                 if not unit.code.startswith(unit.parent + "."):
                     raise _SectionError(("units", i, "code"), f"{unit.code!r} must start with its parent's code")
         known = set(codes) | {ROOT}
-        for section in ("chains", "deadlines", "quotas", "paper_sets", "prerequisites"):
+        for section in ("chains", "deadlines", "quotas", "paper_sets", "prerequisites", "tracks", "registration",
+                        "materials", "district_calls", "contacts"):
             for i, rule in enumerate(getattr(self, section)):
                 field = "within" if hasattr(rule, "within") else "unit"
                 if getattr(rule, field) not in known:
@@ -373,7 +454,7 @@ class Season(_Model):
             return self._units[code]
         except KeyError:
             raise NotFound(
-                f"unit {code!r} is not declared in season {self.name}", rule="unknown-unit", source=self.path
+                f"unit {code!r} is not declared in season {self.name}", rule="unknown-unit"
             ) from None
 
     def has_unit(self, code: str | None) -> bool:
@@ -396,11 +477,25 @@ class Season(_Model):
         """The top of `code`'s lineage (a province, XPCC or a central SOE group)."""
         return self.unit(self.lineage(code)[-1])
 
-    def children(self, code: str) -> list[Unit]:
-        return [u for u in self.units if u.parent == code]
-
     def is_within(self, code: str, within: str) -> bool:
         return within == ROOT or within in self.lineage(code)
+
+    def contact_for(self, code: str, track: str = "national") -> Contact | None:
+        """The nearest contact up `code`'s lineage for `track` (None when the season names none)."""
+        lineage = [*self.lineage(code), ROOT] if self.has_unit(code) else [ROOT]
+        for anchor in lineage:
+            for contact in self.contacts:
+                if contact.unit == anchor and (not contact.tracks or track in contact.tracks):
+                    return contact
+        return None
+
+    def display_name(self, code: str) -> tuple[str, str]:
+        """(Chinese, English) names people read for a unit: its own authority if the notices name one."""
+        if not self.has_unit(code):
+            return code, code
+        unit = self.unit(code)
+        own = next((c for c in self.contacts if c.unit == code), None)
+        return (own.authority_zh, own.authority_en or unit.name_en) if own else (unit.name_zh, unit.name_en)
 
     # ---- chains ------------------------------------------------------------------------------
 
@@ -430,13 +525,21 @@ class Season(_Model):
         # An SOE group's own channel first (251 §2(二)2; 430 §1(二)3); for tiers it has no channel for
         # (leading: 251 §3(二)2 "有关中央企业的项目由所在省统一推荐") the enterprise's territorial chain.
         candidates = [r for r in usable if r.soe and soe and self.is_within(soe, r.within)]
+        if not candidates and soe and start == soe:  # registered by its group alone: no province to go through
+            raise NotFound(
+                f"{enterprise.name} is registered under its group {soe} only; a {tier} application is "
+                "recommended by the province where the unit is: record its location (province, district) "
+                f"and soe_group: {soe} (`factory-review enterprise update`)",
+                rule="chain",
+                source="251 §3(二)2 (计划单列市和有关中央企业的项目由所在省(区、市)统一推荐)",
+            )
         if not candidates:
             candidates = [r for r in usable if not r.soe and self.is_within(start, r.within)]
         if not candidates:
             raise NotFound(
                 f"season {self.name} has no recommendation chain for {start} ({track}, {tier})",
                 rule="chain",
-                source=self.path,
+                source=f"season {self.name} chains",
             )
         rule = max(candidates, key=lambda r: 0 if r.within == ROOT else len(self.lineage(r.within)))
         lineage = self.lineage(soe) if rule.soe and soe else self.lineage(start)
@@ -486,22 +589,33 @@ class Season(_Model):
         try:
             return self.tiers[str(tier)]
         except KeyError:
-            raise NotFound(f"season {self.name} has no tier {tier!r}", rule="unknown-tier", source=self.path) from None
+            raise NotFound(f"season {self.name} has no tier {tier!r}", rule="unknown-tier") from None
 
     def prerequisite_for(self, enterprise: Enterprise, tier: str, track: str) -> Prerequisite | None:
         """The most specific prerequisite rule for the enterprise's jurisdiction (e.g. Tianjin's lists)."""
-        start = enterprise.jurisdiction
-        rules = [
-            p for p in self.prerequisites
-            if p.tier == str(tier) and (p.track is None or p.track == str(track))
-            and (p.within == ROOT or (self.has_unit(start) and self.is_within(start, p.within)))
-        ]  # fmt: skip
-        if not rules:
-            return None
-        return max(rules, key=lambda p: 0 if p.within == ROOT else len(self.lineage(p.within)))
+        rules = [p for p in self.prerequisites if p.tier == str(tier) and p.track in (None, str(track))]
+        return self._nearest(rules, enterprise.jurisdiction)  # type: ignore[no-any-return]
 
-    def checklist(self, tier: str) -> Checklist | None:
-        return next((c for c in self.materials if c.tier == str(tier)), None)
+    def _nearest(self, rules: list[Any], unit: str | None) -> Any:
+        """The rule whose `within` is deepest among those containing `unit` (None: no rule applies)."""
+        here = [r for r in rules if r.within == ROOT or (self.has_unit(unit) and self.is_within(str(unit), r.within))]
+        return max(here, key=lambda r: 0 if r.within == ROOT else len(self.lineage(r.within)), default=None)
+
+    def checklist(self, tier: str, track: str = "national", unit: str | None = None) -> Checklist | None:
+        """The material checklist of the tier on the track for an enterprise of `unit`."""
+        return self._nearest([c for c in self.materials if c.tier == str(tier) and c.track == str(track)], unit)
+
+    def track_rule(self, track: str, unit: str | None) -> TrackRule | None:
+        """The call of its own that an enterprise of `unit` answers on `track` (None: none declared)."""
+        return self._nearest([t for t in self.tracks if t.track == str(track)], unit)
+
+    def registration_for(self, track: str, unit: str | None) -> Registration | None:
+        return self._nearest([r for r in self.registration if r.track == str(track)], unit)
+
+    @cached_property
+    def designation_kinds(self) -> dict[str, str]:
+        """Every kind of every district designation call: kind → label."""
+        return {k.kind: k.label for call in self.district_calls for k in call.kinds}
 
     def paper_set_for(self, unit: str, tier: str, track: str = "national") -> PaperSet | None:
         matching = [p for p in self.paper_sets if str(tier) in p.tiers and p.track == str(track)]
@@ -519,8 +633,10 @@ class Season(_Model):
     def segment_of_link(self, link: str) -> str | None:
         return next((g.segment for g in self.guide if g.link == link), None)
 
-    def district_call(self, unit: str) -> DistrictCall | None:
-        return next((c for c in self.district_calls if c.unit == unit), None)
+    def district_call(self, unit: str | None) -> DistrictCall | None:
+        """The designation call of the district `unit` lies in (None: no call covers it)."""
+        lineage = self.lineage(unit) if unit is not None and self.has_unit(unit) else []
+        return next((c for c in self.district_calls if c.unit in lineage), None)
 
     def panel_rule(self, *, stage: str | None = None, state: str | None = None, tier: str,
                    track: str) -> PanelRule | None:  # fmt: skip
@@ -545,7 +661,7 @@ class _SectionError(ValueError):
 # ---- loading -----------------------------------------------------------------------------------
 
 
-class SeasonLoader(yaml.SafeLoader):
+class SeasonLoader(AliasBound, yaml.SafeLoader):
     """SafeLoader with YAML 1.2 booleans (only true/false: YAML 1.1 reads the keys `on` and `no` as
     booleans, turning a deadline's `on:` into `True:`) and dates left as text for pydantic to check, so a
     bad date is reported with its field and line instead of a bare ValueError."""
@@ -604,8 +720,11 @@ def one_line(text: str) -> str:
 def parse_season(text: str, path: str) -> Season:
     """Validate season YAML text; `path` is only used in messages."""
     try:
+        check_size(path, len(text.encode("utf-8")))
         root = yaml.compose(text, Loader=SeasonLoader)
-        data = yaml.load(text, Loader=SeasonLoader)  # a SafeLoader subclass
+        data = check_tree(yaml.load(text, Loader=SeasonLoader), field=path)  # a SafeLoader subclass, bounded
+    except InvalidInput as exc:
+        raise SeasonDataError(f"{path}, line ?: {exc.message}", rule="input-limit", source=path) from None
     except RecursionError:
         # PyYAML recurses per nesting level: a hostile file must be refused, not crash the loader.
         raise SeasonDataError(f"{path}, line 1: not valid YAML: nested too deeply", rule="season-data",
@@ -650,12 +769,22 @@ def load_season(path: str | Path) -> Season:
     return parse_season(text, str(path))
 
 
+def season_dirs() -> list[Path]:
+    """Where season files live: FACTORY_REVIEW_SEASON_DIRS (if set), then programmes/seasons."""
+    from models.settings import get_settings
+
+    extra = [Path(p) for p in get_settings().season_dirs.split(os.pathsep) if p]
+    return [*extra, SEASONS_DIR]
+
+
 def season_path(name_or_path: str | Path) -> Path:
-    """A bare name ("2025") means programmes/seasons/<name>.yaml; anything else is a path."""
+    """A bare name ("2025") means <dir>/<name>.yaml in the first season folder that has it; anything else
+    is a path."""
     text = str(name_or_path)
     if "/" in text or text.endswith((".yaml", ".yml")):
         return Path(text)
-    return SEASONS_DIR / f"{text}.yaml"
+    candidates = [d / f"{text}.yaml" for d in season_dirs()]
+    return next((c for c in candidates if c.is_file()), candidates[-1])
 
 
 @cache
@@ -663,10 +792,15 @@ def _cached(path: str) -> Season:
     return load_season(path)
 
 
-def get_season(name_or_path: str | Path | Season = "2025") -> Season:
-    """The season by name or path, loaded once per process (a `Season` is returned as it is)."""
+def get_season(name_or_path: str | Path | Season | None = None) -> Season:
+    """The season by name or path, loaded once per process (a `Season` is returned as it is); None: the
+    current season (FACTORY_REVIEW_SEASON)."""
+    from models.settings import get_settings
+
     if isinstance(name_or_path, Season):
         return name_or_path
+    if name_or_path is None:
+        name_or_path = get_settings().season
     text = str(name_or_path)
     if len(text) > 255 or "\x00" in text:
         raise NotFound(f"no season {text[:40]!r}…", rule="unknown-season")
@@ -676,9 +810,9 @@ def get_season(name_or_path: str | Path | Season = "2025") -> Season:
     except (OSError, ValueError):
         exists = False
     if not exists:
-        raise NotFound(f"no season file {path}", rule="unknown-season", source=str(path))
+        raise NotFound(f"no season file {path}", rule="unknown-season")
     return _cached(str(path.resolve()))
 
 
 def available_seasons() -> list[str]:
-    return sorted(p.stem for p in SEASONS_DIR.glob("*.yaml"))
+    return sorted({p.stem for d in season_dirs() for p in d.glob("*.yaml")})

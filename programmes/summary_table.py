@@ -14,8 +14,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.worksheet.page import PageMargins
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
+from models.cells import set_text_cell
 from models.errors import NotFound, QuotaExceeded
 from models.tables import Application, Enterprise, RecommendationRound
 from programmes.season import Season, get_season
@@ -56,7 +57,9 @@ def summary_rows(session: Session, *, unit: str, tier: str, season: str) -> tupl
         raise NotFound(f"there is no summary table for tier {tier!r} (only 附件3 excellent, 附件5 leading)")
     round_ = session.scalars(
         select(RecommendationRound).where(
-            RecommendationRound.season == season, RecommendationRound.unit == unit, RecommendationRound.tier == tier
+            col(RecommendationRound.season) == season,
+            col(RecommendationRound.unit) == unit,
+            col(RecommendationRound.tier) == tier,
         )
     ).first()
     if round_ is None:
@@ -144,14 +147,16 @@ def write_summary_table(session: Session, *, unit: str, tier: str, season: str |
     ws.title = "推荐汇总表"
     ws.cell(row=1, column=1, value=f"{ATTACHMENT[tier]}  {TITLES[tier]}").font = Font(bold=True, size=14)
     ws.cell(row=2, column=1, value=f"推荐单位（盖章）：{unit_name}")
-    for col, header in enumerate(headers, 1):
-        cell = ws.cell(row=HEADER_ROW, column=col, value=header)
+    for column, header in enumerate(headers, 1):
+        cell = ws.cell(row=HEADER_ROW, column=column, value=header)
         cell.font = Font(bold=True)
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     wrap = Alignment(vertical="top", wrap_text=True)
     for r, row in enumerate(rows, HEADER_ROW + 1):
-        for col, value in enumerate(row, 1):
-            ws.cell(row=r, column=col, value=value).alignment = wrap
+        for column, value in enumerate(row, 1):
+            cell = ws.cell(row=r, column=column)
+            set_text_cell(cell, value)  # user text: `=HYPERLINK(…)` in a name stays text (models.cells)
+            cell.alignment = wrap
     note_row = HEADER_ROW + len(rows) + 2
     ws.cell(
         row=note_row,
@@ -159,15 +164,16 @@ def write_summary_table(session: Session, *, unit: str, tier: str, season: str |
         value=f"注：1.推荐的{TITLES[tier][:3]}智能工厂项目按优先次序排名；2.推荐数量不超过通知中规定的上限。"
         + (f"（本单位名额：{round_.quota}）" if round_.quota is not None else ""),
     )
-    for col, width in zip("ABCDEFG", (6, 30, 30, 60, 40, 12, 16), strict=False):
-        ws.column_dimensions[col].width = width
+    for letter, width in zip("ABCDEFG", (6, 30, 30, 60, 40, 12, 16), strict=False):
+        ws.column_dimensions[letter].width = width
     print_as_form(ws, header_row=HEADER_ROW, last_row=HEADER_ROW + len(rows), columns=len(headers))
     paper = wb.create_sheet("报送清单")
     paper.append(["材料", "份数", "合计", "报送至", "依据"])
-    for item in paper_checklist(s, unit, tier, len(rows)):
-        paper.append([item["name_zh"], item["copies"], item["total"], item["to"], item["source"]])
-    for col, width in zip("ABCDE", (40, 8, 8, 30, 50), strict=True):
-        paper.column_dimensions[col].width = width
+    for r, item in enumerate(paper_checklist(s, unit, tier, len(rows)), 2):
+        for column, value in enumerate([item["name_zh"], item["copies"], item["total"], item["to"], item["source"]], 1):
+            set_text_cell(paper.cell(row=r, column=column), value)
+    for letter, width in zip("ABCDE", (40, 8, 8, 30, 50), strict=True):
+        paper.column_dimensions[letter].width = width
     print_as_form(paper, header_row=1, last_row=paper.max_row, columns=5)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

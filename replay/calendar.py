@@ -13,17 +13,19 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.errors import QuotaExceeded, ReviewError
 from models.tables import Application, Enterprise
 from programmes.recommendation import held_applications, quota_for, submit_ranked_recommendation
 from programmes.season import get_season
+from programmes.statistics import with_statistics
 from programmes.tracks import notice_milestone
 from replay.panels import DemoPanels
 from replay.synthetic import MINISTRY_ACTOR, SEASON, Season2025, Spec, at
@@ -136,7 +138,7 @@ class Replay:
             )
             if tiers is not None:
                 query = query.where(Application.tier.in_(list(tiers)))  # type: ignore[attr-defined]
-            rows = session.scalars(query.order_by(Application.id)).all()
+            rows = session.scalars(query.order_by(col(Application.id))).all()
             for row in rows:
                 session.expunge(row)
             return list(rows)
@@ -177,11 +179,11 @@ class Replay:
 
     def ranked_round(self, unit: str, tier: str, when: datetime) -> None:
         with Session(self.engine) as session:
-            held = [a.id for a in held_applications(session, unit=unit, tier=tier, season=SEASON)]
+            held = [a.id for a in held_applications(session, unit=unit, tier=tier, season=SEASON) if a.id]
             top = {
                 a.id: a.review_level == len(a.chain) - 1
-                for a in session.scalars(select(Application).where(Application.id.in_(held)))
-            }  # type: ignore[union-attr]
+                for a in session.scalars(select(Application).where(col(Application.id).in_(held)))
+            }
         if not held:
             return
         ranked = sorted(held, key=lambda i: self.spec(i).n)
@@ -190,7 +192,8 @@ class Replay:
         if refusal is None or not refusal.startswith(QuotaExceeded.__name__):
             return
         try:
-            quota = quota_for(self.s, unit, tier, top_of_chain=all(top.values()))
+            with Session(self.engine) as session:
+                quota = quota_for(with_statistics(session, self.s), unit, tier, top_of_chain=all(top.values()))
         except ReviewError:
             return
         if quota.limit is None or len(ranked) <= quota.limit:
@@ -298,12 +301,12 @@ class Replay:
 
         days = sorted({s.submit_day for s in self.season.applications.values() if s.submit_day})
         for day in days:
-            add(at(day, 10), f"{day} submissions", lambda d=day: self.submissions(d))
+            add(at(day, 10), f"{day} submissions", partial(self.submissions, day))
         for day, rounds in self.rounds_on().items():
             for position, unit, tier in rounds:
                 when = at(day, 15 + position)
                 label = f"{day} ranked round {unit} {tier}"
-                add(when, label, lambda u=unit, t=tier, w=when: self.ranked_round(u, t, w))
+                add(when, label, partial(self.ranked_round, unit, tier, when))
         add(at("2025-07-20", 14), "Tianjin district review", lambda: self.tianjin_district(at("2025-07-20", 14)))
         add(at("2025-08-15", 10), "Tianjin city filing and review", lambda: self.tianjin_city(at("2025-08-15", 10)))
         add(at("2025-08-29", 10), "Tianjin advanced designation", lambda: self.tianjin_designate(at("2025-08-29", 10)))
@@ -339,7 +342,7 @@ class Replay:
         add(at("2027-11-25", 10), "cultivation expires", lambda: self.expire(at("2027-11-25", 10)))
         day = self.reminder_days[0]
         while day <= self.reminder_days[1]:
-            add(at(day, 9), f"{day} reminders", lambda d=day: self.backend.reminders(at(d, 9)))
+            add(at(day, 9), f"{day} reminders", partial(self.backend.reminders, at(day, 9)))
             day += timedelta(days=1)
         steps.sort(key=lambda s: (s[0], s[1]))
         return steps

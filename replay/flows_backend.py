@@ -109,80 +109,84 @@ class FlowBackend(DirectBackend):
         return f"{RULE_TYPES.get(rules[0], 'Refused')}:{rules[0]}" if rules else "Refused"
 
     def fire(self, items: list[Item], when: datetime, *, stage: str) -> None:
+        """Each stage through its flow (one run per tier or actor); other stages as the direct backend does."""
         if not items:
             return
-        now = when.isoformat()
-        events = {i.event for i in items}
-        if stage == "ministry":
-            from flows.ministry import MinistryReviewParams, PanelOutcome, ministry_review
+        by_stage = {"ministry": self._ministry, "onsite": self._onsite, "public-notice": self._public_notice,
+                    "cultivation": self._cultivation, "acceptance": self._acceptance}  # fmt: skip
+        if stage not in by_stage:
+            super().fire(items, when, stage=stage)
+            return
+        by_stage[stage](items, when, when.isoformat(), {i.event for i in items})
 
-            if events == {"open_ministry_review"}:  # the flow opens every recommended application of the tier
-                for tier in sorted(set(self._tiers([i.application_id for i in items]).values())):
-                    self._run(ministry_review, MinistryReviewParams(actor=items[0].actor, now=now, tier=tier,
-                                                                    decisions=[]), when)  # fmt: skip
-                return
-            tiers = self._tiers([i.application_id for i in items])
-            for tier in sorted(set(tiers.values())):
-                decisions = [PanelOutcome(application_id=i.application_id,
-                                          outcome="pass" if i.event == "pass_review" else "reject", reason=i.reason)
-                             for i in items if tiers[i.application_id] == tier]  # fmt: skip
+    def _ministry(self, items: list[Item], when: datetime, now: str, events: set[str]) -> None:
+        from flows.ministry import MinistryReviewParams, PanelOutcome, ministry_review
+
+        if events == {"open_ministry_review"}:  # the flow opens every recommended application of the tier
+            for tier in sorted(set(self._tiers([i.application_id for i in items]).values())):
                 self._run(ministry_review, MinistryReviewParams(actor=items[0].actor, now=now, tier=tier,
-                                                                decisions=decisions), when)  # fmt: skip
+                                                                decisions=[]), when)  # fmt: skip
             return
-        if stage == "onsite":
-            from flows.onsite import OnsiteParams, Visit, onsite_verification
-            from flows.public_notice import NoticeWindow
+        tiers = self._tiers([i.application_id for i in items])
+        for tier in sorted(set(tiers.values())):
+            decisions = [PanelOutcome(application_id=i.application_id,
+                                      outcome="pass" if i.event == "pass_review" else "reject", reason=i.reason)
+                         for i in items if tiers[i.application_id] == tier]  # fmt: skip
+            self._run(ministry_review, MinistryReviewParams(actor=items[0].actor, now=now, tier=tier,
+                                                            decisions=decisions), when)  # fmt: skip
 
-            tiers = self._tiers([i.application_id for i in items])
-            for tier in sorted(set(tiers.values())):
-                visits = [Visit(application_id=i.application_id, outcome="pass", verified_on=when.date())
-                          for i in items if tiers[i.application_id] == tier]  # fmt: skip
-                window = NoticeWindow(opens_on=date(2025, 9, 4), working_days=5)
-                self._run(onsite_verification, OnsiteParams(actor=items[0].actor, now=now, tier=tier, decisions=visits,
-                                                            notice=window, schedule_close=False), when)  # fmt: skip
-            return
-        if stage == "public-notice":
-            from flows.public_notice import Objection, PublicNoticeParams, public_notice
+    def _onsite(self, items: list[Item], when: datetime, now: str, events: set[str]) -> None:
+        from flows.onsite import OnsiteParams, Visit, onsite_verification
+        from flows.public_notice import NoticeWindow
 
-            if events == {"recognise"}:
-                params = PublicNoticeParams(actor=items[0].actor, now=now, close=[i.application_id for i in items],
-                                            schedule_close=False)  # fmt: skip
-            else:
-                action = {"raise_objection": "raise", "dismiss_objection": "dismiss", "uphold_objection": "uphold"}
-                params = PublicNoticeParams(actor=items[0].actor, now=now, schedule_close=False, objections=[
-                    Objection(application_id=i.application_id, objection_id=f"2025-YY-{i.application_id:03d}",
-                              action=action[i.event], reason=i.reason) for i in items])  # type: ignore[arg-type]  # fmt: skip
-            self._run(public_notice, params, when)
-            return
-        if stage == "cultivation":
-            from flows.cultivation import CultivationParams, cultivation
+        tiers = self._tiers([i.application_id for i in items])
+        for tier in sorted(set(tiers.values())):
+            visits = [Visit(application_id=i.application_id, outcome="pass", verified_on=when.date())
+                      for i in items if tiers[i.application_id] == tier]  # fmt: skip
+            window = NoticeWindow(opens_on=date(2025, 9, 4), working_days=5)
+            self._run(onsite_verification, OnsiteParams(actor=items[0].actor, now=now, tier=tier, decisions=visits,
+                                                        notice=window, schedule_close=False), when)  # fmt: skip
 
-            ids = [i.application_id for i in items]
-            if events == {"start_cultivation"}:
-                params = CultivationParams(actor=items[0].actor, now=now, start=ids, started_on=when.date(),
-                                           schedule_expiry=False)  # fmt: skip
-            else:
-                params = CultivationParams(actor="system@system", now=now, expire=ids, schedule_expiry=False)
-            self._run(cultivation, params, when)
-            return
-        if stage == "acceptance":
-            from flows.acceptance import AcceptanceDecision, AcceptanceParams, acceptance
+    def _public_notice(self, items: list[Item], when: datetime, now: str, events: set[str]) -> None:
+        from flows.public_notice import Objection, PublicNoticeParams, public_notice
 
-            if events == {"request_acceptance"}:
-                for i in items:  # the enterprise itself asks: one run per enterprise
-                    self._run(acceptance, AcceptanceParams(actor=i.actor, now=now, stage="request",
-                                                           application_ids=[i.application_id]), when)  # fmt: skip
-                return
-            stage_name = "preliminary_review" if events == {"pass_preliminary_review"} else "expert_acceptance"
-            by_actor: dict[str, list[Item]] = defaultdict(list)
-            for i in items:
-                by_actor[i.actor].append(i)
-            for actor, group in sorted(by_actor.items()):
-                decisions = [AcceptanceDecision(application_id=i.application_id, outcome="pass") for i in group]
-                self._run(acceptance, AcceptanceParams(actor=actor, now=now, stage=stage_name,  # type: ignore[arg-type]
-                                                       decisions=decisions), when)  # fmt: skip
+        if events == {"recognise"}:
+            params = PublicNoticeParams(actor=items[0].actor, now=now, close=[i.application_id for i in items],
+                                        schedule_close=False)  # fmt: skip
+        else:
+            action = {"raise_objection": "raise", "dismiss_objection": "dismiss", "uphold_objection": "uphold"}
+            params = PublicNoticeParams(actor=items[0].actor, now=now, schedule_close=False, objections=[
+                Objection(application_id=i.application_id, objection_id=f"2025-YY-{i.application_id:03d}",
+                          action=action[i.event], reason=i.reason) for i in items])  # type: ignore[arg-type]  # fmt: skip
+        self._run(public_notice, params, when)
+
+    def _cultivation(self, items: list[Item], when: datetime, now: str, events: set[str]) -> None:
+        from flows.cultivation import CultivationParams, cultivation
+
+        ids = [i.application_id for i in items]
+        if events == {"start_cultivation"}:
+            growing = CultivationParams(actor=items[0].actor, now=now, start=ids, started_on=when.date(),
+                                        schedule_expiry=False)  # fmt: skip
+        else:
+            growing = CultivationParams(actor="system@system", now=now, expire=ids, schedule_expiry=False)
+        self._run(cultivation, growing, when)
+
+    def _acceptance(self, items: list[Item], when: datetime, now: str, events: set[str]) -> None:
+        from flows.acceptance import AcceptanceDecision, AcceptanceParams, acceptance
+
+        if events == {"request_acceptance"}:
+            for i in items:  # the enterprise itself asks: one run per enterprise
+                self._run(acceptance, AcceptanceParams(actor=i.actor, now=now, stage="request",
+                                                       application_ids=[i.application_id]), when)  # fmt: skip
             return
-        super().fire(items, when, stage=stage)
+        stage_name = "preliminary_review" if events == {"pass_preliminary_review"} else "expert_acceptance"
+        by_actor: dict[str, list[Item]] = defaultdict(list)
+        for i in items:
+            by_actor[i.actor].append(i)
+        for actor, group in sorted(by_actor.items()):
+            passed = [AcceptanceDecision(application_id=i.application_id, outcome="pass") for i in group]
+            self._run(acceptance, AcceptanceParams(actor=actor, now=now, stage=stage_name,  # type: ignore[arg-type]
+                                                   decisions=passed), when)  # fmt: skip
 
     def _tiers(self, ids: list[int]) -> dict[int, str]:
         from sqlmodel import Session
@@ -196,5 +200,5 @@ class FlowBackend(DirectBackend):
         from flows.reminders import ReminderParams, reminder_sweep
 
         self.runs["reminder-sweep"] += 1
-        reminder_sweep(ReminderParams(now=when.isoformat(), season="2025", send=False))
+        reminder_sweep(ReminderParams(now=when.isoformat(), send=False))
         self.send(when)

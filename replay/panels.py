@@ -128,9 +128,5 @@ def panel_summary(session: Session) -> list[dict[str, Any]]:
 
 def leading_ids(engine: Engine, state: str) -> list[int]:
     with Session(engine) as session:
-        return [
-            a
-            for a in session.scalars(
-                select(col(Application.id)).where(col(Application.state) == state, col(Application.tier) == "leading")
-            )
-        ]
+        query = select(col(Application.id)).where(col(Application.state) == state, col(Application.tier) == "leading")
+        return [a for a in session.scalars(query) if a is not None]

@@ -8,9 +8,9 @@ ineligible and late ones), then random applicants up to `n`; fewer than 35: the 
 `build_season` registers them through the
 real intake functions (`add_actor`, `add_enterprise`, `create_application`) on 2025-06-30.
 
-Province-level excellent quotas need the 2024 value-added rank, which the 2025 season data doesn't hold:
-such rounds are refused with `QuotaUnknown` and counted, as an administrator would see them; the national
-steps after the provinces are carried by units whose quota is known (SOE groups: 5; Shandong leading: 3).
+Province-level quotas need the 2024 value-added rank and excellent count, which the seeds don't give:
+`build_season` loads a plausible set (examples/statistics-2025.csv, made up for the demo) through the same
+checks as `factory-review stats load`, so every province's excellent and leading lists reach the ministry.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ import json
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.clock import SHANGHAI
 from models.credit_code import make_credit_code
@@ -31,6 +32,7 @@ from models.errors import ReviewError
 from models.tables import Actor, Application, Enterprise
 from programmes.application_file import ApplicationFile, example
 from programmes.season import Season, get_season
+from programmes.statistics import load_statistics, parse_statistics, read_cells
 from states.intake import SYSTEM_ACTOR, add_actor, add_enterprise, create_application
 
 SEASON = "2025"
@@ -270,7 +272,8 @@ def register_officers(session: Session, season: Season, units: set[str]) -> None
 def applicant_actor(session: Session, ent: Enterprise) -> Actor:
     from sqlalchemy import select
 
-    actor = session.scalars(select(Actor).where(Actor.role == Role.ENTERPRISE, Actor.unit == ent.credit_code)).first()
+    mine = select(Actor).where(col(Actor.role) == Role.ENTERPRISE, col(Actor.unit) == ent.credit_code)
+    actor = session.scalars(mine).first()
     assert actor is not None
     return actor
 
@@ -302,4 +305,14 @@ def build_season(session: Session, specs: list[Spec], refusals: Any, progress: A
         if progress is not None:
             progress()
     register_officers(session, season, units)
+    load_demo_statistics(session, season, when)
     return result
+
+
+DEMO_STATISTICS = Path(__file__).resolve().parent.parent / "examples" / "statistics-2025.csv"
+
+
+def load_demo_statistics(session: Session, season: Season, when: datetime) -> None:
+    """The administrator's step before the provinces rank: the 2024 figures quotas are computed from."""
+    values = parse_statistics(season, read_cells(DEMO_STATISTICS), DEMO_STATISTICS.name)
+    load_statistics(session, season, values, actor=SYSTEM_ACTOR, at=when, file_name=DEMO_STATISTICS.name)

@@ -126,8 +126,7 @@ rc=0
 .venv/bin/python -m pytest -q "$@" || rc=$?
 elapsed=$(( $(date +%s) - started ))
 if [ "$rc" = 5 ]; then
-    echo "== pytest collected no tests for these arguments (exit 5): nothing to run, treated as success"
-    rc=0
+    echo "== pytest collected no tests for these arguments (exit 5): a run that tests nothing fails"
 fi
 echo "== ${PG_STATUS}"
 if [ ! -x /usr/lib/chromium/chromium ]; then

@@ -1,52 +1,30 @@
-"""Generate docs/lifecycle.md from the transition tables (a test keeps the committed copy current)."""
+"""The lifecycle as Markdown: per table, the Mermaid diagram and the rows (`factory-review diagram
+--markdown > docs/lifecycle.md`; the demo writes the same for its season)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from models.enums import TRACK_LABELS, Track
-from states.lifecycle import STATE_LABELS, TABLES
+from states.lifecycle import STATE_LABELS, steps_for
 from states.machine import mermaid
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "lifecycle.md"
 
-
-def lifecycle_markdown() -> str:
+def lifecycle_markdown(keys: list[str], title: str = "Lifecycle") -> str:
     parts = [
-        "# Lifecycle\n",
-        "Generated from `states/lifecycle.py` (and the tracks registered by `programmes/tracks.py`) by",
-        "`python -m states.docs`; do not edit by hand. Guards are named in `states/guards.py` and",
-        "`programmes/rules.py`; each refusal names its rule and the seed clause.\n",
+        f"# {title}\n",
+        "Generated from the transition tables (`states/lifecycle.py` for the national track, the season file's",
+        "`tracks:` for a province's or a district's own call); do not edit by hand. Guards are named in",
+        "`states/guards.py` and `programmes/rules.py`; each refusal names its rule and the seed clause.\n",
     ]
-    for track in Track:
-        steps = TABLES.get(track)
-        if not steps:
-            continue
-        parts.append(f"## {track.value} track ({TRACK_LABELS[track]})\n")
-        parts.append("```mermaid\n" + mermaid(track).strip() + "\n```\n")
-        parts.append("| event | label | from | to | who | guards | when | source |")
-        parts.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
-        for s in steps:
+    for key in keys:
+        parts.append(f"## {key}\n")
+        parts.append("```mermaid\n" + mermaid(key).strip() + "\n```\n")
+        parts.append("| event | label | from | to | who | guards | when | effects | source |")
+        parts.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        for s in steps_for(key):
             sources = ", ".join(f"{x.value} ({STATE_LABELS[x]})" for x in s.sources)
             parts.append(
                 f"| `{s.event}` | {s.label} | {sources} | {s.dest.value} ({STATE_LABELS[s.dest]}) | "
                 f"{', '.join(w.value for w in s.who)} | {', '.join(s.guards) or '—'} | {', '.join(s.when) or '—'} | "
-                f"{s.source} |"
+                f"{', '.join(s.effects) or '—'} | {s.source} |"
             )
         parts.append("")
     return "\n".join(parts)
-
-
-def write() -> Path:
-    import contextlib
-    import importlib
-
-    with contextlib.suppress(ModuleNotFoundError):
-        importlib.import_module("programmes.tracks")
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(lifecycle_markdown(), encoding="utf-8")
-    return DOC
-
-
-if __name__ == "__main__":
-    print(write())

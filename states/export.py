@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
+from models.cells import write_csv
 from models.clock import shanghai_text
 from models.tables import AuditEvent
 from states.audit import verify
@@ -72,9 +72,7 @@ def export_audit(session: Session, folder: Path) -> dict[str, Any]:
             handle.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
     csv_path = folder / "audit.csv"
     with csv_path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+        write_csv(handle, COLUMNS, rows)  # reasons and names are user text: no live formulas
     report = verify(session)
     manifest = {
         "events": len(rows),

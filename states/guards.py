@@ -4,8 +4,9 @@ A guard is `fn(ctx) -> None` that raises a typed `ReviewError` naming its rule a
 side effects other than appending reviewer warnings to `ctx.warnings`. A condition is a pure predicate
 that selects between rows with the same event (e.g. `recommend` up the chain or to the ministry).
 
-Guards that need season data (deadlines, eligibility, materials, quotas) are registered by
-`programmes.rules`; the one door imports it, so a missing guard name fails loudly at start-up.
+Guards that need season data (deadlines, eligibility, materials) live in `programmes.rules`; the
+composition root (`programmes.wiring.assemble`) registers them, and fails loudly on a name nobody
+registered. A condition `tier=<tier>` holds when the application is of that tier (season tables use it).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from models.clock import local_date
-from models.enums import Tier
 from models.errors import InvalidInput, TransitionRefused
 from models.tables import Actor, Application, Enterprise
 
@@ -65,20 +65,28 @@ def guard(name: str) -> Callable[[Guard], Guard]:
     return register
 
 
-def evidence(name: str) -> Callable[[Evidence], Evidence]:
-    def register(fn: Evidence) -> Evidence:
-        EVIDENCE[name] = fn
-        return fn
-
-    return register
-
-
 def condition(name: str) -> Callable[[Condition], Condition]:
     def register(fn: Condition) -> Condition:
         CONDITIONS[name] = fn
         return fn
 
     return register
+
+
+def register_guards(guards: dict[str, Guard], evidence: dict[str, Evidence] | None = None) -> None:
+    """Add guards (and evidence a decision records) from a floor above; the composition root calls this."""
+    GUARDS.update(guards)
+    EVIDENCE.update(evidence or {})
+
+
+def lookup_condition(name: str) -> Condition | None:
+    """A registered condition, or the parametrised `tier=<tier>`; None if the name is unknown."""
+    if name in CONDITIONS:
+        return CONDITIONS[name]
+    kind, _, value = name.partition("=")
+    if kind == "tier" and value:
+        return lambda ctx: ctx.application.tier == value
+    return None
 
 
 # ---- branch conditions -------------------------------------------------------------------------
@@ -92,16 +100,6 @@ def _has_next_level(ctx: GuardContext) -> bool:
 @condition("is_last_level")
 def _is_last_level(ctx: GuardContext) -> bool:
     return ctx.application.review_level + 1 >= len(ctx.application.chain)
-
-
-@condition("is_excellent")
-def _is_excellent(ctx: GuardContext) -> bool:
-    return ctx.application.tier == Tier.EXCELLENT
-
-
-@condition("is_leading")
-def _is_leading(ctx: GuardContext) -> bool:
-    return ctx.application.tier == Tier.LEADING
 
 
 # ---- guards that need no season data -----------------------------------------------------------

@@ -15,8 +15,10 @@ from sqlmodel import Session, col
 
 from models.clock import ensure_aware, to_utc
 from models.credit_code import CreditCodeError, validate_credit_code
-from models.enums import MINISTRY_UNIT, SYSTEM_UNIT, DesignationKind, Role, Tier, Track
+from models.database import unit_of_work
+from models.enums import MINISTRY_UNIT, SYSTEM_UNIT, Role, Tier, Track
 from models.errors import InvalidInput, NotAuthorised, NotFound, TransitionRefused
+from models.limits import MAX_SHORT_TEXT, check_text, check_tree
 from models.tables import Actor, Application, Enterprise
 from states.audit import append_event, content_digest
 from states.lifecycle import State
@@ -37,6 +39,7 @@ _ENTERPRISE_FIELDS = {
     "security_controllable",
     "has_smart_factory_org",
     "demonstration_unit",
+    "soe_group",
     "tax_district",
     "recognitions",
     "contact_name",
@@ -85,6 +88,11 @@ def resolve_actor(session: Session, spec: str) -> Actor:
 def add_actor(session: Session, *, name: str, email: str, role: Role | str, unit: str) -> Actor:
     """Register (or return the existing) actor; commits. Idempotent on (role, unit, email)."""
     role = Role(role)
+    name, unit = (
+        check_text("actor.name", name, max_length=MAX_SHORT_TEXT),
+        check_text("actor.unit", unit, max_length=80),
+    )
+    email = _actor_email(email)
     if role == Role.MINISTRY_OFFICER and unit != MINISTRY_UNIT:
         raise InvalidInput(f"ministry officers belong to unit '{MINISTRY_UNIT}'", rule="actor-unit")
     existing = session.scalars(
@@ -98,23 +106,25 @@ def add_actor(session: Session, *, name: str, email: str, role: Role | str, unit
     return actor
 
 
+def _actor_email(email: str) -> str:
+    """An actor's address, stored normalised (IDNA domain); empty means no mail."""
+    from notifications.addresses import BadAddress, normalise_address
+
+    if not email:
+        return ""
+    try:
+        return normalise_address(email)
+    except BadAddress as exc:
+        raise InvalidInput(f"actor email: {exc}", rule="email-address", source="RFC 5321/5322 mail address") from None
+
+
 def add_enterprise(session: Session, *, data: dict[str, Any], actor: Actor, at: datetime) -> Enterprise:
     """Register an enterprise (credit code validated) and its enterprise actor; audited; commits.
 
     Re-adding the same credit code with the same data is a no-op (idempotent re-runs)."""
     at = ensure_aware(at)
-    unknown = set(data) - _ENTERPRISE_FIELDS
-    if unknown:
-        raise InvalidInput(f"unknown enterprise field(s): {', '.join(sorted(unknown))}", rule="enterprise-schema")
-    try:
-        code = validate_credit_code(str(data.get("credit_code", "")))
-    except CreditCodeError as exc:
-        raise InvalidInput(str(exc), rule="credit-code", source="GB 32100-2015") from None
-    for required in ("name", "province", "industry"):
-        if not str(data.get(required) or "").strip():
-            raise InvalidInput(f"enterprise {required} is required", rule="enterprise-schema")
-    _check_text(data)
-    _check_units(data)
+    data = check_enterprise(data)
+    code = data["credit_code"]
     existing = session.scalars(select(Enterprise).where(col(Enterprise.credit_code) == code)).first()
     if existing is not None:
         return existing
@@ -122,7 +132,7 @@ def add_enterprise(session: Session, *, data: dict[str, Any], actor: Actor, at: 
         enterprise = Enterprise.model_validate({**data, "credit_code": code, "created_at": to_utc(at)})
     except ValidationError as exc:
         raise InvalidInput(_pydantic_message(exc), rule="enterprise-schema") from None
-    try:
+    with unit_of_work(session):
         session.add(enterprise)
         session.flush()
         if enterprise.contact_email:
@@ -135,29 +145,48 @@ def add_enterprise(session: Session, *, data: dict[str, Any], actor: Actor, at: 
             at=at,
             data={"name": enterprise.name, "jurisdiction": enterprise.jurisdiction},
         )
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return enterprise
 
 
-def _check_text(data: dict[str, Any]) -> None:
-    """No NUL anywhere (PostgreSQL can't store it); contacts become mail headers, so no line breaks."""
-    from notifications.addresses import BadAddress, validate_address, validate_name
+def check_enterprise(data: Any) -> dict[str, Any]:
+    """Every check an enterprise passes before anything is written; returns the data to store (credit code
+    and contact address normalised). A file door calls it for every item first, so a bad item writes none."""
+    if not isinstance(data, dict):
+        raise InvalidInput("each enterprise must be a mapping", rule="enterprise-schema")
+    check_tree(data, field="enterprise")  # text length, control characters (NUL: PostgreSQL), depth, lists
+    unknown = set(data) - _ENTERPRISE_FIELDS
+    if unknown:
+        raise InvalidInput(f"unknown enterprise field(s): {', '.join(sorted(unknown))}", rule="enterprise-schema")
+    try:
+        code = validate_credit_code(str(data.get("credit_code", "")))
+    except CreditCodeError as exc:
+        raise InvalidInput(str(exc), rule="credit-code", source="GB 32100-2015") from None
+    for required in ("name", "province", "industry"):
+        if not str(data.get(required) or "").strip():
+            raise InvalidInput(f"enterprise {required} is required", rule="enterprise-schema")
+    for short in ("name", "contact_name", "contact_phone", "contact_email", "industry", "tax_district"):
+        if isinstance(data.get(short), str):
+            check_text(f"enterprise.{short}", data[short], max_length=MAX_SHORT_TEXT)
+    checked = {**data, "credit_code": code, **_check_text(data)}
+    _check_units(checked)
+    return checked
 
-    for key, value in data.items():
-        if isinstance(value, str) and "\x00" in value:
-            raise InvalidInput(f"enterprise {key} contains a NUL character", rule="enterprise-schema")
+
+def _check_text(data: dict[str, Any]) -> dict[str, Any]:
+    """Contacts become mail headers, so no line breaks; the address is stored normalised (IDNA domain)."""
+    from notifications.addresses import BadAddress, normalise_address, validate_name
+
+    out: dict[str, Any] = {}
     try:
         if data.get("contact_email") not in (None, ""):
-            validate_address(str(data["contact_email"]))
+            out["contact_email"] = normalise_address(str(data["contact_email"]))
         validate_name(str(data.get("contact_name") or ""))
         validate_name(str(data.get("name") or ""))
     except BadAddress as exc:
         raise InvalidInput(
-            f"enterprise contact: {exc}", rule="header-injection", source="notifications/addresses.py"
+            f"enterprise contact: {exc}", rule="header-injection", source="a mail header holds one line (RFC 5322)"
         ) from None
+    return out
 
 
 def _check_units(data: dict[str, Any]) -> None:
@@ -174,6 +203,28 @@ def _check_units(data: dict[str, Any]) -> None:
                 raise InvalidInput(
                     f"enterprise {key} {value!r} is not a unit of season {season.name}", rule="jurisdiction"
                 ) from None
+    group = data.get("soe_group")
+    if group and (not season.has_unit(str(group)) or season.unit(str(group)).level != "soe"):
+        raise InvalidInput(
+            f"enterprise soe_group {group!r} is not a central-enterprise group of season {season.name}",
+            rule="jurisdiction",
+            source="430 §1(二)3 (各在沪央企通过中央企业集团总部进行申报项目推荐)",
+        )
+
+
+def _track_and_tier(track: str, tier: str, season: str) -> Track:
+    """A known track, and a tier of it (a district call's kinds come from the season)."""
+    from programmes.season import get_season
+
+    try:
+        track_value = Track(track)
+        if track_value != Track.DISTRICT:
+            Tier(tier)
+        elif tier not in get_season(season).designation_kinds:
+            raise ValueError(f"{tier!r} is not a kind of a district call of season {season}")
+    except ValueError as exc:
+        raise InvalidInput(str(exc), rule="application-schema") from None
+    return track_value
 
 
 def create_application(
@@ -193,14 +244,7 @@ def create_application(
     from programmes.season import get_season
 
     at = ensure_aware(at)
-    try:
-        track_value = Track(track)
-        if track_value == Track.DISTRICT:
-            DesignationKind(tier)
-        else:
-            Tier(tier)
-    except ValueError as exc:
-        raise InvalidInput(str(exc), rule="application-schema") from None
+    track_value = _track_and_tier(track, tier, season)
     try:
         code = validate_credit_code(enterprise_code)
     except CreditCodeError as exc:
@@ -210,6 +254,7 @@ def create_application(
         raise NotFound(f"enterprise {code} is not registered; `factory-review enterprise add` first")
     if not (actor.role == Role.ENTERPRISE and actor.unit == code) and actor.role not in {Role.ADMIN, Role.SYSTEM}:
         raise NotAuthorised(f"{actor.role}@{actor.unit} may not create an application for {code}", rule="authorisation")
+    _refuse_second_application(session, enterprise, tier=tier, track=track_value, season=season)
     chain = get_season(season).chain_for(enterprise, track_value, tier)
     now = to_utc(at)
     assert enterprise.id is not None
@@ -227,7 +272,7 @@ def create_application(
         created_at=now,
         updated_at=now,
     )
-    try:
+    with unit_of_work(session):
         session.add(application)
         session.flush()
         append_event(
@@ -240,11 +285,39 @@ def create_application(
             to_state=State.DRAFT,
             data={"tier": tier, "track": track_value, "chain": chain, "content_sha256": content_digest(content)},
         )
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return application
+
+
+def _refuse_second_application(session: Session, enterprise: Enterprise, *, tier: str, track: Track,
+                               season: str) -> None:  # fmt: skip
+    """One live application per enterprise, tier and season; on the Qingpu call one per enterprise, whatever
+    the kind (QP §1 "选择其中一个方向进行申报"). Withdrawn and rejected ones don't count."""
+    query = select(Application).where(
+        col(Application.enterprise_id) == enterprise.id,
+        col(Application.track) == track.value,
+        col(Application.season) == season,
+        col(Application.state).not_in([State.WITHDRAWN.value, State.REJECTED.value]),
+    )
+    if track != Track.DISTRICT:
+        query = query.where(col(Application.tier) == tier)
+    existing = session.scalars(query.order_by(col(Application.id))).first()
+    if existing is None:
+        return
+    if track == Track.DISTRICT:
+        raise TransitionRefused(
+            f"{enterprise.name} already applied on this call as {existing.tier} (application {existing.id}, "
+            f"{existing.state}); an enterprise chooses one direction — withdraw it first to change",
+            rule="one-direction",
+            source="QP §1 (选择其中一个方向进行申报)",
+            existing=existing.id,
+        )
+    raise TransitionRefused(
+        f"{enterprise.name} already has a {tier} application for season {season}: application {existing.id} "
+        f"({existing.state}); edit that one (`application edit {existing.id} FILE`) or withdraw it first",
+        rule="one-application",
+        source="one application is one project counted against the quota (251 §2(二)2, §3(二)2)",
+        existing=existing.id,
+    )
 
 
 def update_content(
@@ -271,8 +344,11 @@ def update_content(
             rule="content-frozen",
             source="251 §2(二)3 (纸质版申报书须与线上填报一致)",
         )
-    try:
+    changes = field_changes(application.content or {}, content)
+    with unit_of_work(session):
         application.content = content
+        if "title" in content:
+            application.title = str(content["title"])
         if pledge is not None:
             application.pledge = pledge
         application.updated_at = to_utc(at)
@@ -285,18 +361,50 @@ def update_content(
             at=at,
             from_state=application.state,
             to_state=application.state,
-            data={"content_sha256": content_digest(content)},
+            data={"content_sha256": content_digest(content), "changes": changes},
         )
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return application
 
 
-def paper_copy_matches(application: Application, paper_content: dict[str, Any]) -> bool:
-    """251 §2(二)3: the paper application must be identical to the online one."""
-    return application.content_sha256 == content_digest(paper_content)
+def field_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """Top-level fields that differ: {field: [old, new]} (what an edit's audit event records)."""
+    return {k: [before.get(k), after.get(k)] for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)}
+
+
+def update_enterprise(
+    session: Session, *, data: dict[str, Any], actor: Actor, at: datetime
+) -> tuple[Enterprise, dict[str, list[Any]]]:
+    """Change a registered enterprise's fields (not its credit code); audited with the diff; commits.
+
+    Its administrator, or the enterprise itself, may. Returns the row and what changed (nothing: no event)."""
+    at = ensure_aware(at)
+    if not isinstance(data, dict):
+        raise InvalidInput("each enterprise must be a mapping", rule="enterprise-schema")
+    try:
+        code = validate_credit_code(str(data.get("credit_code", "")))
+    except CreditCodeError as exc:
+        raise InvalidInput(str(exc), rule="credit-code", source="GB 32100-2015") from None
+    enterprise = session.scalars(select(Enterprise).where(col(Enterprise.credit_code) == code)).first()
+    if enterprise is None:
+        raise NotFound(f"enterprise {code} is not registered; `factory-review enterprise add` first")
+    if actor.role not in {Role.ADMIN, Role.SYSTEM} and not (actor.role == Role.ENTERPRISE and actor.unit == code):
+        raise NotAuthorised(f"{actor.role}@{actor.unit} may not change enterprise {code}", rule="authorisation")
+    current = enterprise.model_dump(mode="json")
+    kept = {k: current[k] for k in _ENTERPRISE_FIELDS if current.get(k) is not None}
+    merged = check_enterprise({**kept, **data, "credit_code": code})
+    try:
+        Enterprise.model_validate({**merged, "created_at": enterprise.created_at})
+    except ValidationError as exc:
+        raise InvalidInput(_pydantic_message(exc), rule="enterprise-schema") from None
+    changes = {k: v for k, v in field_changes(current, merged).items() if k in _ENTERPRISE_FIELDS}
+    if not changes:
+        return enterprise, {}
+    with unit_of_work(session):
+        for key, (_old, new) in changes.items():
+            setattr(enterprise, key, new)
+        append_event(session, subject=f"enterprise:{code}", actor=actor, event="update_enterprise", at=at,
+                     data={"changes": changes})  # fmt: skip
+    return enterprise, changes
 
 
 def create_from_file(session: Session, parsed: Any, *, actor: Actor, at: datetime) -> Application:

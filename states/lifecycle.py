@@ -10,10 +10,12 @@ National track: 251 §2(二), §3(二); 430 §1(二), §2(二). See docs/lifecyc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
 from models.enums import Track
+from states.decision_data import Checkpoint, CultivationStart, EventData, Ranked, Verified
 
 
 class State(StrEnum):
@@ -69,18 +71,6 @@ STATE_LABELS: dict[State, str] = {
     State.DESIGNATED: "已认定",
 }
 
-TERMINAL = frozenset(
-    {
-        State.RECOGNISED,
-        State.ACCEPTED,
-        State.NOT_ACCEPTED,
-        State.CULTIVATION_EXPIRED,
-        State.REJECTED,
-        State.WITHDRAWN,
-        State.FILED,
-        State.DESIGNATED,
-    }
-)
 AWAITING_LOCAL_REVIEW = frozenset({State.SUBMITTED, State.LOCAL_REVIEW})
 WITHDRAWABLE = frozenset(
     {
@@ -112,36 +102,33 @@ class Step:
     who: tuple[Who, ...]
     guards: tuple[str, ...] = ()
     when: tuple[str, ...] = ()  # branch conditions: all must hold for this row to be taken
-    notify: tuple[str, ...] = ("applicant",)  # outbox recipients: applicant, holder, next_holder
+    notify: tuple[str, ...] = ("applicant",)  # audiences, resolved by notifications/recipients.py
     records: tuple[str, ...] = ()  # evidence the decision records (states.guards.EVIDENCE), e.g. panel_result
     source: str = ""  # the clause the step implements
     label: str = ""
-
-    @property
-    def internal(self) -> bool:
-        """A step that stays in its state (records something, e.g. an objection)."""
-        return self.sources == (self.dest,)
+    data: type[EventData] = EventData  # the only data the event accepts (states/decision_data.py)
+    effects: tuple[str, ...] = ()  # what the step implies beyond the state (states.effects.EFFECTS)
 
 
 _LOCAL = (State.SUBMITTED, State.LOCAL_REVIEW)
 
 NATIONAL: tuple[Step, ...] = (
     Step("submit", (State.DRAFT,), State.SUBMITTED, (Who.APPLICANT,),
-         guards=("content_complete", "pledge_given", "eligible", "deadline:submit"),
+         guards=("content_complete", "pledge_given", "eligible", "deadline:submit"), effects=("freeze_content",),
          notify=("applicant", "holder"), source="251 §2(二)1, §3(二)1; 430 §1(二)1", label="线上申报"),
     Step("recommend", _LOCAL, State.LOCAL_REVIEW, (Who.HOLDER,),
-         guards=("deadline:recommend", "ranked"), when=("has_next_level",),
+         guards=("deadline:recommend", "ranked"), when=("has_next_level",), effects=("next_level",),
          notify=("applicant", "next_holder"), source="251 §2(二)2-3; 430 §1(二)2; 319; CD",
-         label="审核推荐（上报上级）"),
+         label="审核推荐（上报上级）", data=Ranked),
     Step("recommend", _LOCAL, State.RECOMMENDED, (Who.HOLDER,),
          guards=("deadline:recommend", "ranked"), when=("is_last_level",),
-         source="251 §2(二)3, §3(二)3", label="推荐至工信部"),
+         source="251 §2(二)3, §3(二)3", label="推荐至工信部", data=Ranked),
     Step("return_for_revision", (*_LOCAL, State.RECOMMENDED), State.RETURNED, (Who.HOLDER,),
          guards=("reason_given",), source="251 §2(二)2 (推荐单位严格把关)", label="退回修改"),
     Step("return_for_revision", (State.MINISTRY_REVIEW,), State.RETURNED, (Who.MINISTRY,),
          guards=("reason_given",), source="251 §2(二)4", label="退回修改"),
     Step("resubmit", (State.RETURNED,), State.SUBMITTED, (Who.APPLICANT,),
-         guards=("content_complete", "pledge_given", "eligible", "deadline:submit"),
+         guards=("content_complete", "pledge_given", "eligible", "deadline:submit"), effects=("freeze_content",),
          notify=("applicant", "holder"), source="251 §2(二)1", label="修改后重新提交"),
     Step("reject", (*_LOCAL, State.RECOMMENDED), State.REJECTED, (Who.HOLDER,),
          guards=("reason_given",), source="251 §2(二)2", label="不予推荐"),
@@ -156,25 +143,30 @@ NATIONAL: tuple[Step, ...] = (
          guards=("panel_concluded",), records=("panel_result",),
          source="251 §3(二)4 (材料评审和现场核查)", label="评审通过，安排现场核查"),
     Step("pass_verification", (State.ONSITE_VERIFICATION,), State.PUBLIC_NOTICE, (Who.MINISTRY,),
-         when=("is_excellent",), guards=("notice_dates_given", "panel_concluded"), records=("panel_result",),
-         source="251 §2(二)4; domain.md §8 (公示 2025-09-04..09-11)",
-         label="核查通过，公示"),
+         when=("tier=excellent",), guards=("notice_dates_given", "panel_concluded"), records=("panel_result",),
+         effects=("record_notice",), source="251 §2(二)4; domain.md §8 (公示 2025-09-04..09-11)",
+         label="核查通过，公示", data=Verified),
     Step("pass_verification", (State.ONSITE_VERIFICATION,), State.CULTIVATION_OBJECT, (Who.MINISTRY,),
-         when=("is_leading",), guards=("panel_concluded",), records=("panel_result",),
-         source="251 §3(二)4 (确定培育对象名单并发布)", label="核查通过，列为培育对象"),
+         when=("tier=leading",), guards=("panel_concluded",), records=("panel_result",),
+         source="251 §3(二)4 (确定培育对象名单并发布)", label="核查通过，列为培育对象", data=Verified),
     Step("raise_objection", (State.PUBLIC_NOTICE,), State.PUBLIC_NOTICE, (Who.MINISTRY,),
-         guards=("reason_given", "notice_open"), notify=(), source="公示 objections", label="收到异议"),
+         guards=("reason_given", "notice_open"), notify=(), effects=("objection_opened",),
+         source="公示 objections", label="收到异议"),
     Step("dismiss_objection", (State.PUBLIC_NOTICE,), State.PUBLIC_NOTICE, (Who.MINISTRY,),
-         guards=("reason_given", "objection_open"), notify=(), source="公示 objections", label="异议不成立"),
+         guards=("reason_given", "objection_open"), notify=(), effects=("objection_closed",),
+         source="公示 objections", label="异议不成立"),
     Step("uphold_objection", (State.PUBLIC_NOTICE,), State.REJECTED, (Who.MINISTRY,),
-         guards=("reason_given", "objection_open"), source="公示 objections", label="异议成立"),
+         guards=("reason_given", "objection_open"), effects=("objection_closed",), source="公示 objections",
+         label="异议成立"),
     Step("recognise", (State.PUBLIC_NOTICE,), State.RECOGNISED, (Who.MINISTRY,),
          guards=("notice_period_over", "no_open_objections"), source="251 §2(二)4 (评审认定、名单发布)",
          label="认定并发布"),
     Step("start_cultivation", (State.CULTIVATION_OBJECT,), State.IN_CULTIVATION, (Who.MINISTRY,),
-         source="251 §3(二)5 (培育期不超过2年)", label="开始培育"),
+         effects=("start_cultivation",), source="251 §3(二)5 (培育期不超过2年)", label="开始培育",
+         data=CultivationStart),
     Step("record_checkpoint", (State.IN_CULTIVATION,), State.IN_CULTIVATION, (Who.MINISTRY,),
-         guards=("cultivation_running",), notify=(), source="251 §3(二)5 (专家委指导)", label="培育检查"),
+         guards=("cultivation_running",), notify=(), source="251 §3(二)5 (专家委指导)", label="培育检查",
+         data=Checkpoint),
     Step("request_acceptance", (State.IN_CULTIVATION,), State.ACCEPTANCE_REQUESTED, (Who.APPLICANT,),
          guards=("cultivation_running",), notify=("applicant", "recommender"),
          source="251 §3(二)5 (及时向推荐单位提交验收申请)", label="提交验收申请"),
@@ -194,25 +186,44 @@ NATIONAL: tuple[Step, ...] = (
          source="251 §3(二)5 (培育期不超过2年)", label="培育期满"),
 )  # fmt: skip
 
-TABLES: dict[Track, tuple[Step, ...]] = {Track.NATIONAL: NATIONAL}
+# The tables by key: the national table here; a season's own tracks are registered by the programme
+# (`programmes.tracks`) under keys like "2025/provincial/tj".
+TABLES: dict[str, tuple[Step, ...]] = {Track.NATIONAL.value: NATIONAL}
+
+# (season, track, enterprise's jurisdiction) → the key of the table that application follows.
+TableSelector = Callable[[str, str, str], str]
+_SELECTOR: list[TableSelector] = []
 
 
-def register_track(track: Track, steps: tuple[Step, ...]) -> None:
-    """Add a track's table (the provincial and district tracks live in their own modules)."""
-    TABLES[track] = steps
+def register_table(key: str, steps: tuple[Step, ...]) -> None:
+    TABLES[key] = steps
 
 
-def steps_for(track: Track | str) -> tuple[Step, ...]:
-    return TABLES[Track(track)]
+def use_selector(selector: TableSelector) -> None:
+    """The composition root plugs in how a season picks the table of a non-national application."""
+    _SELECTOR[:] = [selector]
 
 
-def events_for(track: Track | str) -> list[str]:
-    return sorted({s.event for s in steps_for(track)})
+def table_key(season: str, track: str, jurisdiction: str) -> str:
+    """The key of the table an application follows: national, or its season's own track for the unit."""
+    if str(track) == Track.NATIONAL:
+        return Track.NATIONAL.value
+    if not _SELECTOR:
+        raise RuntimeError("the system is not assembled: call programmes.wiring.assemble() at start-up")
+    return _SELECTOR[0](season, str(track), jurisdiction)
 
 
-def states_for(track: Track | str) -> list[State]:
+def steps_for(key: str) -> tuple[Step, ...]:
+    return TABLES[str(key)]
+
+
+def events_for(key: str) -> list[str]:
+    return sorted({s.event for s in steps_for(key)})
+
+
+def states_for(key: str) -> list[State]:
     seen: dict[State, None] = {State.DRAFT: None}
-    for step in steps_for(track):
+    for step in steps_for(key):
         for s in (*step.sources, step.dest):
             seen.setdefault(s, None)
     return list(seen)

@@ -16,8 +16,9 @@ from transitions import EventData, Machine, MachineError
 
 from models.enums import Track
 from models.errors import TransitionRefused
-from states.guards import CONDITIONS, EVIDENCE, GUARDS, GuardContext
-from states.lifecycle import State, Step, states_for, steps_for
+from states.effects import EFFECTS
+from states.guards import EVIDENCE, GUARDS, GuardContext, lookup_condition
+from states.lifecycle import TABLES, State, Step, states_for, steps_for
 
 
 class ApplicationAdapter:
@@ -36,7 +37,8 @@ def _adapter(event: EventData) -> ApplicationAdapter:
 
 
 def _when(name: str) -> Any:
-    predicate = CONDITIONS[name]
+    predicate = lookup_condition(name)
+    assert predicate is not None, name  # checked by missing_names at assembly
 
     def check(event: EventData) -> bool:
         return predicate(_adapter(event).ctx)
@@ -64,23 +66,23 @@ def _record(step: Step) -> Any:
     return before
 
 
-def missing_names() -> list[str]:
-    """Guard and condition names the tables use but nobody registered (checked at start-up and in tests)."""
-    from states.lifecycle import TABLES
-
-    missing = set()
-    for steps in TABLES.values():
-        for step in steps:
-            missing |= {g for g in step.guards if g not in GUARDS}
-            missing |= {w for w in step.when if w not in CONDITIONS}
-            missing |= {r for r in step.records if r not in EVIDENCE}
+def missing_names(steps: tuple[Step, ...] | None = None) -> list[str]:
+    """Guard, condition, evidence and effect names the tables (or `steps`) use but nobody registered
+    (checked when the system is assembled, when a season's table is registered, and in tests)."""
+    rows = steps if steps is not None else tuple(s for table in TABLES.values() for s in table)
+    missing: set[str] = set()
+    for step in rows:
+        missing |= {g for g in step.guards if g not in GUARDS}
+        missing |= {w for w in step.when if lookup_condition(w) is None}
+        missing |= {r for r in step.records if r not in EVIDENCE}
+        missing |= {e for e in step.effects if e not in EFFECTS}
     return sorted(missing)
 
 
 @cache
-def machine_for(track: Track) -> Machine:
-    """The shared machine of a track, built from its table."""
-    steps = steps_for(track)
+def machine_for(key: str) -> Machine:
+    """The shared machine of a table (`states.lifecycle.table_key`), built from its rows."""
+    steps = steps_for(key)
     transitions = [
         {
             "trigger": step.event,
@@ -93,7 +95,7 @@ def machine_for(track: Track) -> Machine:
     ]
     return Machine(
         model=None,
-        states=[s.value for s in states_for(track)],
+        states=[s.value for s in states_for(key)],
         transitions=transitions,
         initial=State.DRAFT.value,
         auto_transitions=False,  # generated to_<state>() would bypass every guard
@@ -105,30 +107,23 @@ def machine_for(track: Track) -> Machine:
 _LOCK = threading.Lock()
 
 
-def fire(track: Track, adapter: ApplicationAdapter, event: str) -> Step:
+def _refused(message: str, state: str, event: str) -> TransitionRefused:
+    source = "the lifecycle table (`factory-review diagram`)"
+    return TransitionRefused(message, rule="lifecycle", source=source, state=state, event=event)
+
+
+def fire(key: str, adapter: ApplicationAdapter, event: str) -> Step:
     """Fire `event` on the adapter; return the row taken. Raises TransitionRefused or a guard's error."""
-    machine = machine_for(track)
+    machine = machine_for(key)
     with _LOCK:  # add_model/remove_model mutate the shared machine
         machine.add_model(adapter, initial=adapter.state)
     try:
         try:
             moved = getattr(adapter, event)()
         except (MachineError, AttributeError) as exc:
-            raise TransitionRefused(
-                f"'{event}' is not allowed from state '{adapter.state}'",
-                rule="lifecycle",
-                source="states/lifecycle.py",
-                state=adapter.state,
-                event=event,
-            ) from exc
+            raise _refused(f"'{event}' is not allowed from state '{adapter.state}'", adapter.state, event) from exc
         if not moved or adapter.step_taken is None:
-            raise TransitionRefused(
-                f"no branch of '{event}' applies from state '{adapter.state}'",
-                rule="lifecycle",
-                source="states/lifecycle.py",
-                state=adapter.state,
-                event=event,
-            )
+            raise _refused(f"no branch of '{event}' applies from state '{adapter.state}'", adapter.state, event)
         return adapter.step_taken
     finally:
         with _LOCK:
@@ -139,14 +134,14 @@ class _DiagramModel:
     """A bare model for the diagram machine (it draws from its first model)."""
 
 
-def mermaid(track: Track | str = Track.NATIONAL) -> str:
-    """The state diagram of a track, from the table, via transitions' mermaid export."""
+def mermaid(key: str = Track.NATIONAL.value) -> str:
+    """The state diagram of a table, via transitions' mermaid export."""
     from transitions.extensions.diagrams import GraphMachine
 
-    steps = steps_for(track)
+    steps = steps_for(key)
     graph = GraphMachine(
         model=_DiagramModel(),
-        states=[s.value for s in states_for(track)],
+        states=[s.value for s in states_for(key)],
         transitions=[
             {
                 "trigger": s.event,
@@ -159,7 +154,7 @@ def mermaid(track: Track | str = Track.NATIONAL) -> str:
         initial=State.DRAFT.value,
         auto_transitions=False,
         graph_engine="mermaid",
-        title=f"factory-review lifecycle: {Track(track).value} track",
+        title=f"factory-review lifecycle: {key}",
         show_conditions=True,
     )
     return str(graph.get_combined_graph().draw(None))

@@ -32,6 +32,18 @@ def find_application(session: Session, *, credit_code: str, tier: str, track: st
     return next((a for a in rows if a.state not in CLOSED), None)
 
 
+def application_and_enterprise(session: Session, application_id: int) -> tuple[Application, Enterprise]:
+    """The application and its enterprise; `NotFound` if there is no such application."""
+    from models.errors import NotFound
+
+    application = session.get(Application, application_id)
+    if application is None:
+        raise NotFound(f"application {application_id} does not exist")
+    enterprise = session.get(Enterprise, application.enterprise_id)
+    assert enterprise is not None
+    return application, enterprise
+
+
 def held_by(session: Session, *, unit: str, tier: str, season: str) -> list[Application]:
     """Applications waiting for `unit`'s local review (held at its level of their chain)."""
     rows = session.scalars(

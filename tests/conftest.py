@@ -205,6 +205,14 @@ def pg_database(pg_server: PgServer) -> Iterator[str]:
 # ---- the fixtures tests use ---------------------------------------------------------------------
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _assembled() -> None:
+    """The system as the CLI, the flows and the web app assemble it (programmes.wiring, the one root)."""
+    from programmes.wiring import assemble
+
+    assemble()
+
+
 @pytest.fixture(params=backends())
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)

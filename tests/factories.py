@@ -30,7 +30,7 @@ from models.enums import MINISTRY_UNIT, Role
 from models.tables import Actor, Application, Enterprise, Expert
 from replay.synthetic import national_file  # the demo's valid baseline file
 from states.intake import SYSTEM_ACTOR, add_actor, add_enterprise, create_application
-from states.lifecycle import State, Who, steps_for
+from states.lifecycle import State, Who, steps_for, table_key
 from states.service import TransitionResult, transition
 
 SEASON = "2025"
@@ -252,7 +252,10 @@ def draft(session: Session, enterprise_row: Enterprise | None = None, *, tier: s
 def actor_for(session: Session, application_row: Application, event: str) -> Actor:
     """The actor the lifecycle table names for `event` from the application's current state."""
     state = State(application_row.state)
-    steps = [s for s in steps_for(application_row.track) if s.event == event and state in s.sources]
+    ent = session.get(Enterprise, application_row.enterprise_id)
+    assert ent is not None
+    key = table_key(application_row.season, application_row.track, ent.jurisdiction)
+    steps = [s for s in steps_for(key) if s.event == event and state in s.sources]
     if not steps:
         raise ValueError(f"{event} is not an event from {state}")
     who = steps[0].who[0]
@@ -376,9 +379,12 @@ def conclude_panel(session: Session, row: Application, event: str) -> None:
     panel = create_panel(session, season=row.season, stage=rule.stage, tier=row.tier,
                          name=f"{rule.stage} {row.id}", actor=organiser, at=when)  # fmt: skip
     reviewers = [expert(session, PANEL_PROVINCES[i % 3]) for i in range(rule.reviewers)]
-    ids = [e.id for e in session.scalars(select(Expert).where(Expert.email.in_([r.email for r in reviewers])))]  # type: ignore[attr-defined]
-    add_members(session, panel_id=panel.id or 0, expert_ids=[i for i in ids if i], actor=organiser, at=when)
+    # By e-mail, not by position: the e-mail index returns rows in text order (expert10 before expert9).
+    by_email = {r.email: r for r in reviewers}
+    rows = session.scalars(select(Expert).where(Expert.email.in_(list(by_email)))).all()  # type: ignore[attr-defined]
+    reviewer_of = {e.id: by_email[e.email] for e in rows}
+    add_members(session, panel_id=panel.id or 0, expert_ids=[i for i in reviewer_of if i], actor=organiser, at=when)
     for assignment in auto_assign(session, panel_id=panel.id or 0, actor=organiser, at=when,
                                   application_ids=[row.id or 0]):  # fmt: skip
-        reviewer = next(r for r, i in zip(reviewers, ids, strict=True) if i == assignment.expert_id)
+        reviewer = reviewer_of[assignment.expert_id]
         submit_review(session, assignment_id=assignment.id or 0, actor=reviewer, at=when, **passing_review(rule))

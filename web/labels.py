@@ -3,7 +3,7 @@ and the mail use (models.enums labels, states.lifecycle.STATE_LABELS); only the 
 
 from __future__ import annotations
 
-from models.enums import KIND_LABELS, ROLE_LABELS, TIER_LABELS, TRACK_LABELS
+from models.enums import ROLE_LABELS, TIER_LABELS, TRACK_LABELS
 from states.lifecycle import STATE_LABELS
 
 LANGS = ("zh", "en")
@@ -102,7 +102,7 @@ def state_label(state: str, lang: str) -> str:
 
 
 def tier_label(tier: str, lang: str) -> str:
-    zh = {**{k.value: v for k, v in TIER_LABELS.items()}, **{k.value: v for k, v in KIND_LABELS.items()}}
+    zh = {k.value: v for k, v in TIER_LABELS.items()} | _kind_labels()
     return tier.replace("_", " ") if lang == "en" else zh.get(tier, tier)
 
 
@@ -114,3 +114,11 @@ def role_label(role: str, lang: str) -> str:
 def track_label(track: str, lang: str) -> str:
     zh = {k.value: v for k, v in TRACK_LABELS.items()}
     return track if lang == "en" else zh.get(track, track)
+
+
+def _kind_labels() -> dict[str, str]:
+    """District designation kinds (智能车间 …) are season data now (district_calls[].kinds[].label)."""
+    from programmes.season import get_season
+
+    calls = getattr(get_season(), "district_calls", ()) or ()
+    return {str(k.kind): str(k.label) for call in calls for k in (getattr(call, "kinds", ()) or ())}

@@ -1,13 +1,13 @@
 """indexes the web inbox filters by: an enterprise's city and district (scope of a city or district officer)
 
 Revision ID: 0009
-Revises: 0011
+Revises: 0006
 """
 
 from alembic import op
 
 revision = "0009"
-down_revision = "0011"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -27,8 +27,16 @@ def transition_context(n: int) -> dict[str, object]:
         "event": "submit",
         "event_label": "提交",
         "actor_unit": "sh.qingpu",
-        "at_local": "2025-07-11 09:00:00 CST",
+        "actor_unit_zh": "青浦区经济委员会",
+        "actor_unit_en": "Qingpu District Economic Commission",
+        "at_local": "2025-07-11 09:00 (+08:00)",
         "reason": "",
+        "source": "251 §2(二)1",
+        "notice": "",
+        "contact_office": "",
+        "contact_person": "",
+        "contact_phone": "",
+        "platform_url": "http://127.0.0.1:8000",
     }
 
 

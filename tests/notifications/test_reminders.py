@@ -33,6 +33,7 @@ from sqlmodel import Session
 
 from models.clock import SHANGHAI
 from models.tables import Actor, Application, Enterprise, OutboxMessage
+from notifications.outbox import render_queued
 from notifications.reminders import plan, sweep
 from programmes.season import Season, load_season
 
@@ -185,6 +186,8 @@ def test_reminder_lists_the_applications_in_both_languages(engine: Engine, seaso
         seed(session)
         report = sweep(session, now=at("2025-07-25", 9), season=season)
     assert report.by_kind["reminder_ministry"] == 2
+    assert {r.status for r in outbox(engine)} == {"queued"}  # rendered when the sender picks them up
+    assert render_queued(engine) == len(outbox(engine))
     [tj] = [r for r in outbox(engine) if r.recipient == "tj@gov.example.cn"]
     assert "天津市" in tj.subject and "2025-08-01" in tj.subject
     assert "E8 项目" in tj.body_text and tj.body_text.index("您好") < tj.body_text.index("Dear")

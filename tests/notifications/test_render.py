@@ -6,7 +6,7 @@ import pytest
 from jinja2 import UndefinedError
 
 from notifications.addresses import BadAddress, mailbox, validate_address
-from notifications.render import KINDS, render
+from notifications.render import kinds, render
 
 ITEMS = [
     {
@@ -29,10 +29,15 @@ CONTEXT = {
     "unit_en": "Qingpu District",
     "overdue_unit_zh": "青浦区",
     "overdue_unit_en": "Qingpu District",
+    "notice": "沪经信制〔2025〕430号",
+    "contact_office": "上海市经济和信息化委员会",
+    "contact_person": "陈珂",
+    "contact_phone": "23117664",
+    "platform_url": "https://zngc.example.gov.cn",
 }
 
 
-@pytest.mark.parametrize("kind", [k for k in KINDS if k != "transition"])
+@pytest.mark.parametrize("kind", [k for k in kinds() if k != "transition"])
 def test_every_reminder_kind_renders_chinese_first_then_english(kind: str) -> None:
     rendered = render(kind, CONTEXT)
     assert rendered.subject.startswith("【智能工厂梯度培育】")
@@ -41,6 +46,8 @@ def test_every_reminder_kind_renders_chinese_first_then_english(kind: str) -> No
         assert "2025-07-18" in body
         chinese, english = body.index("您好"), body.index("Dear")
         assert chinese < english
+        for fact in ("沪经信制〔2025〕430号", "上海市经济和信息化委员会", "23117664", "https://zngc.example.gov.cn"):
+            assert fact in body[:english] and fact in body[english:]
     assert "A & B <script>" in rendered.text  # plain text is not HTML-escaped
     assert "A &amp; B &lt;script&gt;" in rendered.html and "<script>" not in rendered.html
 

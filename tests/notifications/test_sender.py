@@ -13,8 +13,8 @@ from sqlmodel import Session
 from models.tables import OutboxMessage
 from notifications.outbox import queue
 from notifications.sender import Backoff, EmlFolderTransport, retry_failed, send_pending
-from notifications.sinks import RecordingHandler, SmtpSink
 from tests.notifications.helpers import T0, queue_messages, transition_context
+from tests.smtp_sink import RecordingHandler, SmtpSink
 
 FAST = Backoff(base=0.05, factor=2.0, cap=0.2)
 

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,8 @@ from sqlalchemy.engine import Engine
 
 from models.tables import OutboxMessage
 from notifications.sender import SmtpTransport, send_pending
-from notifications.sinks import SmtpSink
 from tests.notifications.helpers import T0, queue_messages
+from tests.smtp_sink import SmtpSink
 
 ROOT = Path(__file__).resolve().parents[2]
 KILLS = 20
@@ -42,9 +43,17 @@ def test_sigkill_at_random_points_loses_nothing_and_duplicates_only_uncertain(en
     completed_reports: list[dict[str, int]] = []
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with SmtpSink() as sink:
-        for _ in range(KILLS):
+        for kill in range(KILLS):
             child = subprocess.Popen(
-                [sys.executable, "-m", "tests.notifications.sender_child", db_url, sink.host, str(sink.port)],
+                [
+                    sys.executable,
+                    "-m",
+                    "tests.notifications.sender_child",
+                    db_url,
+                    sink.host,
+                    str(sink.port),
+                    str(kill),
+                ],
                 cwd=ROOT,
                 env=env,
                 stdout=subprocess.PIPE,
@@ -52,7 +61,7 @@ def test_sigkill_at_random_points_loses_nothing_and_duplicates_only_uncertain(en
             )
             assert child.stdout is not None
             assert child.stdout.readline().strip() == "ready"
-            time.sleep(rng.uniform(0.0, 0.1))
+            time.sleep(rng.uniform(0.05, 0.8))  # a child needs ~0.3 s to its first batch on a busy machine
             os.kill(child.pid, signal.SIGKILL)
             child.wait(timeout=10)
             rest = child.stdout.read().strip()
@@ -64,7 +73,9 @@ def test_sigkill_at_random_points_loses_nothing_and_duplicates_only_uncertain(en
         assert delivered_before_final > 0
         # Left by the last kill, plus any an earlier run marked uncertain but was killed before resending.
         expected_uncertain = len(in_status(engine, "sending", "uncertain"))
-        final = send_pending(engine, transport=SmtpTransport(host=sink.host, port=sink.port), now=T0)
+        # An hour later every lease a kill left behind has expired (leases run on the sender's clock).
+        later = T0 + timedelta(hours=1)
+        final = send_pending(engine, transport=SmtpTransport(host=sink.host, port=sink.port), now=later)
         received = sink.message_ids()
 
     with engine.connect() as conn:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from sqlmodel import Session
 
 from models.clock import SHANGHAI
@@ -91,6 +90,4 @@ def applicant(session: Session, enterprise: Enterprise) -> Actor:
     return actor(session, Role.ENTERPRISE, enterprise.credit_code)
 
 
-@pytest.fixture(autouse=True)
-def _register() -> None:
-    import programmes  # noqa: F401  (guards and track tables)
+

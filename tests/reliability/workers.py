@@ -21,8 +21,10 @@ Outcome = tuple[str, Any, Any]
 
 
 def _engine(db_url: str) -> Any:
-    import programmes  # noqa: F401  (registers the guards; states.service does not import it itself)
     from models.database import make_engine
+    from programmes.wiring import assemble
+
+    assemble()
 
     return make_engine(db_url)
 

@@ -130,3 +130,15 @@ def test_a_small_season_through_the_prefect_flows_ends_where_direct_calls_do(
     assert flows["audit"]["ok"] and flows["mail"] == direct["mail"]
     states = {r["state"] for r in flows["applications"]}
     assert {"recognised", "accepted", "cultivation_expired", "designated", "rejected"} <= states
+
+
+def test_excellent_lists_of_at_least_four_provinces_reach_ministry_review(fast_demo: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
+    """Issue #15: with the demo's statistics loaded, provincial quotas are known and the lists go on."""
+    _out, summary = fast_demo
+    reached = {
+        row["unit"]
+        for row in summary["stages"]
+        if row["tier"] == "excellent" and not row["unit"].startswith("soe.") and row["ministry_review"] > 0
+    }
+    assert len(reached) >= 4, summary["stages"]
+    assert "QuotaUnknown:quota-unknown" not in summary["refusals"]

@@ -1,4 +1,4 @@
-"""A local SMTP sink (aiosmtpd on 127.0.0.1) for the demo, development and tests.
+"""A local SMTP sink (aiosmtpd on 127.0.0.1) for the tests and the mail benchmark (not part of the product).
 
     with SmtpSink() as sink:                       # picks a free port first
         send_pending(engine, transport=sink.transport(), now=...)
@@ -67,6 +67,14 @@ class RecordingHandler:
         self.refused = 0
         self._lock = threading.Lock()
 
+    async def handle_EHLO(  # aiosmtpd hook name
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        """Offer PIPELINING (RFC 2920): aiosmtpd reads commands one line at a time from a buffered stream,
+        so pipelined commands are answered in order like a real MTA (Postfix, Exim) does."""
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
     async def handle_RCPT(  # aiosmtpd hook name
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
@@ -109,11 +117,20 @@ class RecordingHandler:
 class SmtpSink:
     """An aiosmtpd server on 127.0.0.1 and a free port, recording what it receives."""
 
-    def __init__(self, handler: RecordingHandler | None = None, *, host: str = "127.0.0.1", port: int | None = None):
+    def __init__(
+        self,
+        handler: RecordingHandler | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        smtputf8: bool = False,
+    ):
         self.handler = handler or RecordingHandler()
         self.host = host
         self.port = port or free_port(host)
-        self.controller = Controller(self.handler, hostname=host, port=self.port, ready_timeout=5.0)
+        self.controller = Controller(
+            self.handler, hostname=host, port=self.port, ready_timeout=5.0, enable_SMTPUTF8=smtputf8
+        )
 
     def start(self) -> SmtpSink:
         self.controller.start()

@@ -11,7 +11,7 @@ from models.tables import Actor, Application, AuditEvent, Enterprise
 from programmes.season import get_season
 from states import authz
 from states.audit import _key, _verify_chain, history
-from states.lifecycle import State, Step, steps_for
+from states.lifecycle import State, Step, steps_for, table_key
 
 
 @dataclass
@@ -31,7 +31,8 @@ def open_decisions(account: Any, application: Application, enterprise: Enterpris
     actor = transient_actor(account)
     state = State(application.state)
     seen: dict[str, Decision] = {}
-    for step in steps_for(application.track):
+    key = table_key(application.season, application.track, enterprise.jurisdiction)  # the door's own table
+    for step in steps_for(key):
         if state in step.sources and step.event not in seen and _allowed(step, actor, application, enterprise):
             seen[step.event] = Decision(step.event, step.label or step.event, step.source)
     return list(seen.values())

@@ -95,7 +95,7 @@ def test_refusal_is_one_line_with_clause(client_for: Any, world: World) -> None:
     response = client.post(f"/applications/{world.qingpu_app}/decide",
                            data={"event": "accept", "reason": "试试", "csrf_token": csrf_of(page.text)})  # fmt: skip
     assert response.status_code == 409
-    assert "lifecycle; states/lifecycle.py" in response.text
+    assert "[lifecycle; " in response.text  # the rule and its clause beside the form
 
 
 def test_inbox_waits_on_my_unit_with_deadline(client_for: Any, world: World) -> None:

@@ -4,6 +4,9 @@ Rows: transitions through the one door vs raw Core writes; the reminder sweep at
 indexed query; our mail sender vs prefect-email; the intake flow vs direct service calls; `audit verify` vs a
 SELECT of every audit event (events per second); and the demo's
 season replayed through the Prefect flows vs direct service calls. Each ratio is measured side by side in
+indexed query; our mail sender vs prefect-email; the intake flow vs direct service calls; the web inbox and
+application page at 100,000 applications (server-time p95) vs a bare FastAPI page with one indexed query;
+and the demo's season replayed through the Prefect flows vs direct service calls. Each ratio is measured side by side in
 this run. `BENCH_QUICK=1` shrinks every size for a quick look; `BENCH_ONLY=transition,sweep,...` picks some.
 """
 
@@ -25,6 +28,7 @@ BENCHES: dict[str, tuple[str, str | None, int]] = {
     "mail": ("bench.mail_bench", "count", 100),
     "flow": ("bench.flow_bench", "size", 50),
     "audit": ("bench.audit_bench", "size", 60),
+    "web": ("bench.web_bench", "size", 5_000),
 }
 SEASON_SIZE = int(os.environ.get("BENCH_SEASON", "8" if QUICK else "20"))
 

@@ -404,6 +404,7 @@ _SUBAPPS = (
     ("cli.panel_cmds", "review_app", "review"),
     ("cli.document_cmds", "document_app", "document"),
     ("cli.document_cmds", "paper_app", "paper-copy"),
+    ("cli.web_cmd", "app", None),
 )
 
 

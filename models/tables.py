@@ -31,8 +31,8 @@ class Enterprise(SQLModel, table=True):
     name: str = Field(max_length=200)
     # Jurisdiction unit codes from the season data, e.g. province "sh", district "sh.qingpu".
     province: str = Field(max_length=40, index=True)
-    city: str | None = Field(default=None, max_length=60)
-    district: str | None = Field(default=None, max_length=80)
+    city: str | None = Field(default=None, max_length=60, index=True)  # indexed: the web's scope filter
+    district: str | None = Field(default=None, max_length=80, index=True)
     industry: str = Field(max_length=60)
     # 251 §2(一)1: an independent legal person, or a branch in industries such as 石油石化 / 有色金属.
     is_branch: bool = False

@@ -116,15 +116,20 @@ def application_edit(
 @enterprise_app.command("list")
 def enterprise_list(
     unit: Annotated[str | None, typer.Option(help="Only enterprises in this jurisdiction (and below).")] = None,
-    season: Annotated[str, typer.Option(help="Season whose units name the jurisdictions.")] = "2025",
+    season: Annotated[str | None, typer.Option(help="Only those with an application in this season.")] = None,
+    tier: Annotated[str | None, typer.Option(help="Only those with an application of this tier.")] = None,
+    state: Annotated[list[str] | None, typer.Option(help="Only those with an application in this state.")] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only those with an overdue application.")] = False,
     as_json: JsonOption = False,
     as_csv: CsvOption = False,
 ) -> None:
-    """Registered enterprises, with their jurisdiction and number of applications."""
-    from states.listing import enterprise_rows
+    """Registered enterprises, with their jurisdiction and number of (matching) applications."""
+    from states.listing import ApplicationFilter, enterprise_rows
 
+    flt = ApplicationFilter(season=season, tier=tier, states=tuple(state or ()), overdue=overdue)
+    now = STATE.now() if flt != ApplicationFilter() else None
     with _session() as session:
-        rows = enterprise_rows(session, unit=unit, season=season)
+        rows = enterprise_rows(session, unit=unit, season=season, flt=flt, now=now)
     columns = {"id": "#", "credit_code": "credit code", "name": "name", "jurisdiction": "jurisdiction",
                "industry": "industry", "applications": "applications"}  # fmt: skip
     _render(rows, columns=columns, title="enterprises", as_json=as_json, as_csv=as_csv)

@@ -41,7 +41,7 @@ BENCHES: list[Bench] = [
     Bench("registration", "bench.registration_bench:run", "size", 300),  # bulk door vs Core executemany
     Bench("national", "bench.national_bench:run", "size", 200),  # basic filings end to end (make bench-national)
     Bench("audit", "bench.audit_bench:run", "size", 60),  # `audit verify` vs a SELECT of every event (events/s)
-    Bench("web", "bench.web_bench:run", "requests", 50),  # slot: web p95 rows (web issue)
+    Bench("web", "bench.web_bench:run", "size", 5_000),  # inbox and application page p95 vs a bare FastAPI page
     Bench("workers", "bench.workers_bench:run", "size", 8),  # several Prefect workers on one server
 ]
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from models.database import make_engine, migrate
+from states.system import mark_replay
 
 
 @contextmanager
@@ -19,6 +20,7 @@ def fresh_database(name: str) -> Iterator[Engine]:
     with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as folder:
         engine = make_engine(f"sqlite:///{Path(folder) / 'bench.db'}")
         migrate(engine)
+        mark_replay(engine)  # the bench replays a season: a replay database
         try:
             yield engine
         finally:

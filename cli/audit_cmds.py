@@ -54,11 +54,16 @@ def audit_verify(
         from models.database import session_scope
         from states.audit import verify
         from states.ledger import read_anchor
+        from states.system import database_mode
 
         document = read_anchor(anchor) if anchor is not None else None
         with session_scope() as session:
             report = verify(session, anchor=document)
+            mode = database_mode(session)
         _print_report(report, f", {report.rows} rows cross-checked")
+        if mode == "replay" and not STATE.json:
+            console.print("[yellow]replay database[/]: business times (at) were set by the replay; "
+                          "recorded_at holds the real time of each event")  # fmt: skip
     if not report.ok:
         raise typer.Exit(AUDIT_FAILED)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -9,32 +10,38 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import select
-from sqlmodel import col
+from sqlmodel import Session, col
 
 from models.errors import InvalidInput
+from models.tables import Actor
 
 
-def register_file(rows: list[dict[str, Any]], *, file: Path, at: datetime, console: Console,
-                  quiet: bool) -> list[dict[str, Any]]:  # fmt: skip
+def register_file(rows: list[dict[str, Any]], *, file: Path, at: datetime, console: Console, quiet: bool,
+                  actor_of: Callable[[Session], Actor]) -> list[dict[str, Any]]:  # fmt: skip
     """Check every row (the first bad one refuses the file, nothing written), then register them in
     batches; returns id, credit code and name of every enterprise of the file, in its order, and the
     fields of the file an already registered enterprise kept (`enterprise update` changes them)."""
     from models.database import session_scope
     from models.tables import Enterprise
+    from states.accounts import check_may_register
     from states.bulk import register_enterprises
     from states.intake import SYSTEM_ACTOR, field_changes, validated_enterprise
 
-    for index, row in enumerate(rows, start=1):
-        try:
-            validated_enterprise(row, at)
-        except InvalidInput as error:
-            raise InvalidInput(f"{file}: enterprise #{index}: {error.message}", rule=error.rule,
-                               source=error.source) from None  # fmt: skip
     columns = (TextColumn("registering enterprises"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     progress = Progress(*columns, console=console, disable=quiet or len(rows) < 2, transient=True)
-    with session_scope() as session, progress:
-        task = progress.add_task("enterprises", total=len(rows))
-        register_enterprises(session, rows, actor=SYSTEM_ACTOR, at=at, progress=lambda n: progress.advance(task, n))
+    with session_scope() as session:
+        actor = actor_of(session)
+        for index, row in enumerate(rows, start=1):
+            try:
+                validated_enterprise(row, at)
+            except InvalidInput as error:
+                raise InvalidInput(f"{file}: enterprise #{index}: {error.message}", rule=error.rule,
+                                   source=error.source) from None  # fmt: skip
+            if actor is not SYSTEM_ACTOR:  # production: an administrator or officer of the enterprise's scope
+                check_may_register(actor, row)
+        with progress:
+            task = progress.add_task("enterprises", total=len(rows))
+            register_enterprises(session, rows, actor=actor, at=at, progress=lambda n: progress.advance(task, n))
         codes = [validated_enterprise(r, at)["credit_code"] for r in rows]
         found: dict[str, Enterprise] = {}
         for start in range(0, len(codes), 500):

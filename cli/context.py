@@ -10,8 +10,6 @@ from typing import Any
 
 from rich.console import Console
 
-from models.clock import Clock, clock_from_env
-
 console = Console()
 err_console = Console(stderr=True)
 
@@ -20,18 +18,20 @@ err_console = Console(stderr=True)
 class CliState:
     now_text: str | None = None
     json: bool = False
-
-    @property
-    def clock(self) -> Clock:
-        try:
-            return clock_from_env(self.now_text)
-        except ValueError as exc:
-            from models.errors import InvalidInput
-
-            raise InvalidInput(f"--now: {exc}", rule="clock") from None
+    _at: tuple[str | None, datetime] | None = None
 
     def now(self) -> datetime:
-        return self.clock.now()
+        """The instant this command acts at, fixed for the command. Production databases take the server
+        clock and refuse `--now`/FACTORY_REVIEW_NOW (exit 2); replay databases take them (states.system).
+        It reads the database mode in a read-only session of its own (no write lock on SQLite)."""
+        if self._at is None or self._at[0] != self.now_text:
+            from models.database import read_session
+            from states.system import clock_for, parse_requested
+
+            parse_requested(self.now_text)  # a malformed instant is refused before the database is opened
+            with read_session() as session:  # safe inside a command's own open session
+                self._at = (self.now_text, clock_for(session, requested=self.now_text).now())
+        return self._at[1]
 
 
 STATE = CliState()

@@ -32,6 +32,9 @@ def _point_everything_at(db: Path) -> Any:
     database.get_engine.cache_clear()
     engine = database.get_engine()
     database.migrate(engine)
+    from states.system import mark_replay
+
+    mark_replay(engine)  # a replay: the season's instants are the calendar's, not the server clock's
     return engine
 
 
@@ -192,4 +195,19 @@ def run_demo(*, output: Path, enterprises: int, seed: int, fast: bool, as_json: 
         print_summary(summary, console)
         console.print(f"written under {output}/: demo.db, mail/, summary-tables/, audit/, lifecycle.md, "
                       "refusals.jsonl, summary.json")  # fmt: skip
+    _web_hint(Path(output) / "demo.db", console)
     return summary
+
+
+def _web_hint(db: Path, console: Console) -> None:
+    """Demo accounts in the demo's database, and how to open it in the web app (issue #13 §9)."""
+    from models.database import make_engine
+    from web.demo_accounts import add_demo_accounts, hint
+
+    engine = make_engine(f"sqlite:///{db.resolve()}")
+    try:
+        accounts = add_demo_accounts(engine)
+    finally:
+        engine.dispose()
+    for line in hint(db, accounts):
+        console.print(line, highlight=False, markup=False, soft_wrap=True)

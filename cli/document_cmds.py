@@ -16,7 +16,7 @@ paper_app = typer.Typer(
     help="The paper-copy register: the paper copy must equal the online version (251 §2(二)3).", no_args_is_help=True
 )
 
-AsOption = Annotated[str, typer.Option("--as", help="ROLE@UNIT of the reader.")]
+AsOption = Annotated[str | None, typer.Option("--as", help="ROLE@UNIT of the reader (replay databases only).")]
 OutOption = Annotated[Path, typer.Option("--output", "-o", help="File to write; .html writes HTML, else PDF.")]
 SeasonOption = Annotated[str, typer.Option(help="Season name.")]
 
@@ -35,16 +35,16 @@ def _write(html: str, output: Path) -> None:
         console.print(f"written {output} ({output.stat().st_size:,} bytes)", highlight=False)
 
 
-def _with_actor(spec: str, build: Any) -> str:
+def _with_actor(spec: str | None, build: Any) -> str:
+    from cli.identity import acting_actor
     from models.database import session_scope
-    from states.intake import resolve_actor
 
-    with session_scope() as session:
-        return str(build(session, resolve_actor(session, spec)))
+    with session_scope() as session:  # the signed-in reader; `--as` only on a replay database (issue #11 §4)
+        return str(build(session, acting_actor(session, spec)))
 
 
 @document_app.command("application")
-def document_application(application: int, as_: AsOption, output: OutOption) -> None:
+def document_application(application: int, output: OutOption, as_: AsOption = None) -> None:
     """The printable 申报书 with the frozen content's SHA-256 and a QR code of it."""
     from documents.builders import application_html
 
@@ -52,7 +52,7 @@ def document_application(application: int, as_: AsOption, output: OutOption) -> 
 
 
 @document_app.command("pledge")
-def document_pledge(application: int, as_: AsOption, output: OutOption) -> None:
+def document_pledge(application: int, output: OutOption, as_: AsOption = None) -> None:
     """The 真实性承诺书 for the application, tied to its frozen hash."""
     from documents.builders import pledge_html
 
@@ -63,8 +63,8 @@ def document_pledge(application: int, as_: AsOption, output: OutOption) -> None:
 def document_summary_table(
     unit: Annotated[str, typer.Option(help="Recommending unit.")],
     tier: Annotated[str, typer.Option(help="excellent or leading.")],
-    as_: AsOption,
     output: OutOption,
+    as_: AsOption = None,
     season: SeasonOption = "2025",
 ) -> None:
     """The 推荐汇总表 as a printable form (landscape A4), ready to stamp."""
@@ -77,8 +77,8 @@ def document_summary_table(
 def document_letter(
     unit: Annotated[str, typer.Option(help="Recommending unit.")],
     tier: Annotated[str, typer.Option(help="excellent or leading.")],
-    as_: AsOption,
     output: OutOption,
+    as_: AsOption = None,
     season: SeasonOption = "2025",
 ) -> None:
     """The 推荐函 of the unit's ranked recommendation."""
@@ -111,20 +111,20 @@ def document_notice(
 def paper_record(
     application: int,
     printed_hash: Annotated[str, typer.Option("--hash", help="The SHA-256 printed on the 申报书.")],
-    as_: AsOption,
+    as_: AsOption = None,
     note: Annotated[str, typer.Option(help="Remarks.")] = "",
 ) -> None:
     """Record a paper copy's arrival; a hash that differs from the online version is recorded and refused."""
+    from cli.identity import acting_actor
     from models.database import session_scope
     from programmes.paper_copies import record_paper_copy
-    from states.intake import resolve_actor
 
     with session_scope() as session:
         copy = record_paper_copy(
             session,
             application_id=application,
             printed_sha256=printed_hash,
-            actor=resolve_actor(session, as_),
+            actor=acting_actor(session, as_),
             at=STATE.now(),
             note=note,
         )

@@ -85,8 +85,9 @@ def application_edit(
 ) -> None:
     """Replace the content of a draft or returned application, as its enterprise; the audit records the diff."""
     from cli.files import load_application_file
+    from cli.identity import acting_actor
     from models.errors import InvalidInput
-    from states.intake import field_changes, resolve_actor, update_content
+    from states.intake import field_changes, update_content
     from states.queries import application_and_enterprise
 
     parsed = load_application_file(file)
@@ -99,7 +100,7 @@ def application_edit(
                 f"{file.name} is for {' / '.join(theirs)}, application {application_id} is {' / '.join(mine)}",
                 rule="application-edit",
             )
-        actor = resolve_actor(session, f"enterprise@{enterprise.credit_code}")
+        actor = acting_actor(session, replay_default=f"enterprise@{enterprise.credit_code}")
         content = parsed.model_dump(mode="json")
         before = dict(application.content or {})
         update_content(session, application_id, content=content, pledge=content.get("pledge"), actor=actor,
@@ -115,15 +116,20 @@ def application_edit(
 @enterprise_app.command("list")
 def enterprise_list(
     unit: Annotated[str | None, typer.Option(help="Only enterprises in this jurisdiction (and below).")] = None,
-    season: Annotated[str, typer.Option(help="Season whose units name the jurisdictions.")] = "2025",
+    season: Annotated[str | None, typer.Option(help="Only those with an application in this season.")] = None,
+    tier: Annotated[str | None, typer.Option(help="Only those with an application of this tier.")] = None,
+    state: Annotated[list[str] | None, typer.Option(help="Only those with an application in this state.")] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only those with an overdue application.")] = False,
     as_json: JsonOption = False,
     as_csv: CsvOption = False,
 ) -> None:
-    """Registered enterprises, with their jurisdiction and number of applications."""
-    from states.listing import enterprise_rows
+    """Registered enterprises, with their jurisdiction and number of (matching) applications."""
+    from states.listing import ApplicationFilter, enterprise_rows
 
+    flt = ApplicationFilter(season=season, tier=tier, states=tuple(state or ()), overdue=overdue)
+    now = STATE.now() if flt != ApplicationFilter() else None
     with _session() as session:
-        rows = enterprise_rows(session, unit=unit, season=season)
+        rows = enterprise_rows(session, unit=unit, season=season, flt=flt, now=now)
     columns = {"id": "#", "credit_code": "credit code", "name": "name", "jurisdiction": "jurisdiction",
                "industry": "industry", "applications": "applications"}  # fmt: skip
     _render(rows, columns=columns, title="enterprises", as_json=as_json, as_csv=as_csv)
@@ -137,11 +143,12 @@ def enterprise_update(
 ) -> None:
     """Change registered enterprises' fields; each change is audited with the old and new values."""
     from cli.files import load_mappings
-    from states.intake import resolve_actor, update_enterprise
+    from cli.identity import acting_actor
+    from states.intake import update_enterprise
 
     out = []
     with _session() as session:
-        actor = resolve_actor(session, as_)
+        actor = acting_actor(session, as_)  # --as only on a replay (issue #11 §4)
         for item in load_mappings(file, "enterprises"):
             enterprise, changes = update_enterprise(session, data=item, actor=actor, at=STATE.now())
             out.append({"credit_code": enterprise.credit_code, "name": enterprise.name, "changes": changes})

@@ -39,12 +39,21 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON 
 
 
 @app.callback()
-def _root(now: NowOption = None, json_out: JsonOption = False) -> None:
+def _root(ctx: typer.Context, now: NowOption = None, json_out: JsonOption = False) -> None:
     from programmes.wiring import assemble
 
     assemble()  # the composition root: guards and season tracks, before any command runs
-    STATE.now_text = now or os.environ.get("FACTORY_REVIEW_NOW")
+    STATE.now_text = now or os.environ.get("FACTORY_REVIEW_NOW") or None
     STATE.json = json_out
+    STATE._at = None
+    if STATE.now_text and ctx.invoked_subcommand not in _OWN_CLOCK:
+        STATE.now()  # a production database refuses a fixed clock whatever the command (exit 2)
+
+
+# init/demo/diagram set up a database or touch none; the others ask STATE.now() themselves, after checking
+# their own arguments, so malformed input is refused before the database is opened.
+_OWN_CLOCK = frozenset({"init", "demo", "diagram", "act", "apply", "enterprise", "recommend", "extend",
+                        "reminders", "outbox"})  # fmt: skip
 
 
 def _session() -> Any:
@@ -57,18 +66,32 @@ def _session() -> Any:
 
 
 @app.command()
-def init() -> None:
-    """Create or upgrade the database (SQLite under ./data unless DATABASE_URL is set)."""
-    from models.database import get_engine, migrate
+def init(
+    replay: Annotated[bool, typer.Option("--replay", help="A replay database: --now and --as are accepted.")] = False,
+    admin: Annotated[str | None, typer.Option("--admin", help="E-mail of the first ministry administrator.")] = None,
+    password_file: Annotated[Path | None, typer.Option("--password-file", help="First line: the password.")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="The administrator's display name.")] = None,
+) -> None:
+    """Create or upgrade the database (SQLite under ./data unless DATABASE_URL is set); set its mode once."""
+    from cli.identity import read_password, real_now
+    from models.database import get_engine, migrate, session_scope
     from models.settings import get_settings
+    from states.system import set_mode
 
     migrate(get_engine())
+    with session_scope() as session:
+        mode = set_mode(session, replay=replay, now=STATE.now_text if replay else None)
+        if admin:
+            from states.accounts import create_first_admin
+
+            password = read_password(password_file, confirm=password_file is None)
+            create_first_admin(session, email=admin, password=password, display_name=name, at=real_now())
     url = get_settings().resolved_database_url
     shown = url.split("@")[-1] if "@" in url else url
     if STATE.json:
-        emit_json({"database": shown, "migrated": True})
+        emit_json({"database": shown, "migrated": True, "mode": mode, "admin": admin})
     else:
-        console.print(f"database ready: [bold]{shown}[/]")
+        console.print(f"database ready: [bold]{shown}[/] ({mode})" + (f"; administrator {admin}" if admin else ""))
 
 
 @enterprise_app.command("add")
@@ -77,12 +100,15 @@ def enterprise_add(
 ) -> None:
     """Register enterprises from a file (an existing credit code is left as it is: `enterprise update` changes it).
 
-    Every item is checked first: one bad item refuses the file and nothing is written. A long file is
-    registered in batches (states.bulk, one transaction each) with a progress bar."""
+    Every item is checked first (and, but for the scheduler, that the actor may register it): one bad item
+    refuses the file and nothing is written. A long file is registered in batches (states.bulk, one
+    transaction each) with a progress bar."""
     from cli.bulk import register_file
+    from cli.identity import acting_actor
 
     items = load_mappings(file, "enterprises")
-    added = register_file(items, file=file, at=STATE.now(), console=console, quiet=STATE.json)
+    added = register_file(items, file=file, at=STATE.now(), console=console, quiet=STATE.json,
+                          actor_of=lambda session: acting_actor(session, replay_default="system@system"))  # fmt: skip
     if STATE.json:
         emit_json(added)
         return
@@ -99,11 +125,16 @@ def actor_add(
     name: Annotated[str, typer.Option(help="Display name.")],
     email: Annotated[str, typer.Option(help="Where notifications go.")] = "",
 ) -> None:
-    """Register an actor (idempotent)."""
+    """Register an actor on a replay database (idempotent); in production, accounts: `account add`."""
+    from models.errors import ReplayOnly
     from states.intake import add_actor, parse_actor
+    from states.system import is_replay
 
     role, unit = parse_actor(spec)
     with _session() as session:
+        if not is_replay(session):
+            raise ReplayOnly("actors are accounts on a production database: `factory-review account add`",
+                             rule="replay-only")  # fmt: skip
         actor = add_actor(session, name=name, email=email, role=role, unit=unit)
     if STATE.json:
         emit_json(actor.model_dump())
@@ -120,18 +151,20 @@ def apply(
     submit: Annotated[bool, typer.Option("--submit", help="Submit right away (freezes the content).")] = False,
 ) -> None:
     """Create a draft application from a file, as the enterprise it names."""
+    from cli.identity import acting_actor
     from models.errors import ReviewError
-    from states.intake import create_from_file, resolve_actor
+    from states.intake import create_from_file
     from states.service import transition
 
     parsed = load_application_file(file)
+    at = STATE.now()
     with _session() as session:
-        actor = resolve_actor(session, f"enterprise@{parsed.credit_code}")
-        application = create_from_file(session, parsed, actor=actor, at=STATE.now())
+        actor = acting_actor(session, replay_default=f"enterprise@{parsed.credit_code}")
+        application = create_from_file(session, parsed, actor=actor, at=at)
         result = None
         if submit:
             try:
-                result = transition(session, application.id, "submit", actor=actor, at=STATE.now())
+                result = transition(session, application.id, "submit", actor=actor, at=at)
             except ReviewError as exc:  # the draft stays (the audit is append-only): say so plainly
                 exc.message += (f" — application {application.id} was kept as a draft: correct it with "
                                 f"`application edit {application.id} FILE`, then `act {application.id} submit`")
@@ -155,13 +188,15 @@ def apply(
 def act(
     application_id: Annotated[int, typer.Argument(help="Application id.")],
     event: Annotated[str, typer.Argument(help="Event name from the lifecycle table (see `factory-review diagram`).")],
-    as_: Annotated[str, typer.Option("--as", help="Acting ROLE@UNIT.")],
+    as_: Annotated[str | None, typer.Option("--as", help="Acting ROLE@UNIT (replay databases only).")] = None,
     reason: Annotated[str, typer.Option(help="Why (required for reject, return, objections).")] = "",
     data: Annotated[str, typer.Option(help="Extra JSON data recorded with the event.")] = "{}",
 ) -> None:
-    """Fire one lifecycle event through the one door (guards, audit, mail, all or nothing)."""
+    """Fire one lifecycle event through the one door, as the signed-in account (guards, audit, mail, all or
+    nothing)."""
+    from cli.identity import acting_actor
     from models.errors import InvalidInput
-    from states.intake import resolve_actor
+    from states.intake import parse_actor
     from states.service import transition
 
     try:
@@ -170,9 +205,12 @@ def act(
             raise ValueError("must be a JSON object")
     except ValueError as exc:
         raise InvalidInput(f"--data: {exc}", rule="input") from None
+    if as_ is not None:
+        parse_actor(as_)  # a malformed --as (an empty one too) is refused before the database is opened
+    at = STATE.now()
     with _session() as session:
-        actor = resolve_actor(session, as_)
-        result = transition(session, application_id, event, actor=actor, at=STATE.now(), reason=reason, data=extra)
+        actor = acting_actor(session, as_)
+        result = transition(session, application_id, event, actor=actor, at=at, reason=reason, data=extra)
     if STATE.json:
         emit_json(result.__dict__)
     else:
@@ -192,6 +230,7 @@ def show(application_id: Annotated[int, typer.Argument(help="Application id.")])
 
     with _session() as session:
         application, enterprise = application_and_enterprise(session, application_id)
+        _check_reader(session, application, enterprise)
         row = application.model_dump(mode="json")
         row["enterprise"] = {"credit_code": enterprise.credit_code, "name": enterprise.name}
     if STATE.json:
@@ -212,21 +251,39 @@ def show(application_id: Annotated[int, typer.Argument(help="Application id.")])
     console.print(table)
 
 
+def _check_reader(session: Any, application: Any, enterprise: Any) -> None:
+    """Production: the signed-in account must have the application in its scope (an out-of-scope id reads
+    as unknown). A replay database is open to whoever holds the file."""
+    from cli.identity import current_account
+    from models.errors import NotFound
+    from states.accounts import may_read
+    from states.system import is_replay
+
+    if is_replay(session):
+        return
+    if not may_read(current_account(session), application, enterprise):
+        raise NotFound(f"application {application.id} does not exist")
+
+
 def _history_rows(application_id: int) -> list[dict[str, Any]]:
     from models.clock import shanghai_text
     from models.errors import NotFound
-    from models.tables import Application
+    from models.tables import Application, Enterprise
     from states.audit import history as audit_history
 
     with _session() as session:
-        if session.get(Application, application_id) is None:
+        application = session.get(Application, application_id)
+        if application is None:
             raise NotFound(f"application {application_id} does not exist")
+        _check_reader(session, application, session.get(Enterprise, application.enterprise_id))
         events = audit_history(session, f"application:{application_id}")
         return [
             {
                 "seq": e.seq,
                 "at": shanghai_text(e.at) if e.at else "",
                 "at_utc": e.at.isoformat() if e.at else "",
+                "recorded_at": shanghai_text(e.recorded_at) if e.recorded_at else "",
+                "recorded_differs": _differs(e.at, e.recorded_at),
                 "actor": f"{e.actor_role}@{e.actor_unit}",
                 "actor_name": e.actor_name,
                 "event": e.event,
@@ -238,6 +295,11 @@ def _history_rows(application_id: int) -> list[dict[str, Any]]:
             }
             for e in events
         ]
+
+
+def _differs(at: Any, recorded_at: Any) -> bool:
+    """A replay's business instant vs the real one (a few seconds apart is the same moment of work)."""
+    return bool(at and recorded_at and abs((at - recorded_at).total_seconds()) > 2)
 
 
 @app.command()
@@ -267,6 +329,8 @@ def print_history(rows: list[dict[str, Any]], *, title: str) -> None:
         move = f"{r['from'] or '·'} → {r['to']}" if r["to"] else ""
         console.print(f"[bold]#{r['seq']}[/] {r['at']}  [bold]{escape(r['event'])}[/]  {escape(move)}")
         lines = [f"by {r['actor']} {r['actor_name']}".rstrip()]
+        if r.get("recorded_differs"):  # a replay: the real time beside the replayed one
+            lines.append(f"recorded at (real): {r['recorded_at']}")
         if r["reason"]:
             lines.append(f"reason: {r['reason']}")
         if r["data"] not in ("", "{}"):
@@ -317,6 +381,7 @@ _SUBAPPS = (
     ("cli.notification_cmds", "reminders_app", "reminders"),
     ("cli.notification_cmds", "outbox_app", "outbox"),
     ("cli.serve", "app", None),
+    ("cli.account_cmds", "app", None),
     ("cli.stats_cmds", "stats_app", "stats"),
     ("cli.stats_cmds", "quota_app", "quota"),
     ("cli.list_cmds", "application_app", "application"),
@@ -330,6 +395,7 @@ _SUBAPPS = (
     ("cli.panel_cmds", "review_app", "review"),
     ("cli.document_cmds", "document_app", "document"),
     ("cli.document_cmds", "paper_app", "paper-copy"),
+    ("cli.web_cmd", "app", None),
 )
 
 

@@ -26,12 +26,12 @@ def _day(text: str, option: str) -> date:
 
 
 def _fire(application_id: int, event: str, as_: str, *, reason: str = "", data: dict[str, Any] | None = None) -> Any:
+    from cli.identity import acting_actor
     from models.database import session_scope
-    from states.intake import resolve_actor
     from states.service import transition
 
     with session_scope() as session:
-        actor = resolve_actor(session, as_)
+        actor = acting_actor(session, as_)  # --as only on a replay (issue #11 §4)
         return transition(session, application_id, event, actor=actor, at=STATE.now(), reason=reason, data=data)
 
 

@@ -22,12 +22,20 @@ NowOption = Annotated[
 ]
 
 
-def _now(now: str | None) -> Any:
-    from models.clock import clock_from_env
-
+def _now(now: str | None, *, acts: bool = True) -> Any:
+    """The instant (server clock in production; --now on a replay) and, for work that writes, a check that
+    an officer, administrator or service account is signed in (the scheduler on a replay)."""
     if now is not None:
         STATE.now_text = now
-    return clock_from_env(STATE.now_text).now()
+    at = STATE.now()
+    if acts:
+        from cli.identity import operator_actor
+        from models.database import session_scope
+        from states.intake import SYSTEM_ACTOR
+
+        with session_scope() as session:
+            operator_actor(session, SYSTEM_ACTOR)
+    return at
 
 
 def _json(flag: bool) -> bool:

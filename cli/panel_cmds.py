@@ -22,14 +22,17 @@ review_app = typer.Typer(
     help="Independent reviews: submit yours, read what you may (blind until submitted).", no_args_is_help=True
 )
 
-AsOption = Annotated[str, typer.Option("--as", help="ROLE@UNIT; an expert acts as expert@EMAIL.")]
+AsOption = Annotated[
+    str | None, typer.Option("--as", help="ROLE@UNIT; an expert acts as expert@EMAIL (replay databases only).")
+]
 Stage = Annotated[str, typer.Option(help="material_review, onsite_verification, acceptance, district_evaluation")]
 
 
-def _actor(session: Any, spec: str) -> Any:
-    from states.intake import resolve_actor
+def _actor(session: Any, spec: str | None) -> Any:
+    """The signed-in account's actor; `--as` only on a replay database (issue #11 §4)."""
+    from cli.identity import acting_actor
 
-    return resolve_actor(session, spec)
+    return acting_actor(session, spec)
 
 
 def _session() -> Any:
@@ -52,7 +55,7 @@ def expert_add(
             help="YAML/JSON: one expert or a list (name, email, province, employer, employer_credit_code, ties)."
         ),
     ],
-    as_: AsOption,
+    as_: AsOption = None,
 ) -> None:
     """Register experts (each also signs in as expert@EMAIL)."""
     from models.enums import Role
@@ -83,7 +86,7 @@ def panel_create(
     stage: Stage,
     tier: Annotated[str, typer.Option(help="Tier, e.g. leading.")],
     name: Annotated[str, typer.Option(help="Panel name, e.g. 领航级材料评审第一组.")],
-    as_: AsOption,
+    as_: AsOption = None,
     season: Annotated[str, typer.Option(help="Season name.")] = "2025",
 ) -> None:
     """Build a panel for a stage (only the stage's organising unit may)."""
@@ -98,7 +101,7 @@ def panel_create(
 
 @panel_app.command("add-members")
 def panel_add_members(
-    panel: int, experts: Annotated[list[int], typer.Argument(help="Expert ids.")], as_: AsOption
+    panel: int, experts: Annotated[list[int], typer.Argument(help="Expert ids.")], as_: AsOption = None
 ) -> None:
     """Add experts to a panel."""
     from programmes.panels import add_members
@@ -111,7 +114,7 @@ def panel_add_members(
 @panel_app.command("assign")
 def panel_assign(
     panel: int,
-    as_: AsOption,
+    as_: AsOption = None,
     application: Annotated[list[int] | None, typer.Option(help="Only these applications.")] = None,
     expert: Annotated[int | None, typer.Option(help="Assign this expert by hand.")] = None,
     override_reason: Annotated[str, typer.Option(help="Why a conflict is overridden.")] = "",
@@ -150,7 +153,7 @@ def panel_assign(
 def review_submit(
     review: int,
     file: Annotated[Path, typer.Argument(help="YAML: scores, recommendation, comments, findings.")],
-    as_: AsOption,
+    as_: AsOption = None,
 ) -> None:
     """Submit your review (once; it cannot change afterwards)."""
     from programmes.reviews import submit_review
@@ -175,7 +178,7 @@ def review_submit(
 
 
 @review_app.command("list")
-def review_list(application: int, stage: Stage, as_: AsOption) -> None:
+def review_list(application: int, stage: Stage, as_: AsOption = None) -> None:
     """The reviews of an application's stage that you may read."""
     from programmes.reviews import visible_reviews
 

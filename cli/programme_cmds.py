@@ -20,12 +20,14 @@ app = typer.Typer(
 season_app = typer.Typer(help="Season data files (programmes/seasons/*.yaml).", no_args_is_help=True)
 app.add_typer(season_app, name="season")
 
-AsOption = Annotated[str, typer.Option("--as", help="ROLE@UNIT, e.g. local_officer@sh.qingpu.")]
+AsOption = Annotated[
+    str | None, typer.Option("--as", help="ROLE@UNIT, e.g. local_officer@sh.qingpu (replay databases only).")
+]
 NowOption = Annotated[str | None, typer.Option("--now", help="Act as if it were this time (Asia/Shanghai).")]
 SeasonOption = Annotated[
-    str | None, typer.Option("--season", help="Season name or file (default: FACTORY_REVIEW_SEASON).")
+    str | None, typer.Option("--season", help="Season name (default: FACTORY_REVIEW_SEASON).")
 ]
-SeasonArgument = Annotated[str | None, typer.Argument(help="Season name or file (default: FACTORY_REVIEW_SEASON).")]
+SeasonArgument = Annotated[str | None, typer.Argument(help="Season name (default: FACTORY_REVIEW_SEASON).")]
 
 
 def _now(now: str | None):  # type: ignore[no-untyped-def]
@@ -50,6 +52,7 @@ def season_show(name: SeasonArgument = None) -> None:
         "scenarios": sum(len(g.scenarios) for g in s.guide),
         "kpis": len(s.kpis),
         "path": s.path,
+        "sha256": s.sha256,
     }
     if STATE.json:
         emit_json(summary)
@@ -68,6 +71,22 @@ def season_validate(file: Annotated[Path, typer.Argument(help="A season YAML fil
         emit_json({"file": str(file), "season": s.name, "valid": True})
     else:
         console.print(f"{file}: season {s.name} is valid ({len(s.units)} units, {len(s.deadlines)} deadlines)")
+
+
+@season_app.command("load")
+def season_load(file: Annotated[Path, typer.Argument(help="A season YAML file to register under its name.")]) -> None:
+    """Register a rulebook by its name (national administrators; audited, kept with its SHA-256)."""
+    from cli.identity import current_account, real_now
+    from models.database import session_scope
+    from states.rulebooks import load_rulebook
+
+    with session_scope() as session:
+        record = load_rulebook(session, by=current_account(session), path=file, at=real_now())
+        result = {"season": record.name, "sha256": record.sha256}
+    if STATE.json:
+        emit_json(result)
+    else:
+        console.print(f"season {result['season']} registered (sha256 {result['sha256']})")
 
 
 @season_app.command("deadlines")
@@ -106,19 +125,19 @@ def recommend(
     unit: Annotated[str, typer.Argument(help="The recommending unit, e.g. sh.qingpu.")],
     tier: Annotated[str, typer.Argument(help="excellent or leading.")],
     app_ids: Annotated[list[int], typer.Argument(help="Application ids in priority order (1st = highest).")],
-    as_: AsOption,
+    as_: AsOption = None,
     now: NowOption = None,
     season: Annotated[str | None, typer.Option("--season")] = None,
     reason: Annotated[str, typer.Option(help="Why this order (recorded on every application and the round).")] = "",
 ) -> None:
     """Submit UNIT's ranked recommendation for TIER: a total priority order within quota and deadline."""
+    from cli.identity import acting_actor
     from models.database import session_scope
     from programmes.recommendation import submit_ranked_recommendation
-    from states.intake import resolve_actor
 
     at = _now(now)
     with session_scope() as session:
-        actor = resolve_actor(session, as_)
+        actor = acting_actor(session, as_)
         round_ = submit_ranked_recommendation(
             session, unit=unit, tier=tier, ranked_application_ids=app_ids, actor=actor, at=at, season=season,
             reason=reason,
@@ -145,16 +164,16 @@ def extend(
     unit: Annotated[str, typer.Argument(help="The unit whose deadline is extended.")],
     step: Annotated[str, typer.Argument(help="submit or recommend.")],
     until: Annotated[str, typer.Argument(help="New last day, YYYY-MM-DD (Asia/Shanghai, end of day).")],
-    as_: AsOption,
     reason: Annotated[str, typer.Option("--reason", help="Why (recorded in the audit trail).")],
+    as_: AsOption = None,
     now: NowOption = None,
     season: SeasonOption = None,
 ) -> None:
     """Grant an explicit, audited deadline extension to one unit (admin at the unit or above)."""
+    from cli.identity import acting_actor
     from models.database import session_scope
     from models.errors import InvalidInput
     from programmes.recommendation import grant_extension
-    from states.intake import resolve_actor
 
     try:
         day = date.fromisoformat(until)
@@ -162,7 +181,7 @@ def extend(
         raise InvalidInput(f"until: not a date: {until!r}", rule="input") from None
     at = _now(now)
     with session_scope() as session:
-        actor = resolve_actor(session, as_)
+        actor = acting_actor(session, as_)
         row = grant_extension(
             session, unit=unit, step=step, until=day, actor=actor, reason=reason, at=at, season=season
         )

@@ -56,14 +56,14 @@ def stats_load(
     season: SeasonOption = "2025",
 ) -> None:
     """Load a season's statistics as a new, audited version (the whole file or nothing)."""
+    from cli.identity import acting_actor
     from programmes.season import get_season
     from programmes.statistics import load_statistics, parse_statistics, read_cells
-    from states.intake import resolve_actor
 
     s = get_season(season)
     values = parse_statistics(s, read_cells(file), file.name)
     with _session() as session:
-        actor = resolve_actor(session, as_)
+        actor = acting_actor(session, as_)  # --as only on a replay (issue #11 §4)
         row, created = load_statistics(session, s, values, actor=actor, at=STATE.now(), file_name=file.name)
         out = {"season": row.season, "version": row.version, "sha256": row.sha256, "created": created,
                "units": {key: len(v) for key, v in row.values.items()}}  # fmt: skip

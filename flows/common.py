@@ -15,6 +15,7 @@ another district).
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -24,7 +25,7 @@ from typing import Any, Literal, TypeVar
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
@@ -36,7 +37,8 @@ from models.settings import get_settings
 from models.tables import Actor, Application, AuditEvent
 from programmes.wiring import assemble
 from states.audit import history
-from states.intake import parse_actor, resolve_actor
+from states.identity import TOKEN_ENV, flow_actor
+from states.intake import parse_actor
 from states.lifecycle import TABLES
 from states.queries import describe, markdown_table
 from states.service import transition
@@ -101,8 +103,12 @@ class StageParams(BaseModel):
         return value or None
 
     def at(self) -> datetime:
-        """The instant this run acts at (fixed for the whole batch)."""
-        return parse_instant(self.now) if self.now else clock_from_env().now()
+        """The instant this run acts at (fixed for the whole batch): the server clock on a production
+        database, where `now` and FACTORY_REVIEW_NOW are refused; on a replay, the requested instant."""
+        from states.system import clock_for, requested_now
+
+        with session_scope() as session:
+            return clock_for(session, requested=requested_now(self.now)).now()
 
 
 class Outcome(BaseModel):
@@ -323,17 +329,60 @@ def load_decisions_file(path: str | Path, model: type[M]) -> M:
         raise InvalidInput(f"{file}: {str(exc).splitlines()[0]}", rule="input-file") from None
 
 
+FORM_TOKEN_HELP = (
+    "Production databases: a one-time form token from `factory-review form-token` (signed in as yourself). "
+    "The decisions are recorded as your account's; the token is revoked once used."
+)
+_DECIDERS: dict[str, Actor] = {}  # flow run id → the account that entered the run's form decisions
+
+
 def ask_for(model: type[M], *, description: str, timeout: int, **initial: Any) -> M:
     """Pause the run for a human decision; the Prefect UI renders `model` as a form.
 
-    Pauses are for decisions taken within the hour (the timeout fails the run); long waits are scheduled
-    runs instead (see flows.cultivation)."""
+    On a production database the form also asks for a one-time form token: Prefect has no accounts, so
+    the token says who decided, and the run fires the decisions as that account (the door checks its
+    role and unit). The token is revoked as soon as it is read, so the copy Prefect keeps of the form's
+    input opens nothing. Pauses are for decisions taken within the hour (the timeout fails the run); long
+    waits are scheduled runs instead (see flows.cultivation)."""
     from prefect.flow_runs import pause_flow_run
     from prefect.input import RunInput
 
-    form = RunInput.subclass_from_base_model_type(model).with_initial_data(description=description, **initial)
+    from states.system import is_replay
+
+    with session_scope() as session:
+        signed = not is_replay(session)
+    base: type[BaseModel] = model
+    if signed:
+        base = create_model(f"Signed{model.__name__}", __base__=model,
+                            form_token=(str, Field(default="", description=FORM_TOKEN_HELP)))  # fmt: skip
+    form = RunInput.subclass_from_base_model_type(base).with_initial_data(description=description, **initial)
     answer = pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=2)
-    return model.model_validate(answer.model_dump(exclude={"metadata"}) if answer is not None else {})
+    raw = answer.model_dump(exclude={"metadata"}) if answer is not None else {}
+    if signed:
+        _record_decider(str(raw.pop("form_token", "") or ""))
+    return model.model_validate(raw)
+
+
+def _record_decider(token: str) -> None:
+    """Resolve and revoke the form token; later tasks of this run act as its account (`resolve_actor`)."""
+    from prefect.runtime import flow_run
+
+    from states.accounts import actor_for
+    from states.signin import redeem_form_token
+
+    with session_scope() as session:
+        _DECIDERS[str(flow_run.id)] = actor_for(redeem_form_token(session, token))
+
+
+def resolve_actor(session: Any, spec: str) -> Actor:
+    """Who a run acts as: `spec` on a replay database; in production the account that entered the run's
+    form decisions, else the deployment's FACTORY_REVIEW_TOKEN account (states.identity.flow_actor)."""
+    from prefect.runtime import flow_run
+
+    decider = _DECIDERS.get(str(flow_run.id)) if flow_run.id else None
+    if decider is not None:
+        return decider
+    return flow_actor(session, spec, os.environ.get(TOKEN_ENV))
 
 
 # ---- reporting ----------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from flows.common import (
     chunks,
     fire_all,
     publish,
+    resolve_actor,
     run_name,
     session_scope,
 )
@@ -33,7 +34,7 @@ from models.enums import Role
 from models.errors import ReviewError
 from programmes.application_file import ApplicationFile, load_application_file
 from states.audit import content_digest
-from states.intake import create_from_file, parse_actor, resolve_actor, update_content
+from states.intake import create_from_file, parse_actor, update_content
 from states.lifecycle import State
 from states.queries import find_application
 

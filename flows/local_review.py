@@ -29,6 +29,7 @@ from flows.common import (
     current_state,
     decisions_of,
     publish,
+    resolve_actor,
     run_name,
     session_scope,
     stage_report,
@@ -36,7 +37,6 @@ from flows.common import (
 from models.errors import ReviewError
 from programmes.season import get_season
 from states.audit import history
-from states.intake import resolve_actor
 from states.queries import held_by
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "get_engine",
     "make_engine",
     "migrate",
+    "read_session",
     "retry_on_disconnect",
     "session_scope",
     "unit_of_work",
@@ -102,12 +103,24 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A `read_only` connection (e.g. the CLI reading the database's mode) never waits for the write lock.
+        read_only = connection.get_execution_options().get("read_only")
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 @lru_cache(maxsize=4)
 def get_engine(url: str | None = None) -> Engine:
     return make_engine(url)
+
+
+@contextmanager
+def read_session(engine: Engine | None = None) -> Iterator[Session]:
+    """A session for reads only: on SQLite it takes no write lock, so it can be opened while another
+    session of the same process holds one (it sees what was committed)."""
+    with (engine or get_engine()).connect() as connection:
+        connection.execution_options(read_only=True)
+        with Session(bind=connection) as session:
+            yield session
 
 
 @contextmanager

@@ -57,6 +57,24 @@ class NotAuthorised(ReviewError, PermissionError):
     default_rule = "authorisation"
 
 
+class NotAuthenticated(ReviewError, PermissionError):
+    """No valid sign-in: unknown account, wrong password, expired or revoked token, no session at all."""
+
+    default_rule = "authentication"
+
+
+class AccountLocked(NotAuthenticated):
+    """Too many wrong passwords in a row: the account is locked for a while (OWASP ASVS V2.2.1)."""
+
+    default_rule = "lock-out"
+
+
+class ReplayOnly(InvalidInput):
+    """`--now`, `FACTORY_REVIEW_NOW` or `--as` on a production database: only a replay may fix the clock."""
+
+    default_rule = "replay-only"
+
+
 class TransitionRefused(ReviewError):
     """The event is not allowed from the application's current state (or a guard said no)."""
 

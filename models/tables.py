@@ -31,8 +31,8 @@ class Enterprise(SQLModel, table=True):
     name: str = Field(max_length=200)
     # Jurisdiction unit codes from the season data, e.g. province "sh", district "sh.qingpu".
     province: str = Field(max_length=40, index=True)
-    city: str | None = Field(default=None, max_length=60)
-    district: str | None = Field(default=None, max_length=80)
+    city: str | None = Field(default=None, max_length=60, index=True)  # indexed: the web's scope filter
+    district: str | None = Field(default=None, max_length=80, index=True)
     industry: str = Field(max_length=60)
     # 251 §2(一)1: an independent legal person, or a branch in industries such as 石油石化 / 有色金属.
     is_branch: bool = False
@@ -126,6 +126,8 @@ class Application(SQLModel, table=True):
     created_at: datetime | None = _instant(nullable=False)
     updated_at: datetime | None = _instant(nullable=False)
     submitted_at: datetime | None = _instant()
+    # SHA-256 of the registered rulebook (season file) the application is judged by (issue #11 §6).
+    rulebook_sha256: str | None = Field(default=None, max_length=64)
     remind_at: datetime | None = Field(default=RECHECK, sa_column=_REMIND_AT)  # notifications/due.py
 
 
@@ -268,6 +270,65 @@ class PublicNotice(SQLModel, table=True):
     closes_on: date
     opened_by: str = Field(max_length=200)
     closed_at: datetime | None = _instant()
+
+
+class Account(SQLModel, table=True):
+    """A person or service that signs in. Its changes are audited on the chain `account:<id>`.
+
+    `unit` is a jurisdiction code, "miit" for the ministry, or the credit code of an enterprise account.
+    The password is only ever stored as an Argon2id hash (states/passwords.py)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True, index=True)  # normalised: stripped, lower-case
+    display_name: str = Field(max_length=100)
+    role: str = Field(max_length=30, index=True)
+    unit: str = Field(max_length=80, index=True)
+    enterprise_id: int | None = Field(default=None, foreign_key="enterprise.id")
+    password_hash: str = Field(max_length=200)
+    active: bool = True
+    confirmed: bool = True  # an enterprise's own registration waits for its district (企业注册账号)
+    service: bool = False  # a deployment's account: signs in with FACTORY_REVIEW_TOKEN only
+    created_by: int | None = Field(default=None)
+    created_at: datetime | None = _instant(nullable=False)
+    failed_logins: int = 0
+    locked_until: datetime | None = _instant()
+
+
+class AccountSession(SQLModel, table=True):
+    """A sign-in. Only the SHA-256 of the token is kept; the token itself is shown once."""
+
+    __tablename__ = "account_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    token_sha256: str = Field(max_length=64, unique=True, index=True)
+    kind: str = Field(max_length=10)  # cli | web | service
+    created_at: datetime | None = _instant(nullable=False)
+    expires_at: datetime | None = _instant(nullable=False)
+    revoked_at: datetime | None = _instant()
+    last_seen_at: datetime | None = _instant()
+
+
+class SystemState(SQLModel, table=True):
+    """Facts about the database itself: `mode` (production | replay), set once by `factory-review init`."""
+
+    __tablename__ = "system_state"
+
+    key: str = Field(primary_key=True, max_length=40)
+    value: str = Field(max_length=200)
+    set_at: datetime | None = _instant(nullable=False)
+
+
+class SeasonRecord(SQLModel, table=True):
+    """A rulebook an administrator loaded with `factory-review season load` (kept with its SHA-256)."""
+
+    __tablename__ = "season_record"
+
+    name: str = Field(primary_key=True, max_length=40)
+    sha256: str = Field(max_length=64)
+    text: str
+    loaded_by: int | None = Field(default=None)
+    loaded_at: datetime | None = _instant(nullable=False)
 
 
 class StatisticsVersion(SQLModel, table=True):

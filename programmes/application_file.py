@@ -143,6 +143,14 @@ class ApplicationFile(BaseModel):
         except CreditCodeError as exc:
             raise ValueError(f"{exc} (GB 32100-2015)") from None
 
+    @field_validator("season")
+    @classmethod
+    def _season_name(cls, value: str) -> str:
+        from programmes.season import season_path
+
+        season_path(value)  # a name, never a path or URL: nothing is read from it (issue #11 §6)
+        return value
+
     @field_validator("scenarios", "segments", "future_modes")
     @classmethod
     def _stripped(cls, value: list[str]) -> list[str]:

@@ -13,6 +13,7 @@ A malformed file raises `SeasonDataError` naming the file, the line and the fiel
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from datetime import date
@@ -403,6 +404,7 @@ class Season(_Model):
     contacts: tuple[Contact, ...] = ()
     panels: tuple[PanelRule, ...] = ()
     path: str = ""
+    sha256: str = ""  # of the file's text: the rulebook an application is judged by (set by parse_season)
 
     # ---- validation across sections ----------------------------------------------------------
 
@@ -736,6 +738,7 @@ def parse_season(text: str, path: str) -> Season:
     if not isinstance(data, dict):
         raise SeasonDataError(f"{path}, line 1: a season file is a mapping", rule="season-data", source=path)
     data.setdefault("path", path)
+    data["sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
     try:
         return Season.model_validate(data)
     except ValidationError as exc:
@@ -769,25 +772,30 @@ def load_season(path: str | Path) -> Season:
     return parse_season(text, str(path))
 
 
+SEASON_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+
+
 def season_dirs() -> list[Path]:
-    """Where season files live: FACTORY_REVIEW_SEASON_DIRS (if set), then programmes/seasons."""
+    """Where season files live: FACTORY_REVIEW_SEASON_DIRS (if the operator set it), then programmes/seasons."""
     from models.settings import get_settings
 
     extra = [Path(p) for p in get_settings().season_dirs.split(os.pathsep) if p]
     return [*extra, SEASONS_DIR]
 
 
-def season_path(name_or_path: str | Path) -> Path:
-    """A bare name ("2025") means <dir>/<name>.yaml in the first season folder that has it; anything else
-    is a path."""
-    text = str(name_or_path)
-    if "/" in text or text.endswith((".yaml", ".yml")):
-        return Path(text)
+def season_path(name: str | Path) -> Path:
+    """A season's file by name: <name>.yaml in the first season folder that has it. Only names: a path or
+    URL is refused before anything is read (issue #11 §6)."""
+    text = str(name)
+    if not SEASON_NAME.match(text):
+        raise InvalidInput(
+            f"season {text[:60]!r} is not a season name: seasons are chosen by name among the registered ones "
+            "(programmes/seasons/, `factory-review season load`), never by path or URL",
+            rule="season-by-name",
+            source="issue #11 §6",
+        )
     candidates = [d / f"{text}.yaml" for d in season_dirs()]
     return next((c for c in candidates if c.is_file()), candidates[-1])
-
-
-_FOUND: dict[tuple[str, str], Season] = {}  # (bare name, the configured folders) → its season
 
 
 @cache
@@ -795,32 +803,47 @@ def _cached(path: str) -> Season:
     return load_season(path)
 
 
-def get_season(name_or_path: str | Path | Season | None = None) -> Season:
-    """The season by name or path, loaded once per process (a `Season` is returned as it is); None: the
-    current season (FACTORY_REVIEW_SEASON)."""
+@cache
+def _parsed(name: str, sha256: str, text: str) -> Season:
+    return parse_season(text, f"season {name} (loaded, sha256 {sha256[:12]})")
+
+
+def _registered(name: str) -> Season | None:
+    """A season an administrator loaded into the database (`factory-review season load`)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from models.database import read_session
+    from models.tables import SeasonRecord
+
+    try:
+        with read_session() as session:  # may run inside a command's open write transaction
+            row = session.get(SeasonRecord, name)
+            return _parsed(row.name, row.sha256, row.text) if row is not None else None
+    except SQLAlchemyError:
+        return None
+
+
+def get_season(name: str | Path | Season | None = None) -> Season:
+    """A registered season by name, loaded once per process (a `Season` is returned as it is); None: the
+    current season (FACTORY_REVIEW_SEASON).
+
+    Registered: shipped in programmes/seasons/ (or a folder the operator named), or loaded by an
+    administrator. Nothing is read from a path or URL (issue #11 §6: a home-made rulebook would pass every
+    guard)."""
     from models.settings import get_settings
 
-    if isinstance(name_or_path, Season):
-        return name_or_path
-    if name_or_path is None:
-        name_or_path = get_settings().season
-    text = str(name_or_path)
-    found = (text, get_settings().season_dirs)
-    if found in _FOUND:  # bulk paths ask per row: no file-system call once a name was found
-        return _FOUND[found]
-    if len(text) > 255 or "\x00" in text:
-        raise NotFound(f"no season {text[:40]!r}…", rule="unknown-season")
-    path = season_path(name_or_path)
-    try:
-        exists = path.is_file()
-    except (OSError, ValueError):
-        exists = False
-    if not exists:
-        raise NotFound(f"no season file {path}", rule="unknown-season")
-    season = _cached(str(path.resolve()))
-    if "/" not in text and not text.endswith((".yaml", ".yml")):  # a bare name; paths are looked at every time
-        _FOUND[found] = season
-    return season
+    if isinstance(name, Season):
+        return name
+    if name is None:
+        name = get_settings().season
+    path = season_path(name)
+    if path.is_file():
+        return _cached(str(path.resolve()))
+    loaded = _registered(str(name))
+    if loaded is None:
+        raise NotFound(f"no season named {str(name)!r}; registered: {', '.join(available_seasons())}",
+                       rule="unknown-season")  # fmt: skip
+    return loaded
 
 
 def available_seasons() -> list[str]:

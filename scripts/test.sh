@@ -129,5 +129,11 @@ if [ "$rc" = 5 ]; then
     echo "== pytest collected no tests for these arguments (exit 5): a run that tests nothing fails"
 fi
 echo "== ${PG_STATUS}"
+if [ ! -x /usr/lib/chromium/chromium ]; then
+    echo "!! =========================================================================================="
+    echo "!! BROWSER TESTS SKIPPED: /usr/lib/chromium/chromium is missing"
+    echo "!!   install it: apt-get install -y chromium chromium-driver fonts-noto-cjk  (.ci/run does)"
+    echo "!! =========================================================================================="
+fi
 echo "== pytest finished in ${elapsed}s with exit code ${rc}"
 exit "$rc"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from models.tables import Application, DeadlineExtension, Enterprise, RecommendationRound
+from models.tables import Account, Application, DeadlineExtension, Enterprise, RecommendationRound
 from states.audit_rows import differences, row_key, snapshot
 
 if TYPE_CHECKING:
@@ -31,10 +31,10 @@ class Audited:
     subject: Callable[[Any], str]
 
 
-# Accounts (issue 11, ACCOUNTS-CONTRACT): once `Account` is on main, add
-# Audited("account", Account, lambda row: f"account:{row.id}") here and pass `record=account` where
-# states/accounts.py appends its events; role, unit, active and confirmed are then cross-checked too.
+# An account's chain records the row after each grant, role change, deactivation, reset and confirmation,
+# so its role, unit, active and confirmed flags are cross-checked like an application's state.
 AUDITED: list[Audited] = [
+    Audited("account", Account, lambda row: f"account:{row.id}"),
     Audited("application", Application, lambda row: f"application:{row.id}"),
     Audited("enterprise", Enterprise, lambda row: f"enterprise:{row.credit_code}"),
     Audited("unit", RecommendationRound, lambda row: f"unit:{row.unit}:{row.season}"),

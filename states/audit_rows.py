@@ -20,7 +20,8 @@ from models.clock import to_utc
 
 # Not audited: the primary key is the subject; `version` is the optimistic lock's counter; the chain head
 # and length are checked against the chain itself (states.audit); `remind_at` is the reminder sweep's
-# due-item index (notifications.due), which the sweep moves without an event — it decides nothing.
+# due-item index, derived from the state and the season, not a fact of the record; an account's password
+# hash and its sign-in throttle change on every sign-in (failures are audited on their own chain).
 _SKIPPED = frozenset({"version", "audit_head", "audit_count", "remind_at", "password_hash", "failed_logins",
                       "locked_until"})  # fmt: skip
 _DIGESTED = frozenset({"content", "pledge", "warnings"})

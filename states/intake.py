@@ -324,7 +324,8 @@ def new_draft(
     code = enterprise.credit_code
     if not (actor.role == Role.ENTERPRISE and actor.unit == code) and actor.role not in {Role.ADMIN, Role.SYSTEM}:
         raise NotAuthorised(f"{actor.role}@{actor.unit} may not create an application for {code}", rule="authorisation")
-    chain = get_season(season).chain_for(enterprise, track_value, tier)
+    rulebook = get_season(season)
+    chain = rulebook.chain_for(enterprise, track_value, tier)
     now = to_utc(ensure_aware(at))
     assert enterprise.id is not None
     return {
@@ -338,6 +339,7 @@ def new_draft(
         "pledge": pledge or {},
         "chain": chain,
         "review_level": 0,
+        "rulebook_sha256": rulebook.sha256,  # the rulebook it is judged by (issue #11 §6)
         "created_at": now,
         "updated_at": now,
     }
@@ -346,7 +348,7 @@ def new_draft(
 def draft_event(row: dict[str, Any]) -> dict[str, Any]:
     """The audit data of a draft's creation (the single and the bulk path write the same)."""
     return {"tier": row["tier"], "track": row["track"], "chain": row["chain"],
-            "content_sha256": content_digest(row["content"])}  # fmt: skip
+            "content_sha256": content_digest(row["content"]), "rulebook_sha256": row["rulebook_sha256"]}  # fmt: skip
 
 
 def application_slot(row: dict[str, Any]) -> tuple[Any, ...]:

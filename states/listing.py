@@ -90,19 +90,36 @@ def application_rows(session: Session, flt: ApplicationFilter, *, now: datetime)
     return rows
 
 
-def enterprise_rows(session: Session, *, unit: str | None = None, season: str = "2025") -> list[dict[str, Any]]:
-    """Enterprises (in `unit`'s jurisdiction if given), with how many applications each has."""
+def enterprise_rows(
+    session: Session, *, unit: str | None = None, season: str | None = None, flt: ApplicationFilter | None = None,
+    now: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Enterprises (in `unit`'s jurisdiction if given), with how many applications each has. With an
+    application filter (season, tier, state, overdue), only enterprises with a matching application, and
+    the count of those."""
     s = get_season(season)
-    counts: dict[int, int] = {}
-    for (enterprise_id,) in session.execute(select(col(Application.enterprise_id))).all():
-        counts[enterprise_id] = counts.get(enterprise_id, 0) + 1
+    counts: dict[str, int] = {}
+    if flt is not None and flt != ApplicationFilter():
+        assert now is not None, "an application filter needs the instant that decides what is overdue"
+        for row in application_rows(session, flt, now=now):
+            counts[row["credit_code"]] = counts.get(row["credit_code"], 0) + 1
+        wanted: set[str] | None = set(counts)
+    else:
+        wanted = None
+        query = select(col(Enterprise.credit_code)).join(
+            Application, col(Application.enterprise_id) == col(Enterprise.id)
+        )
+        for (code,) in session.execute(query).all():
+            counts[code] = counts.get(code, 0) + 1
     rows = []
     for e in session.scalars(select(Enterprise).order_by(col(Enterprise.id))).all():
+        if wanted is not None and e.credit_code not in wanted:
+            continue
         if unit and not (s.has_unit(e.jurisdiction) and s.is_within(e.jurisdiction, unit)):
             continue
         rows.append({
             "id": e.id, "credit_code": e.credit_code, "name": e.name, "jurisdiction": e.jurisdiction,
-            "jurisdiction_name": _unit_name(season, e.jurisdiction), "industry": e.industry,
-            "contact_name": e.contact_name, "applications": counts.get(e.id or 0, 0),
+            "jurisdiction_name": _unit_name(s.name, e.jurisdiction), "industry": e.industry,
+            "contact_name": e.contact_name, "applications": counts.get(e.credit_code, 0),
         })  # fmt: skip
     return rows

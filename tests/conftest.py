@@ -246,8 +246,14 @@ def session(engine: Engine) -> Iterator[Session]:
 
 @pytest.fixture
 def app_db(db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
-    """Point the application's settings at the test database (CLI, flows, get_engine())."""
+    """Point the application's settings at the test database (CLI, flows, get_engine()).
+
+    It is a replay database (`init --replay`), so `--now` and `--as` work as the tests replay a season;
+    tests of production behaviour take `production_db` (tests/states/test_accounts_cli.py)."""
+    _mark_replay(db_url)
     monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # never the developer's own sign-in
+    monkeypatch.delenv("FACTORY_REVIEW_TOKEN", raising=False)
     monkeypatch.setenv("FACTORY_REVIEW_DATA_DIR", str(tmp_path / "data"))
     _dispose_all()
     from models import database
@@ -263,6 +269,15 @@ def app_db(db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iter
     yield db_url
     _dispose_all()
     _APP_ENGINES.clear()
+
+
+def _mark_replay(db_url: str) -> None:
+    from models.database import make_engine
+    from states.system import mark_replay
+
+    engine = make_engine(db_url)
+    mark_replay(engine)
+    engine.dispose()
 
 
 # ---- figures for the closing note ---------------------------------------------------------------

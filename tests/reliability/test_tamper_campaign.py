@@ -22,7 +22,9 @@ from sqlalchemy import Date, DateTime, Integer, String, delete, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
+from models.enums import Role
 from models.tables import (
+    Account,
     Actor,
     Application,
     AuditChain,
@@ -274,6 +276,14 @@ def edit_row_and_recompute_chain(conn: Connection, rng: random.Random) -> set[st
     return {f"application:{row.id}"}
 
 
+def raise_account_role(conn: Connection, rng: random.Random) -> set[str]:
+    """An account made a ministry officer, or a national one, without a grant on its chain."""
+    row = rng.choice([a for a in conn.execute(select(Account)) if a.role != Role.ADMIN])
+    values = {"role": Role.MINISTRY_OFFICER, "unit": "miit"} if rng.random() < 0.5 else {"role": Role.ADMIN}
+    conn.execute(update(Account).where(Account.id == row.id).values(values))  # type: ignore[arg-type]
+    return {f"account:{row.id}"}
+
+
 TAMPERS: dict[str, Callable[[Connection, random.Random], set[str]]] = {
     "edit an event": edit_event,
     "delete an event": delete_event,
@@ -287,7 +297,7 @@ TAMPERS: dict[str, Callable[[Connection, random.Random], set[str]]] = {
     "edit a row": edit_row,
     "recompute a chain": recompute_chain,
     "edit a row, recompute": edit_row_and_recompute_chain,
-    # "raise an account's role": once the Account table (issue 11) is on main.
+    "raise an account's role": raise_account_role,
 }
 
 

@@ -9,8 +9,10 @@ from typing import Any
 
 from sqlmodel import Session
 
+from models.enums import Role
 from models.tables import Application, Enterprise
 from programmes.recommendation import grant_extension, held_applications, submit_ranked_recommendation
+from states.accounts import create_first_admin, grant_account
 from states.intake import update_content
 from states.lifecycle import State
 from tests import factories as f
@@ -36,4 +38,8 @@ def build_trail(session: Session) -> dict[str, Any]:
     held = [a.id for a in held_applications(session, unit="sh.qingpu", tier="excellent", season="2025")]
     submit_ranked_recommendation(session, unit="sh.qingpu", tier="excellent", ranked_application_ids=held,  # type: ignore[arg-type]
                                  actor=f.officer(session, "sh.qingpu"), at=f.at("2025-07-06"))  # fmt: skip
+    admin = create_first_admin(session, email="admin@miit.example.cn", password="campaign-pass-1",
+                               at=f.at("2025-06-20"))  # fmt: skip
+    grant_account(session, by=admin, email="officer@sh.example.cn", password="campaign-pass-2",
+                  role=Role.LOCAL_OFFICER, unit="sh", at=f.at("2025-06-21"))  # fmt: skip
     return {"applications": ids}

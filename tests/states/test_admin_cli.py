@@ -61,6 +61,20 @@ def test_application_list_state_submitted_json(season_db: str, capsys: pytest.Ca
     assert json.loads(out) == []
 
 
+def test_enterprise_list_filters_by_their_applications(season_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "enterprise", "list", "--json")
+    everyone = {r["credit_code"]: r["applications"] for r in json.loads(out)}
+    assert code == 0 and len(everyone) > 1
+    code, out, _ = run(capsys, "--now", "2025-07-06", "enterprise", "list", "--state", "submitted", "--tier",
+                       "excellent", "--season", "2025", "--json")  # fmt: skip
+    matching = [(r["name"], r["applications"]) for r in json.loads(out)]
+    assert code == 0 and matching == [("上海青浦示例精密制造有限公司", 1)]
+    code, out, _ = run(capsys, "--now", "2025-07-06", "enterprise", "list", "--overdue", "--json")
+    assert json.loads(out) == []
+    code, out, _ = run(capsys, "--now", "2025-07-30", "enterprise", "list", "--overdue", "--json")
+    assert [r["name"] for r in json.loads(out)] == ["上海青浦示例精密制造有限公司"]
+
+
 def test_lists_as_csv_carry_a_bom_and_tables_name_units(season_db: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "application", "list", "--csv")
     assert code == 0 and out.startswith("\ufeffid,enterprise,")

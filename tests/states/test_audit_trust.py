@@ -24,6 +24,7 @@ from states.audit import verify
 from states.audit_facts import rulebook_sha256
 from states.audit_rows import content_digest
 from states.ledger import take_anchor
+from states.system import mark_replay
 from tests.states.audit_trail import STATES, build_trail
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
@@ -43,6 +44,7 @@ def built(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> tu
         patch.setenv("FACTORY_REVIEW_AUDIT_KEY", KEY)
         get_settings.cache_clear()
         engine = make_engine(f"sqlite:///{path}")
+        mark_replay(engine)  # the trail replays a season (app_db marks its copy a replay too)
         with Session(engine, expire_on_commit=False) as session:
             ids = build_trail(session)
         engine.dispose()
@@ -92,7 +94,8 @@ def _fresh_verify(engine: Engine, **kwargs: Any) -> Any:
 def test_untouched_trail_verifies_and_every_row_is_cross_checked(engine: Engine, trail: dict[str, Any]) -> None:
     report = _fresh_verify(engine)
     assert report.ok, report.problems
-    assert report.rows == len(trail["applications"]) * 2 + 3  # applications, enterprises, a round, 2 extensions
+    # applications, enterprises, a round, 2 extensions, 2 accounts
+    assert report.rows == len(trail["applications"]) * 2 + 3 + 2
 
 
 def test_submit_records_frozen_content_and_rulebook(session: Session, trail: dict[str, Any]) -> None:

@@ -1,0 +1,1 @@
+"""The web door: FastAPI + Jinja2, server-rendered, zh-CN first. Routes parse, call the service, render."""

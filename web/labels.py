@@ -1,0 +1,124 @@
+"""Words people read, zh-CN first with an English switch. Official terms come from the same tables the CLI
+and the mail use (models.enums labels, states.lifecycle.STATE_LABELS); only the page chrome is here."""
+
+from __future__ import annotations
+
+from models.enums import ROLE_LABELS, TIER_LABELS, TRACK_LABELS
+from states.lifecycle import STATE_LABELS
+
+LANGS = ("zh", "en")
+
+UI: dict[str, tuple[str, str]] = {
+    "app_title": ("智能工厂梯度培育 · 审核平台", "Smart-factory cultivation · review"),
+    "sign_in": ("登录", "Sign in"),
+    "sign_out": ("退出登录", "Sign out"),
+    "email": ("邮箱", "E-mail"),
+    "password": ("密码", "Password"),
+    "inbox": ("待办", "Inbox"),
+    "ranking": ("排序推荐", "Ranking"),
+    "audit": ("审计", "Audit"),
+    "dashboard": ("年度概览", "Dashboard"),
+    "waiting_on": ("待本单位处理", "Waiting on my unit"),
+    "in_scope": ("辖区内全部申报", "All applications in my scope"),
+    "enterprise": ("申报单位", "Enterprise"),
+    "credit_code": ("统一社会信用代码", "Credit code"),
+    "title": ("项目名称", "Project"),
+    "tier": ("级别", "Tier"),
+    "state": ("状态", "State"),
+    "season": ("年度", "Season"),
+    "district": ("区县", "District"),
+    "search": ("名称或信用代码", "Name or credit code"),
+    "filter": ("筛选", "Filter"),
+    "all": ("全部", "All"),
+    "deadline": ("截止日期", "Deadline"),
+    "countdown": ("剩余", "Left"),
+    "overdue": ("已逾期", "Overdue"),
+    "days": ("天", "days"),
+    "previous": ("上一页", "Previous"),
+    "next": ("下一页", "Next"),
+    "page": ("第 {page} 页，共 {total} 条", "Page {page} of {total} items"),
+    "no_items": ("暂无待办", "Nothing waiting"),
+    "content": ("申报内容", "Content"),
+    "materials": ("材料清单", "Materials checklist"),
+    "missing": ("缺少", "Missing"),
+    "present": ("已提供", "Provided"),
+    "warnings": ("审核提示", "Warnings for reviewers"),
+    "frozen_hash": ("提交时冻结的内容摘要 (SHA-256)", "Content frozen at submission (SHA-256)"),
+    "timeline": ("办理记录", "Timeline"),
+    "decisions": ("可办理的操作", "Decisions open to me"),
+    "reason": ("理由", "Reason"),
+    "reason_hint": ("必填，将记入审计记录并告知企业", "Required; recorded in the audit trail"),
+    "no_decisions": ("当前没有可由您办理的操作", "No decision is open to you now"),
+    "go_rank": ("通过排序推荐页推荐", "Recommend through the ranking page"),
+    "actor": ("办理人", "Actor"),
+    "role": ("角色", "Role"),
+    "unit": ("单位", "Unit"),
+    "event": ("事项", "Event"),
+    "from_to": ("状态变化", "From → to"),
+    "business_time": ("业务时间", "Business time"),
+    "recorded_time": ("记录时间", "Recorded at"),
+    "chain_ok": ("审计链校验通过", "Audit chain verified"),
+    "chain_broken": ("审计链校验失败", "Audit chain broken"),
+    "verify_season": ("全库校验", "Verify everything"),
+    "audit_export": ("导出审计记录", "Export the audit trail"),
+    "rank_input": ("推荐顺序", "Priority"),
+    "quota": ("推荐名额", "Quota"),
+    "quota_used": ("本轮计入 {used} / 上限 {limit}", "{used} counted / {limit} allowed"),
+    "quota_none": ("本级无名额上限", "No ceiling at this level"),
+    "recommend_all": ("按以上顺序一并推荐", "Recommend in this order"),
+    "summary_table": ("推荐汇总表 (xlsx)", "Summary table (xlsx)"),
+    "download_csv": ("下载 CSV", "Download CSV"),
+    "download_xlsx": ("下载 Excel", "Download xlsx"),
+    "refused": ("未能办理", "Refused"),
+    "done": ("已办理", "Done"),
+    "read_only": ("审计视图（只读）", "Auditor's view (read-only)"),
+    "notice_open": ("核查通过，开始公示", "Open the public notice"),
+    "notice_opens": ("公示开始日期", "Notice opens on"),
+    "notice_days": ("公示期（工作日）", "Notice period (working days)"),
+    "notice_closes": ("公示截止", "Notice closes on"),
+    "notice_list": ("公示中的项目", "On public notice"),
+    "notice_close": ("公示期满，认定并发布", "Close the notice and recognise"),
+    "funnel": ("各阶段申报数", "Applications per stage"),
+    "deadlines": ("时间节点", "Deadlines"),
+    "today": ("今天", "Today"),
+    "signed_in_as": ("当前用户", "Signed in as"),
+    "login_failed": ("登录失败", "Sign-in failed"),
+    "language": ("English", "中文"),
+    "not_found": ("未找到，或不在您的权限范围内", "Not found, or outside your scope"),
+    "too_large": ("提交的内容过大", "Request too large"),
+    "csrf": ("表单已失效，请刷新页面后重试", "The form expired; reload the page and try again"),
+}
+
+
+def text(key: str, lang: str, **values: object) -> str:
+    zh, en = UI[key]
+    chosen = en if lang == "en" else zh
+    return chosen.format(**values) if values else chosen
+
+
+def state_label(state: str, lang: str) -> str:
+    label = next((v for k, v in STATE_LABELS.items() if k.value == state), state)
+    return state.replace("_", " ") if lang == "en" else label
+
+
+def tier_label(tier: str, lang: str) -> str:
+    zh = {k.value: v for k, v in TIER_LABELS.items()} | _kind_labels()
+    return tier.replace("_", " ") if lang == "en" else zh.get(tier, tier)
+
+
+def role_label(role: str, lang: str) -> str:
+    zh = {k.value: v for k, v in ROLE_LABELS.items()} | {"auditor": "审计人员", "expert": "评审专家"}
+    return role.replace("_", " ") if lang == "en" else zh.get(role, role)
+
+
+def track_label(track: str, lang: str) -> str:
+    zh = {k.value: v for k, v in TRACK_LABELS.items()}
+    return track if lang == "en" else zh.get(track, track)
+
+
+def _kind_labels() -> dict[str, str]:
+    """District designation kinds (智能车间 …) are season data now (district_calls[].kinds[].label)."""
+    from programmes.season import get_season
+
+    calls = getattr(get_season(), "district_calls", ()) or ()
+    return {str(k.kind): str(k.label) for call in calls for k in (getattr(call, "kinds", ()) or ())}

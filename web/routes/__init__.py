@@ -1,0 +1,1 @@
+"""One module per page: parse the form, call the service, render."""

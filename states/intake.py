@@ -229,6 +229,20 @@ def _track_and_tier(track: str, tier: str, season: str) -> Track:
     return track_value
 
 
+def _applicant(session: Session, enterprise_code: str, actor: Actor) -> Enterprise:
+    """The registered enterprise a draft is for, if the actor may create one for it (itself, or an admin)."""
+    try:
+        code = validate_credit_code(enterprise_code)
+    except CreditCodeError as exc:
+        raise InvalidInput(str(exc), rule="credit-code", source="GB 32100-2015") from None
+    enterprise = session.scalars(select(Enterprise).where(col(Enterprise.credit_code) == code)).first()
+    if enterprise is None:
+        raise NotFound(f"enterprise {code} is not registered; `factory-review enterprise add` first")
+    if not (actor.role == Role.ENTERPRISE and actor.unit == code) and actor.role not in {Role.ADMIN, Role.SYSTEM}:
+        raise NotAuthorised(f"{actor.role}@{actor.unit} may not create an application for {code}", rule="authorisation")
+    return enterprise
+
+
 def create_application(
     session: Session,
     *,
@@ -247,15 +261,7 @@ def create_application(
 
     at = ensure_aware(at)
     track_value = _track_and_tier(track, tier, season)
-    try:
-        code = validate_credit_code(enterprise_code)
-    except CreditCodeError as exc:
-        raise InvalidInput(str(exc), rule="credit-code", source="GB 32100-2015") from None
-    enterprise = session.scalars(select(Enterprise).where(col(Enterprise.credit_code) == code)).first()
-    if enterprise is None:
-        raise NotFound(f"enterprise {code} is not registered; `factory-review enterprise add` first")
-    if not (actor.role == Role.ENTERPRISE and actor.unit == code) and actor.role not in {Role.ADMIN, Role.SYSTEM}:
-        raise NotAuthorised(f"{actor.role}@{actor.unit} may not create an application for {code}", rule="authorisation")
+    enterprise = _applicant(session, enterprise_code, actor)
     _refuse_second_application(session, enterprise, tier=tier, track=track_value, season=season)
     rulebook = get_season(season)
     chain = rulebook.chain_for(enterprise, track_value, tier)

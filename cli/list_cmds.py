@@ -138,7 +138,9 @@ def enterprise_list(
 @enterprise_app.command("update")
 def enterprise_update(
     file: Annotated[Path, typer.Argument(help="YAML/JSON: one enterprise mapping (by credit_code) or a list.")],
-    as_: Annotated[str, typer.Option("--as", help="Acting ROLE@UNIT: an admin, or the enterprise itself.")],
+    as_: Annotated[
+        str | None, typer.Option("--as", help="An admin, or the enterprise itself (replay databases only).")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Change registered enterprises' fields; each change is audited with the old and new values."""

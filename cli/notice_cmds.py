@@ -13,7 +13,7 @@ notice_app = typer.Typer(help="Public notices (公示): open one for application
                          no_args_is_help=True)  # fmt: skip
 objection_app = typer.Typer(help="Objections during a public notice (公示期间有异议).", no_args_is_help=True)
 
-AsOption = Annotated[str, typer.Option("--as", help="Acting ROLE@UNIT.")]
+AsOption = Annotated[str | None, typer.Option("--as", help="Acting ROLE@UNIT (replay databases only).")]
 
 
 def _day(text: str, option: str) -> date:
@@ -25,7 +25,9 @@ def _day(text: str, option: str) -> date:
         raise InvalidInput(f"{option}: not a date (YYYY-MM-DD): {text!r}", rule="input") from None
 
 
-def _fire(application_id: int, event: str, as_: str, *, reason: str = "", data: dict[str, Any] | None = None) -> Any:
+def _fire(
+    application_id: int, event: str, as_: str | None, *, reason: str = "", data: dict[str, Any] | None = None
+) -> Any:
     from cli.identity import acting_actor
     from models.database import session_scope
     from states.service import transition
@@ -47,7 +49,7 @@ def _report(results: list[Any]) -> None:
 def notice_open(
     application_ids: Annotated[list[int], typer.Argument(help="Applications that passed review/verification.")],
     opens: Annotated[str, typer.Option("--opens", help="First day of the notice (YYYY-MM-DD).")],
-    as_: AsOption,
+    as_: AsOption = None,
     closes: Annotated[str | None, typer.Option("--closes", help="Last day (national; Qingpu computes it).")] = None,
     notice_id: Annotated[str | None, typer.Option("--notice-id", help="The notice's reference (national).")] = None,
 ) -> None:
@@ -71,20 +73,20 @@ def notice_open(
 
 @objection_app.command("raise")
 def objection_raise(application_id: Annotated[int, typer.Argument()], reason: Annotated[str, typer.Option()],
-                    as_: AsOption) -> None:  # fmt: skip
+                    as_: AsOption = None) -> None:  # fmt: skip
     """Record an objection received during the notice."""
     _report([_fire(application_id, "raise_objection", as_, reason=reason)])
 
 
 @objection_app.command("dismiss")
 def objection_dismiss(application_id: Annotated[int, typer.Argument()], reason: Annotated[str, typer.Option()],
-                      as_: AsOption) -> None:  # fmt: skip
+                      as_: AsOption = None) -> None:  # fmt: skip
     """An objection found unfounded after investigation (调查核实)."""
     _report([_fire(application_id, "dismiss_objection", as_, reason=reason)])
 
 
 @objection_app.command("uphold")
 def objection_uphold(application_id: Annotated[int, typer.Argument()], reason: Annotated[str, typer.Option()],
-                     as_: AsOption) -> None:  # fmt: skip
+                     as_: AsOption = None) -> None:  # fmt: skip
     """An objection found valid: the application is rejected."""
     _report([_fire(application_id, "uphold_objection", as_, reason=reason)])

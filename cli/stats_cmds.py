@@ -52,7 +52,9 @@ def stats_template(
 @stats_app.command("load")
 def stats_load(
     file: Annotated[Path, typer.Argument(help="A filled-in template (.xlsx or .csv).")],
-    as_: Annotated[str, typer.Option("--as", help="Acting ROLE@UNIT: admin@miit or ministry_officer@miit.")],
+    as_: Annotated[
+        str | None, typer.Option("--as", help="admin@miit or ministry_officer@miit (replay databases only).")
+    ] = None,
     season: SeasonOption = "2025",
 ) -> None:
     """Load a season's statistics as a new, audited version (the whole file or nothing)."""

@@ -277,6 +277,26 @@ def _ranked_round(
     return round_
 
 
+def _check_extension(s: Season, *, unit: str, step: str, until: date, actor: Actor, reason: str) -> None:
+    """An admin at the unit or above, a reason, a known step, a date after the season's deadline."""
+    if step not in ("submit", "recommend"):
+        raise InvalidInput(f"step must be submit or recommend, not {step!r}", rule="extension")
+    if actor.role != Role.ADMIN or actor.unit not in s.lineage(unit):
+        raise NotAuthorised(
+            f"{actor.role}@{actor.unit} may not extend {unit}'s deadline: only an admin at {unit} or above may",
+            rule="authorisation",
+            source="issue 3 §3 (an administrator with the right role records an explicit extension)",
+        )
+    if not reason.strip():
+        raise InvalidInput("an extension needs a reason", rule="reason-required")
+    current = [d for d in s.deadlines if d.step == step and d.covers(s, unit)]
+    latest = max((d.on for d in current), default=None)
+    if latest is not None and until <= latest:
+        raise InvalidInput(
+            f"{until.isoformat()} is not after {unit}'s {step} deadline {latest.isoformat()}", rule="extension"
+        )
+
+
 def grant_extension(
     session: Session,
     *,
@@ -297,22 +317,7 @@ def grant_extension(
     s = get_season(season)
     s.unit(unit)
     with unit_of_work(session):
-        if step not in ("submit", "recommend"):
-            raise InvalidInput(f"step must be submit or recommend, not {step!r}", rule="extension")
-        if actor.role != Role.ADMIN or actor.unit not in s.lineage(unit):
-            raise NotAuthorised(
-                f"{actor.role}@{actor.unit} may not extend {unit}'s deadline: only an admin at {unit} or above may",
-                rule="authorisation",
-                source="issue 3 §3 (an administrator with the right role records an explicit extension)",
-            )
-        if not reason.strip():
-            raise InvalidInput("an extension needs a reason", rule="reason-required")
-        current = [d for d in s.deadlines if d.step == step and d.covers(s, unit)]
-        latest = max((d.on for d in current), default=None)
-        if latest is not None and until <= latest:
-            raise InvalidInput(
-                f"{until.isoformat()} is not after {unit}'s {step} deadline {latest.isoformat()}", rule="extension"
-            )
+        _check_extension(s, unit=unit, step=step, until=until, actor=actor, reason=reason)
         same = (col(DeadlineExtension.season) == s.name, col(DeadlineExtension.unit) == unit,
                 col(DeadlineExtension.step) == step)  # fmt: skip
         row = session.scalars(select(DeadlineExtension).where(*same)).first()

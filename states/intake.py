@@ -257,6 +257,25 @@ def _track_and_tier(track: str, tier: str, season: str) -> Track:
     return track_value
 
 
+def _applicant(session: Session, enterprise_code: str, actor: Actor) -> Enterprise:
+    """The registered enterprise a draft is for, if the actor may create one for it (itself, or an admin)."""
+    try:
+        code = validate_credit_code(enterprise_code)
+    except CreditCodeError as exc:
+        raise InvalidInput(str(exc), rule="credit-code", source="GB 32100-2015") from None
+    enterprise = session.scalars(select(Enterprise).where(col(Enterprise.credit_code) == code)).first()
+    if enterprise is None:
+        raise NotFound(f"enterprise {code} is not registered; `factory-review enterprise add` first")
+    _may_apply_for(actor, code)
+    return enterprise
+
+
+def _may_apply_for(actor: Actor, code: str) -> None:
+    """A draft is created by its applicant itself, an admin or the scheduler."""
+    if not (actor.role == Role.ENTERPRISE and actor.unit == code) and actor.role not in {Role.ADMIN, Role.SYSTEM}:
+        raise NotAuthorised(f"{actor.role}@{actor.unit} may not create an application for {code}", rule="authorisation")
+
+
 def create_application(
     session: Session,
     *,
@@ -275,13 +294,7 @@ def create_application(
     Many at once: `states.bulk.create_drafts` (one transaction per batch)."""
     at = ensure_aware(at)
     _track_and_tier(track, tier, season)
-    try:
-        code = validate_credit_code(enterprise_code)
-    except CreditCodeError as exc:
-        raise InvalidInput(str(exc), rule="credit-code", source="GB 32100-2015") from None
-    enterprise = session.scalars(select(Enterprise).where(col(Enterprise.credit_code) == code)).first()
-    if enterprise is None:
-        raise NotFound(f"enterprise {code} is not registered; `factory-review enterprise add` first")
+    enterprise = _applicant(session, enterprise_code, actor)
     row = new_draft(enterprise, tier=tier, track=track, season=season, title=title, content=content,
                     pledge=pledge, actor=actor, at=at)  # fmt: skip
     refuse_second_application(enterprise, live_application(session, row), tier=tier, track=row["track"],
@@ -321,9 +334,7 @@ def new_draft(
     from programmes.season import get_season
 
     track_value = _track_and_tier(track, tier, season)
-    code = enterprise.credit_code
-    if not (actor.role == Role.ENTERPRISE and actor.unit == code) and actor.role not in {Role.ADMIN, Role.SYSTEM}:
-        raise NotAuthorised(f"{actor.role}@{actor.unit} may not create an application for {code}", rule="authorisation")
+    _may_apply_for(actor, enterprise.credit_code)
     rulebook = get_season(season)
     chain = rulebook.chain_for(enterprise, track_value, tier)
     now = to_utc(ensure_aware(at))

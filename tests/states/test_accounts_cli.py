@@ -307,3 +307,17 @@ def test_each_application_records_the_rulebook_it_is_judged_by(production_db: st
         app = session.get(Application, app_id)
         assert app is not None and app.rulebook_sha256 == get_season(app.season).sha256
         assert len(app.rulebook_sha256 or "") == 64
+
+
+def test_admin_commands_act_as_the_signed_in_account_without_as(production_db: str, pw: str, tmp_path: Path,
+                                                                  capsys: Capture) -> None:  # fmt: skip
+    """On production the statistics load is the signed-in administrator's; `--as` is refused there."""
+    _admin(pw, capsys)
+    figures = str(Path(__file__).resolve().parents[2] / "examples" / "statistics-2025.csv")
+    code, _, err = cli(["stats", "load", figures, "--as", "admin@miit"], capsys)
+    assert code == 2 and "replay-only" in err
+    code, _out, err = cli(["stats", "load", figures], capsys)
+    assert code == 0, err
+    with Session(get_engine()) as session:
+        event = session.scalars(select(AuditEvent).where(AuditEvent.subject.like("statistics:%"))).one()  # type: ignore[attr-defined]
+    assert (event.actor_role, event.actor_unit) == ("admin", "miit")

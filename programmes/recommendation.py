@@ -330,9 +330,16 @@ def grant_extension(
         row.reason = reason
         row.granted_at = to_utc(at)
         session.flush()
-        data = {"step": step, "until": until.isoformat(), "previous_extension": previous}
-        append_event(session, subject=f"unit:{unit}:{s.name}", actor=actor, event="deadline_extension",
-                     reason=reason, data=data, at=at, record=row)  # fmt: skip
+        append_event(
+            session,
+            subject=f"unit:{unit}:{s.name}",
+            actor=actor,
+            event="deadline_extension",
+            reason=reason,
+            data={"step": step, "until": until.isoformat(), "previous_extension": previous},
+            at=at,
+            record=row,
+        )
         from notifications.due import recheck
 
         recheck(session, s.name)  # the reminders of the unit's applications move with the deadline

@@ -82,9 +82,11 @@ def seed(url: str, folder: Path, batches: int, size: int) -> list[str]:
     from models.database import make_engine, migrate
     from states.bulk import add_actors, register_enterprises
     from states.intake import SYSTEM_ACTOR
+    from states.system import mark_replay
 
     engine = make_engine(url)
     migrate(engine)
+    mark_replay(engine)  # the runs pass the calendar's instant and act as the scheduler: a replay database
     files = application_files(batches * size)
     rows = [{"credit_code": f["credit_code"], "name": f"规模测试企业{i}有限公司", "province": "sh",
              "district": "sh.qingpu", "industry": "汽车零部件", "contact_name": f"联系人{i}",

@@ -21,6 +21,8 @@ def load_mappings(path: Path, key: str) -> list[dict[str, Any]]:
     """One mapping, a list of them, or `{key: [...]}`; anything else is `InvalidInput`."""
     data = load_file(path)
     items = data if isinstance(data, list) else (data.get(key, [data]) if isinstance(data, dict) else [])
+    if not isinstance(items, list):  # `enterprises: null` or a scalar (found by tests/reliability/test_fuzz_files.py)
+        raise InvalidInput(f"{path}: {key} must be a list of mappings", rule="input-file")
     for item in items:
         if not isinstance(item, dict):
             raise InvalidInput(f"{path}: each entry of {key} must be a mapping", rule="input-file")

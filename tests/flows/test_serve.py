@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from flows.prefect_server import free_port, healthy
+from cli.serve import deployment_specs
+from flows.prefect_server import free_port, healthy, startup_timeout
 
 ROOT = Path(__file__).resolve().parents[2]
 PREFECT = Path(sys.executable).parent / "prefect"
@@ -63,7 +64,9 @@ def test_serve_runs_a_triggered_deployment_and_stops_cleanly_on_sigterm(tmp_path
         )
     api = f"http://127.0.0.1:{port}/api"
     try:
-        _wait_for(lambda: "serving 9 deployments" in log.read_text(errors="replace"), 120, "serve ready", log)
+        # Every deployment of prefect.yaml; the local server may take minutes to start on a busy machine.
+        expected = f"serving {len(deployment_specs())} deployments"
+        _wait_for(lambda: expected in log.read_text(errors="replace"), startup_timeout() + 60, "serve ready", log)
         assert healthy(api)
         server_pid = int((data / "prefect" / "server.pid").read_text())
         run = subprocess.run(
@@ -79,7 +82,7 @@ def test_serve_runs_a_triggered_deployment_and_stops_cleanly_on_sigterm(tmp_path
         serve.send_signal(signal.SIGTERM)
         assert serve.wait(timeout=60) == 0, log.read_text(errors="replace")[-3000:]
         text = log.read_text(errors="replace")
-        assert "prefect server stopped" in text and "stopped" in text.splitlines()[-1]
+        assert "prefect server stopped" in text.lower() and "stopped" in text.splitlines()[-1]
         _wait_for(lambda: not _alive(server_pid), 10, "server process gone", log)
         assert not healthy(api)
         assert not (data / "prefect" / "server.pid").exists()

@@ -726,7 +726,7 @@ def parse_season(text: str, path: str) -> Season:
         root = yaml.compose(text, Loader=SeasonLoader)
         data = check_tree(yaml.load(text, Loader=SeasonLoader), field=path)  # a SafeLoader subclass, bounded
     except InvalidInput as exc:
-        raise SeasonDataError(f"{path}, line ?: {exc.message}", rule="input-limit", source=path) from None
+        raise SeasonDataError(f"{path}, line ?: {one_line(exc.message)}", rule="input-limit", source=path) from None
     except RecursionError:
         # PyYAML recurses per nesting level: a hostile file must be refused, not crash the loader.
         raise SeasonDataError(f"{path}, line 1: not valid YAML: nested too deeply", rule="season-data",

@@ -18,7 +18,9 @@ paper_app = typer.Typer(
 
 AsOption = Annotated[str | None, typer.Option("--as", help="ROLE@UNIT of the reader (replay databases only).")]
 OutOption = Annotated[Path, typer.Option("--output", "-o", help="File to write; .html writes HTML, else PDF.")]
-SeasonOption = Annotated[str, typer.Option(help="Season name.")]
+SeasonOption = Annotated[str | None, typer.Option(help="Season name (default: FACTORY_REVIEW_SEASON).")]
+UnitOption = Annotated[str, typer.Option(help="Recommending unit.")]
+TierOption = Annotated[str, typer.Option(help="excellent or leading.")]
 
 
 def _write(html: str, output: Path) -> None:
@@ -61,11 +63,11 @@ def document_pledge(application: int, output: OutOption, as_: AsOption = None) -
 
 @document_app.command("summary-table")
 def document_summary_table(
-    unit: Annotated[str, typer.Option(help="Recommending unit.")],
-    tier: Annotated[str, typer.Option(help="excellent or leading.")],
+    unit: UnitOption,
+    tier: TierOption,
     output: OutOption,
     as_: AsOption = None,
-    season: SeasonOption = "2025",
+    season: SeasonOption = None,
 ) -> None:
     """The 推荐汇总表 as a printable form (landscape A4), ready to stamp."""
     from documents.builders import summary_table_html
@@ -75,11 +77,11 @@ def document_summary_table(
 
 @document_app.command("letter")
 def document_letter(
-    unit: Annotated[str, typer.Option(help="Recommending unit.")],
-    tier: Annotated[str, typer.Option(help="excellent or leading.")],
+    unit: UnitOption,
+    tier: TierOption,
     output: OutOption,
     as_: AsOption = None,
-    season: SeasonOption = "2025",
+    season: SeasonOption = None,
 ) -> None:
     """The 推荐函 of the unit's ranked recommendation."""
     from documents.builders import letter_html
@@ -95,7 +97,7 @@ def document_letter(
 @document_app.command("notice")
 def document_notice(
     output: OutOption,
-    season: SeasonOption = "2025",
+    season: SeasonOption = None,
     tier: Annotated[str, typer.Option(help="Tier of the list.")] = "excellent",
 ) -> None:
     """The 公示名单: the applications in public notice (a public document)."""

@@ -133,7 +133,7 @@ def _officer_of(viewer: Actor, unit: str) -> None:
         raise NotAuthorised(f"{viewer.role}@{viewer.unit} may not print {unit}'s documents", rule="authorisation")
 
 
-def summary_table_html(session: Session, *, unit: str, tier: str, season: str, viewer: Actor) -> str:
+def summary_table_html(session: Session, *, unit: str, tier: str, season: str | None, viewer: Actor) -> str:
     """The 推荐汇总表 as a printable form: landscape A4, header repeated, ready to stamp (盖章)."""
     _officer_of(viewer, unit)
     s = get_season(season)
@@ -155,7 +155,7 @@ def summary_table_html(session: Session, *, unit: str, tier: str, season: str, v
     )
 
 
-def letter_html(session: Session, *, unit: str, tier: str, season: str, viewer: Actor, today: date) -> str:
+def letter_html(session: Session, *, unit: str, tier: str, season: str | None, viewer: Actor, today: date) -> str:
     """The 推荐函 of a unit's ranked round to the level above (the ministry for a province)."""
     _officer_of(viewer, unit)
     s = get_season(season)
@@ -197,7 +197,7 @@ def letter_html(session: Session, *, unit: str, tier: str, season: str, viewer: 
     )
 
 
-def notice_html(session: Session, *, season: str, tier: str = "excellent") -> str:
+def notice_html(session: Session, *, season: str | None, tier: str = "excellent") -> str:
     """The 公示名单: applications in public notice, with the notice window from their milestones."""
     s = get_season(season)
     apps = list(

@@ -107,14 +107,11 @@ def append_row(session: Session, *, subject: str, record: Any = None, **fields: 
     """The next event of the subject's chain as a row, its head moved on (the caller inserts the row in
     the same transaction: `append_event` one, `states.bulk` a batch's with one statement)."""
     holder = _holder(session, subject)
-    if record is None and isinstance(holder, Application):
-        record = holder
     if isinstance(holder, Application):
         prev, count = holder.audit_head or GENESIS, holder.audit_count
+        record = holder if record is None else record
     else:
         prev, count = holder.head or GENESIS, holder.count
-    if record is None and isinstance(holder, Application):
-        record = holder
     row = chained_row(prev, count, subject=subject, record=record, **fields)
     if isinstance(holder, Application):
         holder.audit_head, holder.audit_count = row["hash"], row["seq"]

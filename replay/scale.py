@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 ROOT = Path(__file__).resolve().parent.parent
 POOL = "factory-review"
@@ -238,6 +239,9 @@ def watch(phase: Phase, workers: dict[str, subprocess.Popen[bytes]], run_ids: se
     deadline, next_check = time.monotonic() + timeout, 0.0
     try:
         while time.monotonic() < deadline:
+            if all(worker.poll() is not None for worker in workers.values()):
+                report = _worker_report(phase, workers)
+                raise RuntimeError(f"every worker has exited; runs {states_of(run_ids)}\n{report}")
             for name, worker in workers.items():
                 if worker.poll() is None:
                     for run in flow_runs_of(worker):
@@ -259,7 +263,17 @@ def watch(phase: Phase, workers: dict[str, subprocess.Popen[bytes]], run_ids: se
             time.sleep(0.1)
     finally:
         engine.dispose()
-    raise TimeoutError(f"runs not final within {timeout:.0f} s: {states_of(run_ids)}")
+    raise TimeoutError(f"runs not final within {timeout:.0f} s: {states_of(run_ids)}\n{_worker_report(phase, workers)}")
+
+
+def _worker_report(phase: Phase, workers: dict[str, subprocess.Popen[bytes]]) -> str:
+    """Each worker's exit code and the end of its log: what a timeout needs to be understood."""
+    lines = []
+    for name, worker in workers.items():
+        log = phase.mail_dir.parent / f"{name}.log"
+        tail = log.read_text(errors="replace").splitlines()[-15:] if log.exists() else []
+        lines += [f"{name}: exit code {worker.poll()}", *(f"  | {line}" for line in tail)]
+    return "\n".join(lines)
 
 
 def snapshot(phase: Phase) -> dict[str, Any]:
@@ -306,6 +320,9 @@ def run(admin_url: str, folder: Path, *, batches: int = 4, size: int = 40, timeo
 
     base = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "DATABASE_URL", "FACTORY_REVIEW_"))}
     with databases(admin_url, ["prefect", "one", "two"]) as urls, contextlib.ExitStack() as stack:
+        # The server and `deploy()` read PREFECT_* from this process's environment; put it back after, so
+        # nothing later in the same process talks to a server that is gone.
+        stack.enter_context(mock.patch.dict(os.environ))
         prefect_db = urls["prefect"].replace("+psycopg", "+asyncpg").replace("postgresql:", "postgresql+asyncpg:", 1)
         os.environ["PREFECT_API_DATABASE_CONNECTION_URL"] = prefect_db
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")

@@ -123,7 +123,7 @@ echo "== ${PG_STATUS}"
 
 started=$(date +%s)
 rc=0
-.venv/bin/python -m pytest -q "$@" || rc=$?
+.venv/bin/python -m pytest -q --durations=30 "$@" || rc=$?
 elapsed=$(( $(date +%s) - started ))
 if [ "$rc" = 5 ]; then
     echo "== pytest collected no tests for these arguments (exit 5): a run that tests nothing fails"

@@ -213,6 +213,16 @@ def _assembled() -> None:
     assemble()
 
 
+@pytest.fixture(autouse=True)
+def _environment_put_back() -> Iterator[None]:
+    """Whatever a test sets in os.environ (a Prefect server's address, a database URL) ends with it: a
+    later test, or the subprocess it starts, never talks to a server that is gone."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 @pytest.fixture(params=backends())
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)

@@ -124,8 +124,8 @@ def flow_run(path: str) -> int:
     """The flow, given the batch file (a unit's batch exceeds Prefect's 512 KB limit on inline parameters)."""
     from flows.intake import IntakeParams, submission_intake
 
-    report = submission_intake(IntakeParams(actor="system@system", now=SUBMIT_AT.isoformat(), batch_file=path))
-    return report.count("applied")
+    report: Any = submission_intake(IntakeParams(actor="system@system", now=SUBMIT_AT.isoformat(), batch_file=path))
+    return int(report.count("applied"))
 
 
 def _timed(fn: Callable[[], int]) -> tuple[float, int]:

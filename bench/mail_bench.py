@@ -26,6 +26,7 @@ from typing import Any
 
 import aiosmtplib
 from sqlalchemy import select
+from sqlmodel import col
 
 from bench.common import fresh_database, row, timed
 from bench.sink_process import SinkProcess
@@ -69,7 +70,8 @@ def _prefect_email(sink: SinkProcess, count: int) -> Callable[[], None]:
 
 def _raw_messages(engine: Any) -> list[tuple[str, bytes]]:
     with engine.connect() as conn:
-        rows = list(conn.execute(select(OutboxMessage.__table__).order_by(OutboxMessage.id)))
+        table = OutboxMessage.__table__  # type: ignore[attr-defined]
+        rows = list(conn.execute(select(table).order_by(col(OutboxMessage.id))))
     return [(r.recipient, build_message(r, mail_from=FROM)) for r in rows]
 
 

@@ -129,7 +129,7 @@ def _copy(source: Engine, target: Engine) -> tuple[float, int]:
     seconds, written = 0.0, 0
     with source.connect() as reader, target.connect() as writer:
         for table in TABLES:
-            result = reader.execution_options(yield_per=BATCH).execute(select(table.__table__))  # type: ignore[attr-defined,union-attr]
+            result = reader.execution_options(yield_per=BATCH).execute(select(table.__table__))  # type: ignore[union-attr]
             for part in result.partitions():
                 values = [dict(r._mapping) for r in part]
                 start = time.perf_counter()

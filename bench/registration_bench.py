@@ -35,7 +35,7 @@ def _ours(engine: Engine, specs: list[Any], inputs: Any) -> None:
 
 def _rows(engine: Engine) -> dict[Any, list[dict[str, Any]]]:
     with engine.connect() as conn:
-        return {t: [dict(r._mapping) for r in conn.execute(select(t.__table__))] for t in TABLES}  # type: ignore[attr-defined,union-attr]
+        return {t: [dict(r._mapping) for r in conn.execute(select(t.__table__))] for t in TABLES}  # type: ignore[union-attr]
 
 
 def _raw(engine: Engine, rows: dict[Any, list[dict[str, Any]]]) -> None:

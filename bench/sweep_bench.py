@@ -91,7 +91,7 @@ def _seed(engine: Any, size: int, seed: int = 2025) -> None:
 
 def _chain(season: Any, code: str) -> list[str]:
     """Lowest first: the unit, its parents up to the province (what chain_for gives for these rules)."""
-    return season.lineage(code)
+    return list(season.lineage(code))
 
 
 def run(size: int = 100_000) -> list[dict[str, Any]]:

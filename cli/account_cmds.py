@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.context import STATE, console, emit_json
+from cli.context import STATE, console, db_session, emit_json
 
 app = typer.Typer(no_args_is_help=True)
 account_app = typer.Typer(help="Accounts: grant, list, change, deactivate, confirm enterprises.", no_args_is_help=True)
@@ -21,11 +21,6 @@ PasswordFile = Annotated[
     Path | None, typer.Option("--password-file", help="A file whose first line is the password (else a prompt).")
 ]
 
-
-def _session() -> Any:
-    from models.database import session_scope
-
-    return session_scope()
 
 
 def _row(account: Any) -> dict[str, Any]:
@@ -52,7 +47,7 @@ def login(
     from states.accounts import actor_for, authenticate, open_session
 
     password = read_password(password_file)
-    with _session() as session:
+    with db_session() as session:
         account = authenticate(session, email=email, password=password, at=real_now())
         actor_for(account)
         token = open_session(session, account=account, kind="cli", at=real_now(), ttl=timedelta(hours=hours))
@@ -72,7 +67,7 @@ def logout() -> None:
     if token is None:
         raise NotAuthenticated("not signed in", rule="session")
     try:
-        with _session() as session:
+        with db_session() as session:
             close_session(session, token, at=real_now())
     finally:
         forget_token()
@@ -85,7 +80,7 @@ def whoami() -> None:
     from cli.identity import current_account
     from states.system import database_mode
 
-    with _session() as session:
+    with db_session() as session:
         account = current_account(session)
         mode = database_mode(session)
     _say({**_row(account), "database_mode": mode},
@@ -98,7 +93,7 @@ def form_token(minutes: Annotated[int, typer.Option(help="How long it stays vali
     from cli.identity import current_account, real_now
     from states.accounts import actor_for, open_session
 
-    with _session() as session:
+    with db_session() as session:
         account = current_account(session)
         actor_for(account)
         token = open_session(session, account=account, kind="form", at=real_now(), ttl=timedelta(minutes=minutes))
@@ -120,7 +115,7 @@ def account_add(
     from states.accounts import grant_account
 
     password = None if service else read_password(password_file, prompt="new password", confirm=password_file is None)
-    with _session() as session:
+    with db_session() as session:
         by = current_account(session)
         account = grant_account(session, by=by, email=email, password=password, role=role, unit=unit or "",
                                 display_name=name, enterprise_credit_code=enterprise, at=real_now(),
@@ -136,7 +131,7 @@ def account_list() -> None:
     from cli.identity import current_account
     from states.accounts import list_accounts
 
-    with _session() as session:
+    with db_session() as session:
         rows = [_row(a) for a in list_accounts(session, by=current_account(session))]
     if STATE.json:
         emit_json(rows)
@@ -167,7 +162,7 @@ def account_role(
     from cli.identity import current_account, real_now
     from states.accounts import change_role
 
-    with _session() as session:
+    with db_session() as session:
         by = current_account(session)
         account = change_role(session, by=by, account_id=_target(session, email).id, role=role, unit=unit,
                               at=real_now())  # fmt: skip
@@ -183,7 +178,7 @@ def account_deactivate(
     from cli.identity import current_account, real_now
     from states.accounts import deactivate
 
-    with _session() as session:
+    with db_session() as session:
         by = current_account(session)
         account = deactivate(session, by=by, account_id=_target(session, email).id, reason=reason, at=real_now())
     _say(_row(account), f"account {account.email} deactivated")
@@ -199,7 +194,7 @@ def account_password(
     from states.accounts import reset_password
 
     password = read_password(password_file, prompt="new password", confirm=password_file is None)
-    with _session() as session:
+    with db_session() as session:
         by = current_account(session)
         account = reset_password(session, by=by, account_id=_target(session, email).id, password=password,
                                  at=real_now())  # fmt: skip
@@ -222,7 +217,7 @@ def account_register(
     from states.accounts import register_enterprise
 
     password = read_password(password_file, prompt="new password", confirm=password_file is None)
-    with _session() as session:
+    with db_session() as session:
         account = register_enterprise(session, email=email, password=password, display_name=contact_name,
                                       credit_code=credit_code, name=name, district=district,
                                       contact_name=contact_name, contact_phone=contact_phone, at=real_now(),
@@ -240,7 +235,7 @@ def account_confirm(
     from cli.identity import current_account, real_now
     from states.accounts import confirm_enterprise
 
-    with _session() as session:
+    with db_session() as session:
         by = current_account(session)
         account = confirm_enterprise(session, by=by, account_id=_target(session, email).id, approve=not reject,
                                      reason=reason, at=real_now())  # fmt: skip
@@ -256,7 +251,7 @@ def account_token(
     from cli.identity import current_account, real_now
     from states.accounts import issue_service_token
 
-    with _session() as session:
+    with db_session() as session:
         by = current_account(session)
         token = issue_service_token(session, by=by, account_id=_target(session, email).id,
                                     ttl=timedelta(days=days), at=real_now())  # fmt: skip

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 console = Console()
 err_console = Console(stderr=True)
@@ -35,6 +39,13 @@ class CliState:
 
 
 STATE = CliState()
+
+
+def db_session() -> AbstractContextManager[Session]:
+    """A unit of work on the configured database; imported late, so `--help` never loads the ORM."""
+    from models.database import session_scope
+
+    return session_scope()
 
 
 def emit_json(value: Any) -> None:

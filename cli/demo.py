@@ -60,7 +60,7 @@ def _write_outputs(engine: Any, output: Path, refusal_log: list[dict[str, Any]])
     written = []
     with Session(engine) as session:
         rounds = session.scalars(
-            select(RecommendationRound).order_by(RecommendationRound.unit, RecommendationRound.tier)  # type: ignore[arg-type]
+            select(RecommendationRound).order_by(RecommendationRound.unit, RecommendationRound.tier)
         ).all()
         for r in rounds:
             path = write_summary_table(session, unit=r.unit, tier=r.tier, season=r.season,

@@ -11,7 +11,7 @@ from typing import Annotated, Any, cast
 
 import typer
 
-from cli.context import STATE, console, emit_json
+from cli.context import STATE, console, db_session, emit_json
 from cli.files import emit_csv
 
 application_app = typer.Typer(help="List, inspect and edit applications.", no_args_is_help=True)
@@ -20,11 +20,6 @@ enterprise_app = typer.Typer(help="Enterprises: list and update.", no_args_is_he
 CsvOption = Annotated[bool, typer.Option("--csv", help="CSV (UTF-8 with BOM) on stdout.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
 
-
-def _session():  # type: ignore[no-untyped-def]
-    from models.database import session_scope
-
-    return session_scope()
 
 
 def _render(rows: list[dict[str, Any]], *, columns: dict[str, str], title: str, as_json: bool, as_csv: bool) -> None:
@@ -52,7 +47,7 @@ def _cell(row: dict[str, Any], key: str) -> str:
     if key == "due_on":
         return f"{row['due_on']}{' overdue' if row['overdue'] else ''}" if row["due_on"] else ""
     if key == "jurisdiction":
-        return row["jurisdiction_name"]
+        return str(row["jurisdiction_name"])
     return str(row.get(key, ""))
 
 
@@ -70,7 +65,7 @@ def application_list(
     from states.listing import ApplicationFilter, application_rows
 
     flt = ApplicationFilter(season=season, tier=tier, states=tuple(state or ()), unit=unit, overdue=overdue)
-    with _session() as session:
+    with db_session() as session:
         rows = application_rows(session, flt, now=STATE.now())
     columns = {"id": "#", "enterprise": "enterprise", "tier": "tier", "state": "state", "holder": "held by",
                "due_on": "due"}  # fmt: skip
@@ -91,7 +86,7 @@ def application_edit(
     from states.queries import application_and_enterprise
 
     parsed = load_application_file(file)
-    with _session() as session:
+    with db_session() as session:
         application, enterprise = application_and_enterprise(session, application_id)
         mine = (enterprise.credit_code, application.tier, application.track, application.season)
         theirs = (parsed.credit_code, str(parsed.tier), str(parsed.track), parsed.season)
@@ -128,7 +123,7 @@ def enterprise_list(
 
     flt = ApplicationFilter(season=season, tier=tier, states=tuple(state or ()), overdue=overdue)
     now = STATE.now() if flt != ApplicationFilter() else None
-    with _session() as session:
+    with db_session() as session:
         rows = enterprise_rows(session, unit=unit, season=season, flt=flt, now=now)
     columns = {"id": "#", "credit_code": "credit code", "name": "name", "jurisdiction": "jurisdiction",
                "industry": "industry", "applications": "applications"}  # fmt: skip
@@ -149,7 +144,7 @@ def enterprise_update(
     from states.intake import update_enterprise
 
     out = []
-    with _session() as session:
+    with db_session() as session:
         actor = acting_actor(session, as_)  # --as only on a replay (issue #11 §4)
         for item in load_mappings(file, "enterprises"):
             enterprise, changes = update_enterprise(session, data=item, actor=actor, at=STATE.now())

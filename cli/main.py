@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.context import STATE, console, emit_json, err_console, hoist_global_options
+from cli.context import STATE, console, db_session, emit_json, err_console, hoist_global_options
 from cli.files import emit_csv, load_application_file, load_mappings
 
 app = typer.Typer(
@@ -55,11 +55,6 @@ def _root(ctx: typer.Context, now: NowOption = None, json_out: JsonOption = Fals
 _OWN_CLOCK = frozenset({"init", "demo", "diagram", "act", "apply", "enterprise", "recommend", "extend",
                         "reminders", "outbox"})  # fmt: skip
 
-
-def _session() -> Any:
-    from models.database import session_scope
-
-    return session_scope()
 
 
 # ---- set-up ---------------------------------------------------------------------------------------
@@ -131,7 +126,7 @@ def actor_add(
     from states.system import is_replay
 
     role, unit = parse_actor(spec)
-    with _session() as session:
+    with db_session() as session:
         if not is_replay(session):
             raise ReplayOnly("actors are accounts on a production database: `factory-review account add`",
                              rule="replay-only")  # fmt: skip
@@ -158,19 +153,20 @@ def apply(
 
     parsed = load_application_file(file)
     at = STATE.now()
-    with _session() as session:
+    with db_session() as session:
         actor = acting_actor(session, replay_default=f"enterprise@{parsed.credit_code}")
         application = create_from_file(session, parsed, actor=actor, at=at)
         result = None
         if submit:
             try:
+                assert application.id is not None  # flushed by create_from_file
                 result = transition(session, application.id, "submit", actor=actor, at=at)
             except ReviewError as exc:  # the draft stays (the audit is append-only): say so plainly
                 exc.message += (f" — application {application.id} was kept as a draft: correct it with "
                                 f"`application edit {application.id} FILE`, then `act {application.id} submit`")
                 exc.details["draft_kept"] = application.id
                 raise
-    out = {
+    out: dict[str, Any] = {
         "id": application.id,
         "state": result.to_state if result else application.state,
         "chain": application.chain,
@@ -208,7 +204,7 @@ def act(
     if as_ is not None:
         parse_actor(as_)  # a malformed --as (an empty one too) is refused before the database is opened
     at = STATE.now()
-    with _session() as session:
+    with db_session() as session:
         actor = acting_actor(session, as_)
         result = transition(session, application_id, event, actor=actor, at=at, reason=reason, data=extra)
     if STATE.json:
@@ -228,7 +224,7 @@ def show(application_id: Annotated[int, typer.Argument(help="Application id.")])
     from states.lifecycle import STATE_LABELS, State
     from states.queries import application_and_enterprise
 
-    with _session() as session:
+    with db_session() as session:
         application, enterprise = application_and_enterprise(session, application_id)
         _check_reader(session, application, enterprise)
         row = application.model_dump(mode="json")
@@ -271,7 +267,7 @@ def _history_rows(application_id: int) -> list[dict[str, Any]]:
     from models.tables import Application, Enterprise
     from states.audit import history as audit_history
 
-    with _session() as session:
+    with db_session() as session:
         application = session.get(Application, application_id)
         if application is None:
             raise NotFound(f"application {application_id} does not exist")

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.context import STATE, console, emit_json
+from cli.context import STATE, console, db_session, emit_json
 
 expert_app = typer.Typer(help="The expert pool (专家库): province, employer and declared ties.", no_args_is_help=True)
 panel_app = typer.Typer(
@@ -34,11 +34,6 @@ def _actor(session: Any, spec: str | None) -> Any:
 
     return acting_actor(session, spec)
 
-
-def _session() -> Any:
-    from models.database import session_scope
-
-    return session_scope()
 
 
 def _load(path: Path) -> Any:
@@ -65,7 +60,7 @@ def expert_add(
     data = _load(file)
     items = data if isinstance(data, list) else [data]
     added = []
-    with _session() as session:
+    with db_session() as session:
         actor = _actor(session, as_)
         for item in items:
             if not isinstance(item, dict):
@@ -92,7 +87,7 @@ def panel_create(
     """Build a panel for a stage (only the stage's organising unit may)."""
     from programmes.panels import create_panel
 
-    with _session() as session:
+    with db_session() as session:
         panel = create_panel(
             session, season=season, stage=stage, tier=tier, name=name, actor=_actor(session, as_), at=STATE.now()
         )
@@ -106,7 +101,7 @@ def panel_add_members(
     """Add experts to a panel."""
     from programmes.panels import add_members
 
-    with _session() as session:
+    with db_session() as session:
         added = add_members(session, panel_id=panel, expert_ids=experts, actor=_actor(session, as_), at=STATE.now())
     _print({"panel": panel, "added": added}, f"panel {panel}: {added} member(s) added")
 
@@ -122,7 +117,7 @@ def panel_assign(
     """Assign reviewers: automatically (conflict-free, least loaded) or one expert by hand."""
     from programmes.panels import assign_manually, auto_assign
 
-    with _session() as session:
+    with db_session() as session:
         actor = _actor(session, as_)
         if expert is not None:
             if not application or len(application) != 1:
@@ -163,7 +158,7 @@ def review_submit(
         from models.errors import InvalidInput
 
         raise InvalidInput(f"{file}: a mapping of scores, recommendation, comments, findings", rule="review-form")
-    with _session() as session:
+    with db_session() as session:
         submit_review(
             session,
             assignment_id=review,
@@ -182,7 +177,7 @@ def review_list(application: int, stage: Stage, as_: AsOption = None) -> None:
     """The reviews of an application's stage that you may read."""
     from programmes.reviews import visible_reviews
 
-    with _session() as session:
+    with db_session() as session:
         rows = visible_reviews(session, application_id=application, stage=stage, viewer=_actor(session, as_))
     if STATE.json:
         emit_json(rows)
@@ -200,7 +195,7 @@ def panel_result_command(application: int, stage: Stage) -> None:
     """The panel's result: weighted scores, mean, median, spread (dispersion flagged), recommendations."""
     from programmes.reviews import panel_result
 
-    with _session() as session:
+    with db_session() as session:
         result = panel_result(session, application_id=application, stage=stage).as_dict()
     flag = " [dispersed]" if result["dispersed"] else ""
     _print(

@@ -11,7 +11,7 @@ from typing import Annotated, cast
 
 import typer
 
-from cli.context import STATE, console, emit_json
+from cli.context import STATE, console, db_session, emit_json
 
 stats_app = typer.Typer(
     help="Season statistics quotas depend on (2024 value-added rank, 2024 excellent count; 251 §2(二)2, §3(二)2).",
@@ -23,11 +23,6 @@ quota_app = typer.Typer(help="Recommendation quotas, computed from the season da
 SeasonOption = Annotated[str, typer.Option("--season", help="Season name or file.")]
 
 
-def _session():  # type: ignore[no-untyped-def]
-    from models.database import session_scope
-
-    return session_scope()
-
 
 @stats_app.command("template")
 def stats_template(
@@ -38,7 +33,7 @@ def stats_template(
     from programmes.season import get_season
     from programmes.statistics import template_rows, write_template
 
-    with _session() as session:
+    with db_session() as session:
         rows = template_rows(session, get_season(season))
     text = write_template(rows, out)
     if text is not None:
@@ -64,7 +59,7 @@ def stats_load(
 
     s = get_season(season)
     values = parse_statistics(s, read_cells(file), file.name)
-    with _session() as session:
+    with db_session() as session:
         actor = acting_actor(session, as_)  # --as only on a replay (issue #11 §4)
         row, created = load_statistics(session, s, values, actor=actor, at=STATE.now(), file_name=file.name)
         out = {"season": row.season, "version": row.version, "sha256": row.sha256, "created": created,
@@ -90,7 +85,7 @@ def stats_show(season: SeasonOption = "2025") -> None:
     from programmes.statistics import template_rows
 
     s = get_season(season)
-    with _session() as session:
+    with db_session() as session:
         rows = template_rows(session, s)
         loaded = session.scalars(
             select(StatisticsVersion)
@@ -131,7 +126,7 @@ def quota_show(
     s = get_season(season)
     for code in unit or []:
         s.unit(code)
-    with _session() as session:
+    with db_session() as session:
         rows = quota_overview(session, s, list(unit) if unit else None)
     if STATE.json:
         emit_json(rows)

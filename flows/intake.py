@@ -183,7 +183,7 @@ def submission_items(drafts: list[Draft]) -> list[EventItem]:
 
 
 @flow(name="submission-intake", log_prints=True, flow_run_name=run_name(lambda p: "submission-intake"))
-def submission_intake(params: IntakeParams) -> StageReport:
+def submission_intake(params: IntakeParams) -> Any:
     """Validate a batch of application files, create the drafts, and submit them (guards run at submit:
     content complete, pledge, eligibility, the jurisdiction's deadline)."""
     at = params.at()

@@ -7,7 +7,7 @@ from alembic import context
 from models import tables
 from models.database import make_engine
 
-target_metadata = tables.SQLModel.metadata  # the metadata the table classes are declared on
+target_metadata = tables.Application.metadata  # every table class shares SQLModel's one metadata
 
 
 def run_migrations() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.tables import RECHECK, Application, Enterprise
 from notifications import recipients
@@ -59,13 +59,14 @@ def advance(session: Session, *, season: Any, policy: Any, now: datetime, deadli
     dialect = session.get_bind().dialect.name
     unit = recipients.unit_column
     query = (
-        select(Application.id, Application.state, Application.review_level, Application.tier, Application.track,
-               Application.cultivation_ends_on, unit(dialect, "jurisdiction").label("jurisdiction"),
+        select(col(Application.id), col(Application.state), col(Application.review_level), col(Application.tier),
+               col(Application.track), col(Application.cultivation_ends_on),
+               unit(dialect, "jurisdiction").label("jurisdiction"),
                unit(dialect, "holder").label("holder"), unit(dialect, "top").label("top"),
                recipients.below_top().label("below_top"))
-        .join(Enterprise, Enterprise.id == Application.enterprise_id)
-        .where(is_due(now), Application.season == season.name)
-        .order_by(Application.id)  # one lock order for every sweep (two sweeps at once on PostgreSQL)
+        .join(Enterprise, col(Enterprise.id) == col(Application.enterprise_id))
+        .where(is_due(now), col(Application.season) == season.name)
+        .order_by(col(Application.id))  # one lock order for every sweep (two sweeps at once on PostgreSQL)
     )  # fmt: skip
     kinds = policy.reminders()
     memo: dict[tuple[Any, ...], datetime | None] = {}  # applications sharing units, tier and state share it

@@ -19,7 +19,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.clock import to_utc
 from models.tables import OutboxMessage
@@ -97,7 +97,7 @@ def existing_keys(session: Session, keys: Iterable[str]) -> set[str]:
     found: set[str] = set()
     for i in range(0, len(keys), _KEY_CHUNK):
         chunk = keys[i : i + _KEY_CHUNK]
-        found.update(session.scalars(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(chunk))))
+        found.update(session.scalars(select(col(OutboxMessage.dedupe_key)).where(col(OutboxMessage.dedupe_key).in_(chunk))))
     return found
 
 
@@ -110,13 +110,15 @@ def _insert_skipping_existing(session: Session, rows: Sequence[dict[str, Any]]) 
     table = OutboxMessage.__table__  # type: ignore[attr-defined]
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        from sqlalchemy.dialects import postgresql
+
+        statement: Any = postgresql.insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
     elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        from sqlalchemy.dialects import sqlite
+
+        statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
     else:  # other backends: the pre-check in queue_many is the only guard
-        session.connection().execute(insert(table), list(rows))
-        return
-    statement = dialect_insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        statement = insert(table)
     session.connection().execute(statement, list(rows))
 
 
@@ -159,7 +161,7 @@ def render_queued(engine: Any, *, batch: int = 1000) -> int:
                 parts = render(context.get("template", row.kind), context)
                 values.append({"row_id": row.id, "subject": parts.subject[:500], "body_text": parts.text,
                                "body_html": parts.html})  # fmt: skip
-            columns = {name: bindparam(name) for name in ("subject", "body_text", "body_html")}
+            columns: dict[str, Any] = {name: bindparam(name) for name in ("subject", "body_text", "body_html")}
             statement = update(table).where(table.c.id == bindparam("row_id"), table.c.status == "queued")
             conn.execute(statement.values(**columns, status="pending"), values)
             done += len(rows)

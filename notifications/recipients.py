@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, and_, case, cast, func, literal, select
+from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
 
 from models.enums import MINISTRY_UNIT, Role
 from models.memo import remembered
 from models.tables import Actor, Application, Enterprise
+from states.queries import chain_at
 
 PENDING_REVIEW = frozenset({"submitted", "local_review"})
 
@@ -77,20 +78,12 @@ def for_transition(
 # ---- sweeps: SQL over the JSON chain ------------------------------------------------------------------
 
 
-def _chain_at(dialect: str, index: ColumnElement[Any]) -> ColumnElement[Any]:
-    """`application.chain[index]` as text, with `index` an SQL expression (review_level, length - 1)."""
-    if dialect == "postgresql":
-        return Application.chain.op("->>", return_type=String)(index)  # type: ignore[attr-defined]
-    path = literal("$[").concat(cast(index, String)).concat("]")
-    return func.json_extract(Application.chain, path)
-
-
 def chain_length() -> ColumnElement[Any]:
     return func.json_array_length(Application.chain)
 
 
 def below_top() -> ColumnElement[bool]:
-    return Application.review_level < chain_length() - 1  # type: ignore[return-value]
+    return Application.review_level < chain_length() - 1
 
 
 def unit_column(dialect: str, which: str) -> ColumnElement[Any]:
@@ -99,9 +92,9 @@ def unit_column(dialect: str, which: str) -> ColumnElement[Any]:
         return func.coalesce(func.nullif(Enterprise.district, ""), func.nullif(Enterprise.city, ""),
                              Enterprise.province)  # fmt: skip
     if which == "holder":
-        return _chain_at(dialect, Application.review_level)  # type: ignore[arg-type]
+        return chain_at(dialect, Application.review_level)
     if which == "top":
-        return _chain_at(dialect, chain_length() - 1)
+        return chain_at(dialect, chain_length() - 1)
     raise ValueError(f"unknown unit {which!r}")
 
 
@@ -111,12 +104,12 @@ def audience_columns(dialect: str, audience: str, unit: ColumnElement[Any]) -> t
         return (Enterprise.contact_email, func.coalesce(func.nullif(Enterprise.contact_name, ""), Enterprise.name),
                 Enterprise.credit_code, None)  # fmt: skip
     if audience == "unit_officers":
-        on = and_(Actor.role == Role.LOCAL_OFFICER.value, Actor.email != "", Actor.unit == unit)
+        on = and_(col(Actor.role) == Role.LOCAL_OFFICER.value, col(Actor.email) != "", col(Actor.unit) == unit)
         return Actor.email, Actor.name, unit, on
     if audience == "officers_above":
         has_above = below_top()
-        above = case((has_above, _chain_at(dialect, Application.review_level + 1)), else_=literal(MINISTRY_UNIT))
+        above = case((has_above, chain_at(dialect, col(Application.review_level) + 1)), else_=literal(MINISTRY_UNIT))
         role = case((has_above, literal(Role.LOCAL_OFFICER.value)), else_=literal(Role.MINISTRY_OFFICER.value))
-        on = and_(Actor.unit == above, Actor.role == role, Actor.email != "")
+        on = and_(col(Actor.unit) == above, col(Actor.role) == role, col(Actor.email) != "")
         return Actor.email, Actor.name, above, on
     raise ValueError(f"unknown audience {audience!r}")

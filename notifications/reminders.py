@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.clock import end_of_day, ensure_aware, local_date
 from models.enums import TIER_LABELS
@@ -96,7 +96,9 @@ class Deadlines:
                 # One query instead of one per unit: most seasons have no extension for most steps.
                 self.extended_steps = set(
                     self.session.scalars(
-                        select(DeadlineExtension.step).where(DeadlineExtension.season == self.season.name).distinct()
+                        select(col(DeadlineExtension.step))
+                        .where(col(DeadlineExtension.season) == self.season.name)
+                        .distinct()
                     )
                 )
             if step in self.extended_steps:
@@ -159,12 +161,12 @@ def _item(row: Any) -> dict[str, Any]:
         "application_id": row.application_id,
         "title": row.title,
         "tier": row.tier,
-        "tier_label": TIER_LABELS.get(row.tier, row.tier),  # type: ignore[call-overload]
+        "tier_label": TIER_LABELS.get(row.tier, row.tier),
         "enterprise_name": row.enterprise_name,
     }
 
 
-def _tuple_in(columns: tuple[ColumnElement[Any], ...], keys: Iterable[DueKey]) -> ColumnElement[bool]:
+def _tuple_in(columns: tuple[Any, ...], keys: Iterable[DueKey]) -> ColumnElement[bool]:
     return tuple_(*columns).in_([(k.unit, k.tier, k.track) for k in keys])
 
 
@@ -173,12 +175,12 @@ def _query(dialect: str, rule: Kind, audience: str, *, season: str, now: datetim
     unit = recipients.unit_column(dialect, rule.unit)
     email, name, recipient_unit, on = recipients.audience_columns(dialect, audience, unit)
     query = (
-        select(Application.id.label("application_id"), Application.title, Application.tier,  # type: ignore[union-attr]
-               Application.track, Application.cultivation_ends_on,
-               Enterprise.name.label("enterprise_name"), unit.label("unit"),  # type: ignore[attr-defined]
+        select(col(Application.id).label("application_id"), col(Application.title), col(Application.tier),
+               col(Application.track), col(Application.cultivation_ends_on),
+               col(Enterprise.name).label("enterprise_name"), unit.label("unit"),
                email.label("email"), name.label("name"), recipient_unit.label("recipient_unit"))
-        .join(Enterprise, Enterprise.id == Application.enterprise_id)
-        .where(Application.season == season, Application.state.in_(rule.states))  # type: ignore[attr-defined]
+        .join(Enterprise, col(Enterprise.id) == col(Application.enterprise_id))
+        .where(col(Application.season) == season, col(Application.state).in_(rule.states))
     )  # fmt: skip
     if on is not None:
         query = query.join(Actor, on)
@@ -206,7 +208,7 @@ def _dated_rows(session: Session, rule: Kind, audience: str, ctx: dict[str, Any]
     if not keys:
         return
     unit = recipients.unit_column(dialect, rule.unit)
-    for row in session.execute(query.where(_tuple_in((unit, Application.tier, Application.track), keys))):
+    for row in session.execute(query.where(_tuple_in((unit, col(Application.tier), col(Application.track)), keys))):
         for deadline, offset in keys[DueKey(row.unit, row.tier, row.track)]:
             yield row, deadline, offset
 

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import aiosmtplib
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection as DbConnection
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -59,7 +59,7 @@ Outcome = Literal["transient", "permanent"]
 SENDABLE = ("pending", "uncertain")
 UNCERTAIN_NOTE = "uncertain: the sender stopped after handing this message to SMTP and before recording the reply"
 RESENT_NOTE = "resent once after an uncertain crash, same Message-ID"
-T = OutboxMessage.__table__
+T: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 
 
 # ---- transports -------------------------------------------------------------------------------------

@@ -36,7 +36,9 @@ def _words(text: str) -> str:
     Splits between characters, never inside one (each word must decode on its own, RFC 2047 §5)."""
     if text.isascii():
         return text
-    words, chunk, size = [], [], 0
+    words: list[str] = []
+    chunk: list[str] = []
+    size = 0
     for char in text:
         width = len(char.encode("utf-8"))
         if size + width > _WORD_BYTES:

@@ -66,4 +66,4 @@ def effective_deadline(
         what="extension",
         source=source,
         extended=True,
-    )  # type: ignore[arg-type]
+    )

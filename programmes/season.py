@@ -19,7 +19,7 @@ import re
 from datetime import date
 from functools import cache, cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -32,6 +32,14 @@ if TYPE_CHECKING:
 
 SEASONS_DIR = Path(__file__).resolve().parent / "seasons"
 ROOT = "*"  # the pseudo-unit above every province: rules for "any unit"
+
+
+class _Within(Protocol):
+    @property
+    def within(self) -> str: ...
+
+
+_Scoped = TypeVar("_Scoped", bound=_Within)
 
 Level = Literal["province", "city", "district", "soe", "xpcc"]
 Scope = Literal["self", "descendants", "subtree"]
@@ -596,9 +604,9 @@ class Season(_Model):
     def prerequisite_for(self, enterprise: Enterprise, tier: str, track: str) -> Prerequisite | None:
         """The most specific prerequisite rule for the enterprise's jurisdiction (e.g. Tianjin's lists)."""
         rules = [p for p in self.prerequisites if p.tier == str(tier) and p.track in (None, str(track))]
-        return self._nearest(rules, enterprise.jurisdiction)  # type: ignore[no-any-return]
+        return self._nearest(rules, enterprise.jurisdiction)
 
-    def _nearest(self, rules: list[Any], unit: str | None) -> Any:
+    def _nearest(self, rules: list[_Scoped], unit: str | None) -> _Scoped | None:
         """The rule whose `within` is deepest among those containing `unit` (None: no rule applies)."""
         here = [r for r in rules if r.within == ROOT or (self.has_unit(unit) and self.is_within(str(unit), r.within))]
         return max(here, key=lambda r: 0 if r.within == ROOT else len(self.lineage(r.within)), default=None)

@@ -16,7 +16,7 @@ from states.audit import verify
 def applications_by_stage(session: Session) -> list[dict[str, Any]]:
     rows = session.execute(
         select(col(Application.state), col(Application.tier), col(Enterprise.province), func.count())
-        .join(Enterprise, col(Enterprise.id) == col(Application.enterprise_id))  # type: ignore[arg-type]
+        .join(Enterprise, col(Enterprise.id) == col(Application.enterprise_id))
         .group_by(col(Application.state), col(Application.tier), col(Enterprise.province))
         .order_by(col(Application.state), col(Application.tier), col(Enterprise.province))
     ).all()

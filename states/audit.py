@@ -205,7 +205,7 @@ def load_chains(session: Session) -> Chains:
         chains.heads[subject] = (head, count)
     for row in session.execute(
         select(AuditEvent).order_by(col(AuditEvent.subject), col(AuditEvent.seq), col(AuditEvent.id))
-    ).scalars():  # type: ignore[arg-type]
+    ).scalars():
         chains.events.setdefault(row.subject, []).append(row)
     return chains
 
@@ -283,6 +283,6 @@ def verify(session: Session, *, anchor: dict[str, Any] | None = None) -> VerifyR
 
 def history(session: Session, subject: str) -> list[AuditEvent]:
     rows: Iterable[AuditEvent] = session.execute(
-        select(AuditEvent).where(col(AuditEvent.subject) == subject).order_by(col(AuditEvent.seq))  # type: ignore[arg-type]
+        select(AuditEvent).where(col(AuditEvent.subject) == subject).order_by(col(AuditEvent.seq))
     ).scalars()
     return list(rows)

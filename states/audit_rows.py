@@ -46,7 +46,7 @@ def _plain(value: Any) -> Any:
 
 
 def audited_columns(table: type[Any]) -> list[str]:
-    return [c.name for c in table.__table__.columns if c.name not in _SKIPPED]  # type: ignore[attr-defined]
+    return [c.name for c in table.__table__.columns if c.name not in _SKIPPED]
 
 
 def snapshot(record: Any) -> dict[str, Any]:

@@ -168,7 +168,8 @@ def validated_enterprise(data: Any, at: datetime) -> dict[str, Any]:
     (the single and the bulk path build it so)."""
     checked = check_enterprise(data)
     try:
-        return _EnterpriseInput.model_validate({**checked, "created_at": to_utc(at)}).model_dump()
+        row: dict[str, Any] = _EnterpriseInput.model_validate({**checked, "created_at": to_utc(at)}).model_dump()
+        return row
     except ValidationError as exc:
         raise InvalidInput(_pydantic_message(exc), rule="enterprise-schema") from None
 

@@ -6,13 +6,24 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, func, literal, select
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
 
 from models.tables import Application, Enterprise
 from states.lifecycle import State
 
 CLOSED = frozenset({State.WITHDRAWN, State.REJECTED})
+
+
+def chain_at(dialect: str, index: Any) -> ColumnElement[Any]:
+    """`application.chain[index]` as text in SQL (`index` an SQL expression or an int): the unit at a
+    level of the review chain, for the inbox, the scope and the recipients of a reminder."""
+    if dialect == "postgresql":
+        expression: ColumnElement[Any] = col(Application.chain).op("->>", return_type=String)(index)
+        return expression
+    path = literal("$[").concat(cast(index, String)).concat("]")
+    return func.json_extract(Application.chain, path)
 
 
 def find_application(session: Session, *, credit_code: str, tier: str, track: str, season: str) -> Application | None:

@@ -20,7 +20,8 @@ from models.tables import Application, DeadlineExtension, Enterprise
 from programmes.deadlines import effective_deadline
 from programmes.season import get_season
 from states.lifecycle import AWAITING_LOCAL_REVIEW, State
-from web.scope import chain_at, scope_clause
+from states.queries import chain_at
+from web.scope import scope_clause
 
 PAGE_SIZE = 50
 COUNT_CAP = 2_000

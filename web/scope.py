@@ -11,20 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import HTTPException
-from sqlalchemy import ColumnElement, String, cast, false, func, literal, or_, true
+from sqlalchemy import ColumnElement, false, or_, true
 from sqlmodel import Session, col
 
 from models.enums import Role
 from models.tables import Application, Enterprise
 from programmes.season import get_season
+from states.queries import chain_at
 from web import auth
-
-
-def chain_at(dialect: str, index: Any) -> ColumnElement[Any]:
-    """`application.chain[index]` as text in SQL (index an SQL expression or an int)."""
-    if dialect == "postgresql":
-        return Application.chain.op("->>", return_type=String)(index)  # type: ignore[attr-defined]
-    return func.json_extract(Application.chain, literal("$[").concat(cast(index, String)).concat("]"))
 
 
 def scope_clause(session: Session, account: Any) -> ColumnElement[bool]:
@@ -34,7 +28,8 @@ def scope_clause(session: Session, account: Any) -> ColumnElement[bool]:
     each on the indexed column of its level, so the planner can start from the enterprise indexes.
     """
     if account.role == Role.ENTERPRISE:
-        return col(Enterprise.credit_code) == account.unit
+        own: ColumnElement[bool] = col(Enterprise.credit_code) == account.unit
+        return own
     units = auth.visible_units(session, account)
     if units is None:
         return true()
@@ -59,7 +54,7 @@ def _parent(season: Any, code: str) -> str | None:
 def visible(session: Session, account: Any, application: Application, enterprise: Enterprise) -> bool:
     """The same predicate as `scope_clause`, for one loaded row."""
     if account.role == Role.ENTERPRISE:
-        return enterprise.credit_code == account.unit
+        return bool(enterprise.credit_code == account.unit)
     units = auth.visible_units(session, account)
     if units is None:
         return True

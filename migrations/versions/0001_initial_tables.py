@@ -7,6 +7,7 @@ Create Date: 2026-11-22 05:37:56.915432
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
+import sqlmodel.sql.sqltypes
 import models.types
 
 

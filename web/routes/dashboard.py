@@ -23,7 +23,7 @@ def _counts(session: DB, account: object, column: Any, season: str) -> list[tupl
     query = (select(column, func.count(col(Application.id)))
              .join(Enterprise, col(Enterprise.id) == col(Application.enterprise_id))
              .where(scope_clause(session, account), col(Application.season) == season)
-             .group_by(column).order_by(column))  # type: ignore[arg-type]  # fmt: skip
+             .group_by(column).order_by(column))  # fmt: skip
     return [(str(k), int(v)) for k, v in session.execute(query).all()]
 
 

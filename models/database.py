@@ -9,9 +9,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, ExceptionContext
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, create_engine
 
@@ -173,3 +173,19 @@ def migrate(engine: Engine | None = None) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def drop_database(admin: Engine, name: str, *, attempts: int = 40) -> None:
+    """DROP DATABASE … WITH (FORCE) on PostgreSQL (`admin`: an AUTOCOMMIT engine), retried: on PostgreSQL 15
+    an autovacuum worker inside the database makes FORCE fail ("must be a member of the role whose process
+    is being terminated"); the worker leaves in a moment."""
+    quoted = '"' + name.replace('"', '""') + '"'
+    for attempt in range(attempts):
+        try:
+            with admin.connect() as connection:
+                connection.execute(text(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
+            return
+        except (OperationalError, ProgrammingError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.25)

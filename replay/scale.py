@@ -59,19 +59,20 @@ def databases(admin_url: str, names: list[str]) -> Iterator[dict[str, str]]:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
+    from models.database import drop_database
+
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     prefix = f"fr_scale_{os.getpid()}"
     urls = {n: make_url(admin_url).set(database=f"{prefix}_{n}").render_as_string(hide_password=False) for n in names}
     try:
-        with admin.connect() as conn:
-            for n in names:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{prefix}_{n}" WITH (FORCE)'))
+        for n in names:
+            drop_database(admin, f"{prefix}_{n}")
+            with admin.connect() as conn:
                 conn.execute(text(f'CREATE DATABASE "{prefix}_{n}"'))
         yield urls
     finally:
-        with admin.connect() as conn:
-            for n in names:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{prefix}_{n}" WITH (FORCE)'))
+        for n in names:
+            drop_database(admin, f"{prefix}_{n}")
         admin.dispose()
 
 
@@ -316,6 +317,8 @@ def compare(one: dict[str, Any], two: dict[str, Any]) -> list[str]:
 
 
 def run(admin_url: str, folder: Path, *, batches: int = 4, size: int = 40, timeout: float = 600) -> dict[str, Any]:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
     from flows.prefect_server import local_server
 
     base = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "DATABASE_URL", "FACTORY_REVIEW_"))}
@@ -328,6 +331,9 @@ def run(admin_url: str, folder: Path, *, batches: int = 4, size: int = 40, timeo
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
         api = stack.enter_context(local_server(folder / "prefect-server", services=False))
         os.environ["PREFECT_API_URL"] = api
+        # A settings context already open in this process (a test session's Prefect harness) outranks the
+        # environment: without this, deployments and runs went to that server and no worker saw them.
+        stack.enter_context(temporary_settings(updates={PREFECT_API_URL: api}))
         deploy()
         env = {**base, "PREFECT_API_URL": api, "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
                "PREFECT_WORKER_QUERY_SECONDS": "1", "PREFECT_LOGGING_LEVEL": "WARNING",

@@ -120,7 +120,7 @@ def _quote(name: str) -> str:
 def pg_server() -> Iterator[PgServer]:
     from sqlalchemy import create_engine
 
-    from models.database import make_engine, migrate
+    from models.database import drop_database, make_engine, migrate
 
     url = _pg_url()
     if url is None:
@@ -136,8 +136,8 @@ def pg_server() -> Iterator[PgServer]:
     template: str | None = None
     if can_create:
         template = f"{base}_tpl_{os.getpid()}"[:63]
+        drop_database(admin, template)
         with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {_quote(template)} WITH (FORCE)"))
             connection.execute(text(f"CREATE DATABASE {_quote(template)}"))
         engine = make_engine(make_url(url).set(database=template).render_as_string(hide_password=False))
         migrate(engine)
@@ -152,8 +152,7 @@ def pg_server() -> Iterator[PgServer]:
     server = PgServer(url, template, admin, itertools.count(1))
     yield server
     if template is not None:
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {_quote(template)} WITH (FORCE)"))
+        drop_database(admin, template)
     admin.dispose()
 
 
@@ -181,6 +180,8 @@ def _empty_pg(url: str) -> None:
 @pytest.fixture
 def pg_database(pg_server: PgServer) -> Iterator[str]:
     """A fresh migrated PostgreSQL database for one test (its URL)."""
+    from models.database import drop_database
+
     if pg_server.template is None:
         _empty_pg(pg_server.base_url)
         yield pg_server.base_url
@@ -198,8 +199,8 @@ def pg_database(pg_server: PgServer) -> Iterator[str]:
     try:
         yield pg_server.url_for(name)
     finally:
-        with pg_server.admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {_quote(name)} WITH (FORCE)"))
+        drop_database(pg_server.admin, name)
+
 
 
 # ---- the fixtures tests use ---------------------------------------------------------------------

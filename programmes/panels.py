@@ -107,6 +107,14 @@ def create_panel(
     if rule is None:
         raise InvalidInput(f"season {season} declares no {stage} panels for {tier} ({track})", rule="panel-rule")
     _authorise_organiser(actor, rule, "build this panel")
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise InvalidInput("panel name: 1 to 200 characters", rule="panel-name", field="name")
+    taken = select(col(Panel.id)).where(
+        col(Panel.season) == season, col(Panel.stage) == stage, col(Panel.tier) == tier, col(Panel.name) == name
+    )
+    if session.scalars(taken).first() is not None:
+        raise InvalidInput(f"a {stage} panel named {name} exists already", rule="panel-name", field="name")
     panel = Panel(
         season=season,
         stage=stage,

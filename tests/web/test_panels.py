@@ -5,7 +5,6 @@ unit builds panels and assigns (a conflict only with a reason); an auditor reads
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -13,65 +12,15 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from models.tables import AuditEvent, Expert, Panel, ReviewAssignment
+from models.tables import AuditEvent, Panel, ReviewAssignment
 from programmes.panels import add_members, auto_assign, create_panel
 from programmes.reviews import submit_review
 from programmes.season import get_season
 from tests import factories as f
-from tests.web.conftest import PASSWORD, World, csrf_of
+from tests.web.conftest import PASSWORD, RULE, WHEN, Panelled, World, csrf_of, expert_id
 from web.demo_accounts import grant
 
-RULE = get_season("2025").panel_rule(stage="material_review", tier="leading", track="national")
-assert RULE is not None
-WHEN = f.at("2025-08-10")
-EXPERTS = {"first": "bj", "second": "gd", "third": "js"}
-
-
-@pytest.fixture(autouse=True)
-def cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Argon2id at its lowest cost: these tests sign ten accounts in, and hashing is not what they test
-    (tests/states does, at the real cost). Autouse, so it is in place before `world` grants its accounts."""
-    from argon2 import PasswordHasher
-
-    from states import passwords
-
-    monkeypatch.setattr(passwords, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    monkeypatch.setattr(passwords, "_DUMMY", [])  # the cached dummy hash stays the real cost's for later tests
-
-
-@dataclass
-class Panelled:
-    """A leading application in ministry review with a material-review panel of three, each assigned."""
-
-    application: int
-    panel: int
-    reviews: dict[str, int]  # expert key → review id
-    names: dict[str, str]  # expert key → name
-    experts: dict[str, Any]  # expert key → the Actor the expert acts as
-
-
-@pytest.fixture
-def panelled(session: Session, world: World, monkeypatch: pytest.MonkeyPatch) -> Panelled:
-    monkeypatch.setenv("FACTORY_REVIEW_NOW", "2025-08-12T10:00:00+08:00")  # after the assignment
-    application = f.application(session, "ministry_review", tier="leading")
-    panel = create_panel(session, season="2025", stage="material_review", tier="leading", name="材料评审第一组",
-                         actor=f.ministry(session), at=WHEN)  # fmt: skip
-    experts = {key: f.expert(session, province) for key, province in EXPERTS.items()}
-    ids = {key: _expert_id(session, actor.email) for key, actor in experts.items()}
-    add_members(session, panel_id=panel.id or 0, expert_ids=list(ids.values()), actor=f.ministry(session), at=WHEN)
-    made = auto_assign(session, panel_id=panel.id or 0, actor=f.ministry(session), at=WHEN)
-    by_expert = {a.expert_id: a.id or 0 for a in made}
-    for key, actor in experts.items():
-        world.emails[key] = actor.email
-        grant(session, email=actor.email, password=PASSWORD, role="expert", unit="miit", display_name=actor.name,
-              at=WHEN)  # fmt: skip
-    session.commit()
-    return Panelled(application.id or 0, panel.id or 0, {k: by_expert[i] for k, i in ids.items()},
-                    {k: a.name for k, a in experts.items()}, experts)  # fmt: skip
-
-
-def _expert_id(session: Session, email: str) -> int:
-    return session.scalars(select(Expert.id).where(Expert.email == email)).one() or 0  # type: ignore[call-overload,arg-type]
+pytestmark = pytest.mark.usefixtures("cheap_passwords")  # before `world` grants its accounts
 
 
 def review_form(csrf: str, score: Any = 85, recommendation: str = "pass", comments: str = "") -> dict[str, Any]:
@@ -190,7 +139,7 @@ def test_the_organiser_builds_a_panel_and_overrides_a_conflict_only_with_a_reaso
     assert built.status_code == 303
     pool = [f.expert(session, p) for p in ("sh", "hb", "sc", "cq")]  # 上海: the applicant's province
     session.commit()
-    ids = [_expert_id(session, e.email) for e in pool]
+    ids = [expert_id(session, e.email) for e in pool]
     session.commit()  # end the read: on SQLite a transaction holds the write lock
     page = officer.get(url).text
     assert "与申报企业同省" in page  # conflicts computed and shown before anyone is assigned
@@ -214,3 +163,39 @@ def test_the_organiser_builds_a_panel_and_overrides_a_conflict_only_with_a_reaso
     assert len(rows) == RULE.reviewers and ids[0] in {r.expert_id for r in rows}
     assert [r.override_reason for r in rows if r.expert_id == ids[0]] == ["该领域仅此一位专家"]
     assert "该领域仅此一位专家" in officer.get(url).text
+
+
+def test_the_onsite_form_asks_pass_or_fail_per_item_and_a_finding_for_each_failure(
+    client_for: Any, world: World, session: Session, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FACTORY_REVIEW_NOW", "2025-09-02T10:00:00+08:00")
+    onsite = get_season("2025").panel_rule(stage="onsite_verification", tier="leading", track="national")
+    assert onsite is not None
+    application = f.application(session, "onsite_verification", tier="leading")
+    when = f.at("2025-08-25")
+    panel = create_panel(session, season="2025", stage="onsite_verification", tier="leading", name="现场核查组",
+                         actor=f.ministry(session), at=when)  # fmt: skip
+    experts = [f.expert(session, p) for p in ("bj", "gd", "js")]
+    add_members(session, panel_id=panel.id or 0, expert_ids=[expert_id(session, e.email) for e in experts],
+                actor=f.ministry(session), at=when)  # fmt: skip
+    made = auto_assign(session, panel_id=panel.id or 0, actor=f.ministry(session), at=when,
+                       application_ids=[application.id or 0])  # fmt: skip
+    mine = next(a.id or 0 for a in made if a.expert_id == expert_id(session, experts[0].email))
+    world.emails["onsite"] = experts[0].email
+    grant(session, email=experts[0].email, password=PASSWORD, role="expert", unit="miit", display_name="专家",
+          at=when)  # fmt: skip
+    session.commit()
+    client = client_for("onsite")
+    page = client.get(f"/reviews/{mine}").text
+    first, *rest = onsite.checklist
+    assert "现场核查" in page and all(f'name="item-{c.key}"' in page and c.label in page for c in onsite.checklist)
+    assert 'name="score-' not in page  # on-site verification is pass/fail per item, not scored
+    form = {f"item-{c.key}": "pass" for c in rest} | {f"item-{first.key}": "fail", "recommendation": "fail",
+                                                      "csrf_token": csrf_of(page)}  # fmt: skip
+    refused = client.post(f"/reviews/{mine}", data=form)
+    assert refused.status_code == 422 and f'id="e-finding-{first.key}"' in refused.text
+    assert "不通过的核查项须填写核查发现" in refused.text and review_row(engine, mine).status == "assigned"
+    form[f"finding-{first.key}"] = "现场所见与申报材料不一致"
+    assert client.post(f"/reviews/{mine}", data=form, follow_redirects=False).status_code == 303
+    stored = review_row(engine, mine)
+    assert {x["item"]: x["passed"] for x in stored.findings}[first.key] is False and stored.recommendation == "fail"

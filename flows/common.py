@@ -436,14 +436,52 @@ def decisions_of(
     if params.decisions_file:
         return list(getattr(load_decisions_file(params.decisions_file, container), "decisions", []))
     with session_scope() as session:
-        rows = describe(session, waiting(session))
+        applications = list(waiting(session))
+        description = decision_description(session, title, applications)
     answer = ask_for(
         container,
-        description=f"### {title}\n\n{markdown_table(rows)}",
+        description=description,
         timeout=params.pause_timeout,
-        decisions=[default(r["id"]) for r in rows],
+        decisions=[default(a.id or 0) for a in applications],
     )
     return list(getattr(answer, "decisions", []))
+
+
+def decision_description(session: Session, title: str, applications: Sequence[Application]) -> str:
+    """The pause form's description (markdown): what waits, and for a stage reviewed by an expert panel the
+    panel's result each decision will rely on — the result (and digest) its audit event records."""
+    text = f"### {title}\n\n{markdown_table(describe(session, applications))}"
+    results = panel_results(session, applications)
+    if results:
+        heading = "#### 专家评审结果 · Expert panel results (recorded with each decision)"
+        text += f"\n\n{heading}\n\n{markdown_table(results)}"
+    return text
+
+
+def panel_results(session: Session, applications: Iterable[Application]) -> list[dict[str, Any]]:
+    """One row per application whose current stage the season reviews by panel (programmes.reviews)."""
+    from programmes.panels import STAGE_LABELS
+    from programmes.reviews import RECOMMENDATION_LABELS, pending_result
+
+    rows = []
+    for application in applications:
+        found = pending_result(session, application)
+        if found is None:
+            continue
+        rule, result = found
+        flag = " ⚠ 分歧较大 dispersed" if result.dispersed else ""
+        rows.append({
+            "id": application.id,
+            "stage": f"{STAGE_LABELS.get(rule.stage, rule.stage)} {rule.stage}",
+            "reviews": f"{result.submitted}/{result.expected or rule.reviewers}"
+                       + ("" if result.concluded else " — not concluded: a decision is refused until it is"),
+            "mean": result.mean, "median": result.median, "spread": f"{result.spread}{flag}",
+            "recommendations": ", ".join(f"{RECOMMENDATION_LABELS.get(k, k)} {k} {n}"
+                                         for k, n in result.recommendations.items()) or "—",
+            "on-site items failed": ", ".join(f"{k} {n}" for k, n in result.items_failed.items()) or "—",
+            "digest": result.as_dict()["digest"][:16],
+        })  # fmt: skip
+    return rows
 
 
 def run_name(label: Callable[[dict[str, Any]], str]) -> Callable[[], str]:

@@ -2,7 +2,8 @@
 
 policy = load_policy()
 policy.kind("escalation").key_for(...)      # the outbox dedupe key (and the grouping of one message)
-policy.reminders()                           # the kinds a sweep queues, in declaration order
+policy.reminders()                           # the kinds a sweep queues per application, in declaration order
+policy.review_reminders()                    # the kinds a sweep queues per late expert review
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 POLICY_PATH = Path(__file__).resolve().parent / "kinds.yaml"
-Audience = Literal["applicant", "unit_officers", "officers_above"]
+Audience = Literal["applicant", "unit_officers", "officers_above", "reviewer"]
 
 
 class Kind(BaseModel):
@@ -27,7 +28,7 @@ class Kind(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: str = Field(pattern=r"^[a-z_]+$")
-    when: Literal["transition", "deadline", "cultivation"]
+    when: Literal["transition", "deadline", "cultivation", "review"]
     template: str = ""  # default: the kind's name
     key: str = Field(min_length=1)
     step: Literal["submit", "recommend"] | None = None
@@ -67,7 +68,12 @@ class Policy(BaseModel):
         return next((k for k in self.kinds if k.kind == name), None)
 
     def reminders(self) -> tuple[Kind, ...]:
-        return tuple(k for k in self.kinds if k.when != "transition")
+        """The kinds about an application's date (a deadline, the cultivation end)."""
+        return tuple(k for k in self.kinds if k.when in ("deadline", "cultivation"))
+
+    def review_reminders(self) -> tuple[Kind, ...]:
+        """The kinds about an expert's review past its due day (programmes.reviews.late_reviews)."""
+        return tuple(k for k in self.kinds if k.when == "review")
 
     def send_instant(self, day: date) -> datetime:
         """When a reminder for `day` becomes due."""

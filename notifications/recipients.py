@@ -3,6 +3,7 @@
 - For a transition (the one door): `for_transition(...)` turns the step's `notify` names into addresses.
 - For a reminder sweep: `unit_column(...)` and `audience_columns(...)` are SQL over the JSON chain, so one
   query per (kind, audience) selects the applications still waiting together with their recipients.
+- For a late expert review: `reviewer(expert)`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlmodel import Session, col
 
 from models.enums import MINISTRY_UNIT, Role
 from models.memo import remembered
-from models.tables import Actor, Application, Enterprise
+from models.tables import Actor, Application, Enterprise, Expert
 from states.queries import chain_at
 
 PENDING_REVIEW = frozenset({"submitted", "local_review"})
@@ -73,6 +74,11 @@ def for_transition(
     else:
         raise ValueError(f"unknown audience {who!r} in a lifecycle step's notify")
     return officers(session, unit) if unit else []
+
+
+def reviewer(expert: Expert) -> list[Recipient]:
+    """The expert a review is assigned to (none without an address)."""
+    return [Recipient(expert.email, expert.name, f"expert:{expert.id}")] if expert.email else []
 
 
 # ---- sweeps: SQL over the JSON chain ------------------------------------------------------------------

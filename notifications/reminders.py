@@ -16,7 +16,8 @@ How a sweep works, per reminder kind:
    unrendered in one set-based insert that skips existing keys (the template is rendered at send time).
 
 A reminder is due at `send_at` (09:00 Asia/Shanghai) on its day, until the end of the deadline day; an
-escalation from `send_at` on the day after the deadline, while the step is still open.
+escalation from `send_at` on the day after the deadline, while the step is still open. A late expert review
+(`notifications.late_reviews`) is reminded on the days after its due day that `kinds.yaml` names.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from models.enums import TIER_LABELS
 from models.tables import Actor, Application, DeadlineExtension, Enterprise
 from notifications import due, facts, recipients
 from notifications.kinds import Kind, Policy, load_policy
+from notifications.late_reviews import late_review_mail
 from notifications.outbox import Outgoing, existing_keys, queue_many
 
 Mode = Literal["due", "on_day"]  # sweep: everything due by now; plan: what falls on this very day
@@ -305,19 +307,20 @@ def _context(session: Session, season: Any | None, policy: Policy | None) -> tup
 
 
 def sweep(session: Session, *, now: datetime, season: Any | None = None, policy: Policy | None = None) -> SweepReport:
-    """Queue every reminder due at `now` that isn't queued yet, in one transaction (committed here)."""
+    """Queue every reminder due at `now` that isn't queued yet, in one transaction (committed here): the
+    applications' deadlines (their due-item index), then the late expert reviews (notifications.late_reviews)."""
     now = ensure_aware(now)
     report = SweepReport(now=now)
-    if not due.anything_due(session, now):
-        session.commit()  # end the transaction: on SQLite it holds the write lock (BEGIN IMMEDIATE)
-        return report  # the steady state: one probe of the due-item index
     season, policy = _context(session, season, policy)
-    groups = _candidates(session, season=season, policy=policy, now=now, mode="due")
-    memo: dict[tuple[Any, ...], Any] = {}
-    messages = [_outgoing(group, policy, local_date(now), season, memo) for group in groups]
+    messages = late_review_mail(session, season=season, policy=policy, now=now, mode="due")  # a few open reviews
+    if due.anything_due(session, now):  # else the steady state: one probe of the due-item index
+        groups = _candidates(session, season=season, policy=policy, now=now, mode="due")
+        memo: dict[tuple[Any, ...], Any] = {}
+        messages += [_outgoing(group, policy, local_date(now), season, memo) for group in groups]
+        report.looked_at = due.advance(session, season=season, policy=policy, now=now,
+                                       deadlines=Deadlines(session, season))  # fmt: skip
     queued = set(queue_many(session, messages, at=now, render_now=False))
-    report.looked_at = due.advance(session, season=season, policy=policy, now=now, deadlines=Deadlines(session, season))
-    session.commit()
+    session.commit()  # also ends a read-only sweep's transaction: on SQLite it holds the write lock
     report.candidates, report.queued = len(messages), len(queued)
     report.by_kind.update(m.kind for m in messages if m.dedupe_key in queued)
     return report
@@ -373,5 +376,14 @@ def plan(
                     deadline=g.deadline, offset_days=g.offset, applications=tuple(sorted(g.items)),
                     dedupe_key=g.key, queued=g.key in keys)
             for g in groups
+        ]  # fmt: skip
+        late = late_review_mail(session, season=season, policy=policy, now=at, mode="on_day")
+        known = existing_keys(session, (m.dedupe_key for m in late))
+        out += [
+            Planned(send_at=at, kind=m.kind, recipient=m.recipient, recipient_name=m.recipient_name,
+                    unit=m.recipient, deadline=m.deadline_on or day, offset_days=m.offset_days or 0,
+                    applications=(m.application_id,) if m.application_id else (), dedupe_key=m.dedupe_key,
+                    queued=m.dedupe_key in known)
+            for m in late
         ]  # fmt: skip
     return out

@@ -14,6 +14,12 @@ from dataclasses import dataclass
 from models.tables import Enterprise, Expert
 
 POLICY = "programme policy (回避), issue 19"
+LABELS = {  # each rule as officers read it
+    "same-province": "与申报企业同省",
+    "same-employer": "与申报企业同一单位",
+    "declared-tie": "申报过利益关联",
+    "own-application": "本人为申报联系人",
+}
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,13 @@ from programmes.season import PanelRule, Season, get_season
 from states.audit import append_event
 
 ORGANISER_ROLES = frozenset({Role.MINISTRY_OFFICER, Role.LOCAL_OFFICER, Role.ADMIN})
+# The stages as the notices name them (251 §3(二)4-5: 材料评审、现场核查、验收认定; 青浦 §5(二): 专家评审).
+STAGE_LABELS = {
+    "material_review": "材料评审",
+    "onsite_verification": "现场核查",
+    "acceptance": "验收认定",
+    "district_evaluation": "专家评审",
+}
 
 
 class PanelTooSmall(TransitionRefused):
@@ -39,8 +46,13 @@ def rule_of(panel: Panel, season: Season | None = None) -> PanelRule:
     return rule
 
 
+def may_organise(actor: Actor, rule: PanelRule) -> bool:
+    """Only the stage's organising unit builds and assigns its panels (the web shows its forms by this)."""
+    return actor.role in ORGANISER_ROLES and actor.unit == rule.organiser
+
+
 def _authorise_organiser(actor: Actor, rule: PanelRule, what: str) -> None:
-    if actor.role not in ORGANISER_ROLES or actor.unit != rule.organiser:
+    if not may_organise(actor, rule):
         raise NotAuthorised(
             f"{actor.role}@{actor.unit} may not {what}: only the organiser {rule.organiser} may",
             rule="panel-organiser",
@@ -95,6 +107,14 @@ def create_panel(
     if rule is None:
         raise InvalidInput(f"season {season} declares no {stage} panels for {tier} ({track})", rule="panel-rule")
     _authorise_organiser(actor, rule, "build this panel")
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise InvalidInput("panel name: 1 to 200 characters", rule="panel-name", field="name")
+    taken = select(col(Panel.id)).where(
+        col(Panel.season) == season, col(Panel.stage) == stage, col(Panel.tier) == tier, col(Panel.name) == name
+    )
+    if session.scalars(taken).first() is not None:
+        raise InvalidInput(f"a {stage} panel named {name} exists already", rule="panel-name", field="name")
     panel = Panel(
         season=season,
         stage=stage,
@@ -294,6 +314,13 @@ def assign_manually(
     application, expert = session.get(Application, application_id), session.get(Expert, expert_id)
     if application is None or expert is None:
         raise NotFound(f"application {application_id} or expert {expert_id} does not exist", rule="not-found")
+    if (application.season, application.tier, application.track) != (panel.season, panel.tier, panel.track):
+        raise InvalidInput(
+            f"panel {panel_id} reviews {panel.tier} ({panel.track}, {panel.season}); application {application_id} "
+            f"is {application.tier} ({application.track}, {application.season})",
+            rule="panel-application",
+            source=rule.source,
+        )
     found = conflicts_for(session, expert, application, rule)
     if found and not reason.strip():
         first = found[0]
@@ -323,3 +350,31 @@ def assign_manually(
     )
     session.commit()
     return assignment
+
+
+def panels_of(session: Session, *, season: str, stage: str, tier: str, track: str) -> list[tuple[Panel, list[Expert]]]:
+    """The panels built for one stage of a season's tier and track, each with its members."""
+    panels = list(
+        session.scalars(
+            select(Panel)
+            .where(col(Panel.season) == season, col(Panel.stage) == stage, col(Panel.tier) == tier,
+                   col(Panel.track) == track)
+            .order_by(col(Panel.id))
+        )
+    )  # fmt: skip
+    members: dict[int, list[Expert]] = {p.id or 0: [] for p in panels}
+    rows = session.execute(
+        select(col(PanelMember.panel_id), Expert)
+        .join(Expert, col(Expert.id) == col(PanelMember.expert_id))
+        .where(col(PanelMember.panel_id).in_(list(members)))
+        .order_by(col(Expert.id))
+    )
+    for panel_id, expert in rows:
+        members[panel_id].append(expert)
+    return [(p, members[p.id or 0]) for p in panels]
+
+
+def candidates(session: Session, application: Application, rule: PanelRule) -> list[tuple[Expert, list[Conflict]]]:
+    """Every active expert with their conflicts with `application` under the stage's rule (computed)."""
+    pool = session.scalars(select(Expert).where(col(Expert.active)).order_by(col(Expert.id)))
+    return [(expert, conflicts_for(session, expert, application, rule)) for expert in pool]

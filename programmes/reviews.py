@@ -21,7 +21,7 @@ from sqlmodel import Session, col
 from models.clock import to_utc
 from models.enums import Role
 from models.errors import InvalidInput, NotAuthorised, NotFound, TransitionRefused
-from models.tables import Actor, Application, Expert, Panel, ReviewAssignment
+from models.tables import Actor, Application, Enterprise, Expert, Panel, ReviewAssignment
 from programmes.panels import rule_of
 from programmes.season import PanelRule, get_season
 from states.audit import append_event, content_digest
@@ -37,25 +37,74 @@ def _expert_of(session: Session, actor: Actor) -> Expert | None:
     return session.scalars(select(Expert).where(col(Expert.email) == actor.email.strip().lower())).first()
 
 
-def _check_form(rule: PanelRule, scores: dict[str, Any], findings: list[dict[str, Any]], recommendation: str) -> None:
-    """Every criterion scored 0-100 and nothing else; every checklist item passed or failed; a known outcome."""
+RECOMMENDATION_LABELS = {"pass": "建议通过", "fail": "建议不通过", "return": "建议退回修改"}
+LIMITS = {"comments": 8000, "finding": 2000}  # characters (review_assignment.comments; one finding)
+PROBLEMS = {  # a problem's code → its English line (the web shows its own words per code, beside the field)
+    "missing": "missing",
+    "unknown": "not on the form",
+    "range": "a number from 0 to 100",
+    "passed": "once, with passed true/false",
+    "finding": "a failed item needs its finding",
+    "choice": f"one of {', '.join(RECOMMENDATIONS)}",
+    "too_long": "too long",
+}
+
+
+def _score_problem(value: Any) -> str | None:
+    if value is None:
+        return "missing"
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+        return "range"  # NaN and infinities fail the comparison too
+    return None
+
+
+def _finding_problems(rule: PanelRule, findings: list[dict[str, Any]]) -> dict[str, str]:
+    by_item: dict[Any, list[dict[str, Any]]] = {}
+    for f in findings:
+        by_item.setdefault(f.get("item"), []).append(f)
+    problems = {f"findings.{key}": "unknown" for key in by_item if key not in {c.key for c in rule.checklist}}
+    for c in rule.checklist:
+        given = by_item.get(c.key, [])
+        if not given:
+            problems[f"findings.{c.key}"] = "missing"
+        elif len(given) > 1 or not isinstance(given[0].get("passed"), bool):
+            problems[f"findings.{c.key}"] = "passed"
+        elif len(str(given[0].get("finding") or "")) > LIMITS["finding"]:
+            problems[f"findings.{c.key}.finding"] = "too_long"
+        elif given[0]["passed"] is False and not str(given[0].get("finding") or "").strip():
+            problems[f"findings.{c.key}.finding"] = "finding"
+    return problems
+
+
+def form_problems(
+    rule: PanelRule, scores: dict[str, Any], findings: list[dict[str, Any]], recommendation: str, comments: str = ""
+) -> dict[str, str]:
+    """Every problem of a review against the stage's form, by field (`scores.<criterion>`, `findings.<item>`,
+    `findings.<item>.finding`, `recommendation`, `comments`) → a code of PROBLEMS. Empty: the review is valid.
+
+    Every criterion scored 0-100 and nothing else; every checklist item passed or failed once, a failed one
+    with its finding; a known recommendation."""
     wanted = {c.key for c in rule.criteria}
-    if set(scores) != wanted:
-        missing, extra = sorted(wanted - set(scores)), sorted(set(scores) - wanted)
-        raise InvalidInput(
-            f"scores: missing {missing or '-'}, unknown {extra or '-'}", rule="review-form", source=rule.source
-        )
-    for key, value in scores.items():
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
-            raise InvalidInput(f"scores.{key}: a number from 0 to 100", rule="review-form", source=rule.source)
-    items = {c.key for c in rule.checklist}
-    seen = {f.get("item") for f in findings}
-    if seen != items or any(not isinstance(f.get("passed"), bool) for f in findings):
-        raise InvalidInput(
-            f"findings: each of {sorted(items)} once, with passed true/false", rule="review-form", source=rule.source
-        )
+    problems = {f"scores.{key}": "unknown" for key in scores if key not in wanted}
+    for c in rule.criteria:
+        if (problem := _score_problem(scores.get(c.key))) is not None:
+            problems[f"scores.{c.key}"] = problem
+    problems |= _finding_problems(rule, findings)
     if recommendation not in RECOMMENDATIONS:
-        raise InvalidInput(f"recommendation: one of {', '.join(RECOMMENDATIONS)}", rule="review-form")
+        problems["recommendation"] = "choice"
+    if len(comments) > LIMITS["comments"]:
+        problems["comments"] = "too_long"
+    return problems
+
+
+def _check_form(
+    rule: PanelRule, scores: dict[str, Any], findings: list[dict[str, Any]], recommendation: str, comments: str
+) -> None:
+    """Refuse a review with any problem; the refusal lists them all (and carries them by field: `problems`)."""
+    problems = form_problems(rule, scores, findings, recommendation, comments)
+    if problems:
+        listed = "; ".join(f"{where}: {PROBLEMS[code]}" for where, code in problems.items())
+        raise InvalidInput(f"review form: {listed}", rule="review-form", source=rule.source, problems=problems)
 
 
 def submit_review(
@@ -82,7 +131,7 @@ def submit_review(
     assert panel is not None
     rule = rule_of(panel)
     findings = findings or []
-    _check_form(rule, scores, findings, recommendation)
+    _check_form(rule, scores, findings, recommendation, comments)
     assignment.scores, assignment.findings = dict(scores), list(findings)
     assignment.recommendation, assignment.comments = recommendation, comments
     assignment.status, assignment.submitted_at = "submitted", to_utc(at)
@@ -145,6 +194,71 @@ def _shown(a: ReviewAssignment, e: Expert) -> dict[str, Any]:
         "due_on": a.due_on.isoformat() if a.due_on else None,
         "override_reason": a.override_reason,
     }
+
+
+@dataclass(frozen=True)
+class OwnReview:
+    """One review as its reviewer works on it: the assignment, its panel and form, the application."""
+
+    assignment: ReviewAssignment
+    panel: Panel
+    rule: PanelRule
+    application: Application
+    enterprise: Enterprise
+
+
+def reviews_of(session: Session, *, viewer: Actor) -> list[dict[str, Any]]:
+    """The viewer's own assignments (an expert's "my reviews"), open ones first by due day; others: none."""
+    me = _expert_of(session, viewer)
+    if me is None:
+        return []
+    rows = session.execute(
+        select(ReviewAssignment, Panel, Application, Enterprise)
+        .join(Panel, col(Panel.id) == col(ReviewAssignment.panel_id))
+        .join(Application, col(Application.id) == col(ReviewAssignment.application_id))
+        .join(Enterprise, col(Enterprise.id) == col(Application.enterprise_id))
+        .where(col(ReviewAssignment.expert_id) == me.id)
+        .order_by(col(ReviewAssignment.status), col(ReviewAssignment.due_on), col(ReviewAssignment.id))
+    ).all()
+    return [
+        {"review_id": a.id, "application_id": app.id, "enterprise": ent.name, "title": app.title, "tier": app.tier,
+         "stage": p.stage, "panel": p.name, "due_on": a.due_on, "status": a.status, "submitted_at": a.submitted_at}
+        for a, p, app, ent in rows
+    ]  # fmt: skip
+
+
+def own_review(session: Session, *, review_id: int, viewer: Actor) -> OwnReview:
+    """A review its reviewer may open; anybody else's, or none, is NotFound (no leak of existence)."""
+    assignment = session.get(ReviewAssignment, review_id)
+    me = _expert_of(session, viewer)
+    if assignment is None or me is None or assignment.expert_id != me.id:
+        raise NotFound(f"review {review_id} does not exist", rule="not-found")
+    panel = session.get(Panel, assignment.panel_id)
+    application = session.get(Application, assignment.application_id)
+    enterprise = session.get(Enterprise, application.enterprise_id) if application else None
+    assert panel is not None and application is not None and enterprise is not None
+    return OwnReview(assignment, panel, rule_of(panel), application, enterprise)
+
+
+def visible_result(
+    session: Session, *, application_id: int, stage: str, viewer: Actor
+) -> tuple[list[dict[str, Any]], PanelResult | None]:
+    """The reviews `viewer` may read (as `visible_reviews`), and the panel's result only when the viewer may
+    read every review it aggregates: an expert sees no aggregate of others' scores before submitting."""
+    rows = visible_reviews(session, application_id=application_id, stage=stage, viewer=viewer)
+    result = panel_result(session, application_id=application_id, stage=stage)
+    seen = sum(1 for r in rows if r["status"] == "submitted")
+    return rows, (result if seen >= result.submitted else None)
+
+
+def pending_result(session: Session, application: Application) -> tuple[PanelRule, PanelResult] | None:
+    """The panel result a decision on the application's current stage will rely on (None: no panel there)."""
+    rule = get_season(application.season).panel_rule(
+        state=application.state, tier=application.tier, track=application.track
+    )
+    if rule is None:
+        return None
+    return rule, panel_result(session, application_id=application.id or 0, stage=rule.stage)
 
 
 @dataclass
@@ -232,15 +346,17 @@ def _panel_evidence(ctx: GuardContext) -> dict[str, Any]:
     return {"panel_result": result.as_dict()} if result.expected else {}
 
 
-def late_reviews(session: Session, *, on: Any) -> list[tuple[ReviewAssignment, Expert]]:
-    """Assigned reviews past their due day (for reminders, like any other deadline)."""
-    rows = session.execute(
+def late_reviews(session: Session, *, on: Any, season: str | None = None) -> list[tuple[ReviewAssignment, Expert]]:
+    """Assigned reviews past their due day (for reminders, like any other deadline), of one season if given."""
+    query = (
         select(ReviewAssignment, Expert)
         .join(Expert, col(Expert.id) == col(ReviewAssignment.expert_id))
         .where(col(ReviewAssignment.status) == "assigned", col(ReviewAssignment.due_on) < on)
         .order_by(col(ReviewAssignment.id))
-    ).all()
-    return [(a, e) for a, e in rows]
+    )
+    if season is not None:
+        query = query.join(Panel, col(Panel.id) == col(ReviewAssignment.panel_id)).where(col(Panel.season) == season)
+    return [(a, e) for a, e in session.execute(query).all()]
 
 
 # Registered by the composition root (programmes.wiring), like the rules' guards.

@@ -25,6 +25,10 @@ TEMPLATES.env.globals.update(
     tier_label=labels.tier_label,
     role_label=labels.role_label,
     track_label=labels.track_label,
+    stage_label=labels.stage_label,
+    recommendation_label=labels.recommendation_label,
+    conflict_label=labels.conflict_label,
+    plain_number=lambda value: f"{value:g}",  # a weight of 10.0 reads 10
     shanghai=lambda at: shanghai_text(at) if at else "",
     csrf_field=security.CSRF_FIELD,
     tier_options=lambda tiers, lang: [(t, labels.tier_label(t, lang)) for t in tiers],

@@ -87,6 +87,65 @@ UI: dict[str, tuple[str, str]] = {
     "not_found": ("未找到，或不在您的权限范围内", "Not found, or outside your scope"),
     "too_large": ("提交的内容过大", "Request too large"),
     "csrf": ("表单已失效，请刷新页面后重试", "The form expired; reload the page and try again"),
+    # expert review (issue 19)
+    "my_reviews": ("我的评审", "My reviews"),
+    "my_review": ("我的评审意见", "My review"),
+    "expert_review": ("专家评审", "Expert review"),
+    "stage": ("评审阶段", "Stage"),
+    "panel": ("评审组", "Panel"),
+    "due_on": ("评审截止日期", "Due"),
+    "status": ("状态", "Status"),
+    "submitted": ("已提交", "Submitted"),
+    "not_submitted": ("未提交", "Not submitted"),
+    "no_reviews": ("暂无分配给您的评审", "No review is assigned to you"),
+    "open_review": ("填写评审意见", "Review"),
+    "view_review": ("查看", "View"),
+    "read_application": ("查看申报材料", "Read the application"),
+    "blind_hint": ("提交前您看不到其他专家的评分和姓名；提交后不可修改。",
+                   "Other reviewers' scores and names stay hidden until you submit; a submitted review is final."),
+    "criteria": ("评分（每项 0–100 分）", "Scores (0-100 each)"),
+    "weight": ("权重", "weight"),
+    "checklist": ("现场核查项", "On-site items"),
+    "item_pass": ("通过", "Pass"),
+    "item_fail": ("不通过", "Fail"),
+    "finding": ("核查发现", "Finding"),
+    "finding_hint": ("不通过的项须填写", "Required for a failed item"),
+    "recommendation": ("评审意见", "Recommendation"),
+    "comments": ("评审说明", "Comments"),
+    "submit_review": ("提交评审意见", "Submit the review"),
+    "review_final": ("评审意见已提交，不可修改", "Submitted; a submitted review is final"),
+    "other_reviews": ("本组其他专家的评审意见", "The other reviewers' reviews"),
+    "fix_errors": ("请修改以下内容", "There is a problem"),
+    "reviewer": ("评审专家", "Reviewer"),
+    "weighted": ("加权得分", "Weighted score"),
+    "progress": ("已提交 {done} / {expected}", "{done} of {expected} submitted"),
+    "current_stage": ("（当前阶段）", "(current stage)"),
+    "panel_result": ("评审结果", "Panel result"),
+    "mean": ("平均分", "Mean"),
+    "median": ("中位数", "Median"),
+    "spread": ("极差", "Spread"),
+    "dispersed": ("专家评分分歧较大", "Reviewers disagree strongly"),
+    "recommendations": ("评审意见统计", "Recommendations"),
+    "items_failed": ("未通过的核查项", "On-site items failed"),
+    "none": ("无", "none"),
+    "override_reason": ("回避例外理由", "Conflict override"),
+    "build_panel": ("组建评审组", "Build a panel"),
+    "panel_name": ("评审组名称", "Panel name"),
+    "members": ("成员", "Members"),
+    "add_members": ("添加专家到评审组", "Add experts to the panel"),
+    "auto_assign": ("自动分配评审专家（自动回避、均衡负担）", "Assign reviewers automatically"),
+    "assign_expert": ("指定评审专家", "Assign an expert"),
+    "expert": ("专家", "Expert"),
+    "override_hint": ("存在回避冲突时必填，记入审计记录", "Required to override a conflict; audited"),
+    "conflict": ("回避", "Conflict"),
+    "no_panel": ("尚未组建评审组", "No panel yet"),
+    "problem_missing": ("请填写此项", "Required"),
+    "problem_range": ("请填写 0 到 100 之间的分数", "A number from 0 to 100"),
+    "problem_passed": ("请选择通过或不通过", "Choose pass or fail"),
+    "problem_finding": ("不通过的核查项须填写核查发现", "A failed item needs its finding"),
+    "problem_choice": ("请选择评审意见", "Choose a recommendation"),
+    "problem_too_long": ("内容过长", "Too long"),
+    "problem_unknown": ("表单中没有此项", "Not on the form"),
 }
 
 
@@ -122,3 +181,21 @@ def _kind_labels() -> dict[str, str]:
 
     calls = getattr(get_season(), "district_calls", ()) or ()
     return {str(k.kind): str(k.label) for call in calls for k in (getattr(call, "kinds", ()) or ())}
+
+
+def stage_label(stage: str, lang: str) -> str:
+    from programmes.panels import STAGE_LABELS
+
+    return stage.replace("_", " ") if lang == "en" else STAGE_LABELS.get(stage, stage)
+
+
+def recommendation_label(recommendation: str, lang: str) -> str:
+    from programmes.reviews import RECOMMENDATION_LABELS
+
+    return recommendation if lang == "en" else RECOMMENDATION_LABELS.get(recommendation, recommendation)
+
+
+def conflict_label(rule: str, lang: str) -> str:
+    from programmes.conflicts import LABELS
+
+    return rule if lang == "en" else LABELS.get(rule, rule)

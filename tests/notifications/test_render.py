@@ -34,6 +34,13 @@ CONTEXT = {
     "contact_person": "陈珂",
     "contact_phone": "23117664",
     "platform_url": "https://zngc.example.gov.cn",
+    # a late expert review (reminder_review): one review of one application
+    **{k: ITEMS[0][k] for k in ("application_id", "title", "tier", "tier_label", "enterprise_name")},
+    "review_id": 3,
+    "review_url": "https://zngc.example.gov.cn/reviews/3",
+    "panel": "领航级材料评审第一组",
+    "stage": "material_review",
+    "stage_label": "材料评审",
 }
 
 

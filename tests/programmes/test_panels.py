@@ -13,7 +13,7 @@ from models.enums import Role
 from models.errors import InvalidInput, NotAuthorised, TransitionRefused
 from models.tables import Actor, Application, AuditEvent, Expert, Panel, ReviewAssignment
 from programmes.panels import PanelTooSmall, add_members, assign_manually, auto_assign, create_panel
-from programmes.reviews import panel_result, submit_review, visible_reviews
+from programmes.reviews import form_problems, panel_result, submit_review, visible_result, visible_reviews
 from programmes.season import get_season
 from states.lifecycle import State
 from tests import factories as f
@@ -196,3 +196,35 @@ def test_the_leading_path_runs_through_panels_from_material_review_to_acceptance
     for event in ("pass_review", "pass_verification", "accept"):
         assert decisions[event]["panel_result"]["submitted"] == 3
     assert decisions["start_cultivation"].get("panel_result") is None
+
+
+def test_a_refused_review_lists_every_problem_by_field(session: Session) -> None:
+    onsite = get_season("2025").panel_rule(stage="onsite_verification", tier="leading", track="national")
+    assert onsite is not None
+    first, *rest = onsite.checklist
+    findings = [{"item": first.key, "passed": False, "finding": " "}] + [{"item": c.key, "passed": True} for c in rest]
+    problems = form_problems(RULE, {"results": 101, "extra": 1}, [], "maybe")
+    assert problems["scores.results"] == "range" and problems["scores.extra"] == "unknown"
+    assert problems["scores.factory_construction"] == "missing" and problems["recommendation"] == "choice"
+    assert form_problems(onsite, {}, findings, "fail") == {f"findings.{first.key}.finding": "finding"}
+
+
+def test_an_expert_sees_no_panel_result_before_submitting_and_assignment_keeps_to_the_panels_tier(
+    session: Session,
+) -> None:
+    application = _in_review(session)
+    panel, experts = _panel(session, ["bj", "gd", "js"])
+    auto_assign(session, panel_id=panel.id or 0, actor=f.ministry(session), at=WHEN)
+    reviews = {a.expert_id: a for a in session.scalars(select(ReviewAssignment))}
+    submit_review(session, assignment_id=reviews[_expert_id(session, experts[1])].id or 0, actor=experts[1],
+                  at=WHEN, **_review(70))  # fmt: skip
+    _rows, hidden = visible_result(session, application_id=application.id or 0, stage="material_review",
+                                   viewer=experts[0])  # fmt: skip
+    _rows, shown = visible_result(session, application_id=application.id or 0, stage="material_review",
+                                  viewer=f.ministry(session))  # fmt: skip
+    assert hidden is None and shown is not None and shown.submitted == 1
+    excellent = f.application(session, "ministry_review", tier="excellent")
+    with pytest.raises(InvalidInput) as refused:
+        assign_manually(session, panel_id=panel.id or 0, application_id=excellent.id or 0,
+                        expert_id=_expert_id(session, experts[0]), actor=f.ministry(session), at=WHEN)  # fmt: skip
+    assert refused.value.rule == "panel-application"

@@ -17,9 +17,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from models.tables import Expert
+from programmes.panels import add_members, auto_assign, create_panel
+from programmes.season import get_season
 from tests import factories
 from web.demo_accounts import grant
 
@@ -158,3 +162,62 @@ def pytest_configure(config: pytest.Config) -> None:
     # Screenshots of the failing page (pytest-playwright writes them under test-results/).
     if getattr(config.option, "screenshot", None) == "off":
         config.option.screenshot = "only-on-failure"
+
+
+# ---- expert panels (issue 19) ---------------------------------------------------------------------
+
+RULE = get_season("2025").panel_rule(stage="material_review", tier="leading", track="national")
+assert RULE is not None
+WHEN = factories.at("2025-08-10")
+EXPERTS = {"first": "bj", "second": "gd", "third": "js"}
+
+
+@pytest.fixture
+def cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2id at its lowest cost: these tests sign ten accounts in, and hashing is not what they test
+    (tests/states does, at the real cost). Request it before `world`, which grants accounts."""
+    from argon2 import PasswordHasher
+
+    from states import passwords
+
+    monkeypatch.setattr(passwords, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    monkeypatch.setattr(passwords, "_DUMMY", [])  # the cached dummy hash stays the real cost's for later tests
+
+
+@dataclass
+class Panelled:
+    """A leading application in ministry review with a material-review panel of three, each assigned."""
+
+    application: int
+    panel: int
+    reviews: dict[str, int]  # expert key → review id
+    names: dict[str, str]  # expert key → name
+    experts: dict[str, Any]  # expert key → the Actor the expert acts as
+
+
+@pytest.fixture
+def panelled(cheap_passwords: None, session: Session, world: World,
+              monkeypatch: pytest.MonkeyPatch) -> Panelled:  # fmt: skip
+    monkeypatch.setenv("FACTORY_REVIEW_NOW", "2025-08-12T10:00:00+08:00")  # after the assignment
+    application = factories.application(session, "ministry_review", tier="leading")
+    panel = create_panel(session, season="2025", stage="material_review", tier="leading", name="材料评审第一组",
+                         actor=factories.ministry(session), at=WHEN)  # fmt: skip
+    experts = {key: factories.expert(session, province) for key, province in EXPERTS.items()}
+    ids = {key: expert_id(session, actor.email) for key, actor in experts.items()}
+    add_members(session, panel_id=panel.id or 0, expert_ids=list(ids.values()), actor=factories.ministry(session),
+                at=WHEN)  # fmt: skip
+    made = auto_assign(session, panel_id=panel.id or 0, actor=factories.ministry(session), at=WHEN)
+    by_expert = {a.expert_id: a.id or 0 for a in made}
+    for key, actor in experts.items():
+        world.emails[key] = actor.email
+        grant(session, email=actor.email, password=PASSWORD, role="expert", unit="miit", display_name=actor.name,
+              at=WHEN)  # fmt: skip
+    session.commit()
+    return Panelled(application.id or 0, panel.id or 0, {k: by_expert[i] for k, i in ids.items()},
+                    {k: a.name for k, a in experts.items()}, experts)  # fmt: skip
+
+
+def expert_id(session: Session, email: str) -> int:
+    return session.scalars(select(Expert.id).where(Expert.email == email)).one() or 0  # type: ignore[call-overload,arg-type]
+
+

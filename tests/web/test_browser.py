@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from models.tables import Application
+from models.tables import Application, ReviewAssignment
 from programmes.season import get_season
 from tests import factories
-from tests.web.conftest import CHROMIUM, PASSWORD, World
+from tests.web.conftest import CHROMIUM, PASSWORD, RULE, Panelled, World
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"BROWSER TESTS SKIPPED: {CHROMIUM} is missing")
 expect: Any = None
@@ -92,3 +92,22 @@ def test_officers_review_rank_recommend_and_auditor_reads(
     expect(auditor.locator("#chain-status")).to_have_text("审计链校验通过")
     expect(auditor.get_by_role("button", name=re.compile("退回|推荐|不予|通过"))).to_have_count(0)
     expect(auditor.locator("form[method=post]:not([action='/logout'])")).to_have_count(0)
+
+
+def test_an_expert_fills_the_review_form_by_its_labels(
+    cheap_passwords: None, browser: Any, live_server: str, panelled: Panelled, engine: Any
+) -> None:
+    """The expert lands on 我的评审, opens the review, scores each criterion by its label, recommends and
+    submits; the page then says the review is final."""
+    expert = _sign_in(browser, live_server, panelled.experts["first"].email)
+    expect(expert.get_by_role("heading", name="我的评审")).to_be_visible()
+    expert.get_by_role("row").filter(has_text="材料评审").get_by_role("link").click()
+    for criterion in RULE.criteria:
+        expert.get_by_label(re.compile("^" + re.escape(criterion.label + "（"))).fill("80")
+    expert.get_by_label("建议通过").check()
+    expert.get_by_role("button", name="提交评审意见").click()
+    expect(expert.get_by_role("status")).to_contain_text("已办理")
+    expect(expert.locator("#final")).to_contain_text("评审意见已提交，不可修改")
+    with Session(engine) as session:
+        review = session.get(ReviewAssignment, panelled.reviews["first"])
+        assert review is not None and review.status == "submitted" and review.recommendation == "pass"

@@ -23,7 +23,7 @@ class DecisionForm(BaseModel):
     reason: str = Field(min_length=1, max_length=4000)
 
 
-def _page(request: Request, session: DB, account: Any, application_id: int, *, status_code: int = 200,
+def page(request: Request, session: DB, account: Any, application_id: int, *, status_code: int = 200,
           **extra: Any) -> Response:  # fmt: skip
     application, enterprise = load_application(session, account, application_id)
     events, problems = views.timeline(session, application)
@@ -32,13 +32,14 @@ def _page(request: Request, session: DB, account: Any, application_id: int, *, s
         "account": account, "application": application, "enterprise": enterprise,
         "sections": views.sections(application), "materials": views.materials(application),
         "events": events, "problems": problems, "read_only": read_only,
-        "decisions": [] if read_only else views.open_decisions(account, application, enterprise), **extra,
+        "decisions": [] if read_only else views.open_decisions(account, application, enterprise),
+        "panels": views.panel_stages(session, account, application), **extra,
     }, status_code=status_code)  # fmt: skip
 
 
 @router.get("/applications/{application_id}")
 def application_page(request: Request, session: DB, account: CurrentAccount, application_id: int) -> Response:
-    return _page(request, session, account, application_id)
+    return page(request, session, account, application_id)
 
 
 @router.post("/applications/{application_id}/decide")
@@ -49,7 +50,7 @@ def decide(request: Request, session: DB, account: CurrentAccount, application_i
         form = DecisionForm(event=event, reason=reason.strip())
     except ValidationError as exc:
         fields = {".".join(str(p) for p in e["loc"]): e["msg"] for e in exc.errors()}
-        return _page(request, session, account, application_id, status_code=422, field_errors=fields,
+        return page(request, session, account, application_id, status_code=422, field_errors=fields,
                      chosen=event, reason=reason)  # fmt: skip
     if account.role == AUDITOR:
         return Response("auditors read; they never decide", status_code=403)
@@ -58,6 +59,6 @@ def decide(request: Request, session: DB, account: CurrentAccount, application_i
         at = auth.business_clock(session).now()
         transition(session, application_id, form.event, actor=actor, at=at, reason=form.reason)
     except ReviewError as error:
-        return _page(request, session, account, application_id, status_code=refusal_status(error), error=error,
+        return page(request, session, account, application_id, status_code=refusal_status(error), error=error,
                      chosen=form.event, reason=form.reason)  # fmt: skip
     return RedirectResponse(f"/applications/{application_id}?done={form.event}", status_code=303)

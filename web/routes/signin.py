@@ -28,7 +28,7 @@ def _safe_next(target: str) -> str:
 
 @router.get("/")
 def home(account: CurrentAccount) -> Response:
-    return RedirectResponse("/inbox", status_code=303)
+    return RedirectResponse("/enterprise" if account.role == "enterprise" else "/inbox", status_code=303)
 
 
 @router.get("/login")

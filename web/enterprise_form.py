@@ -26,7 +26,11 @@ PLACEHOLDER: dict[str, Any] = {  # stands in for a missing answer while a draft 
     "title": "草稿", "maturity_level": 5,
     "pledge": {"truthful": False, "no_secrets": False, "signed_by": "草稿", "signed_on": "2000-01-01"},
 }  # fmt: skip
-CHECKBOXES = ("agrees_to_verification", "industry_leader", "pledge_truthful", "pledge_no_secrets")
+AI_RATIO_KPI = "应用人工智能技术场景比例"  # 附表 KPI 4 is the form's own ai_scenario_ratio field: asked once
+
+
+def kpis_asked(season: Season) -> list[Any]:
+    return [k for k in season.kpis if k.name != AI_RATIO_KPI]
 
 
 @dataclass
@@ -67,7 +71,8 @@ def form_for(season: Season, tier: str, track: str, unit: str | None) -> list[Fo
                       f"环节：{links}；例：生产作业—人机协同作业—多机协同的发动机壳体柔性加工与检测"),
             FormField("ai_scenario_ratio", "应用人工智能技术场景比例（%）", "number",
                       hint=f"不低于{rule.ai_ratio_min}%（{rule.ai_ratio_source}）" if rule.ai_ratio_min else ""),
-            *[FormField(_kpi_name(k.no), f"{k.name}（{k.unit}）", "number", hint=k.group) for k in season.kpis]]),
+            *[FormField(_kpi_name(k.no), f"{k.name}（{k.unit}）", "number", hint=k.group)
+              for k in kpis_asked(season)]]),
     ]  # fmt: skip
     if tier == Tier.LEADING:
         sections.append(FormSection("四、领航级智能工厂培育方案", [
@@ -101,7 +106,7 @@ def _level(value: str) -> int | str | None:
 
 def content_of(form: dict[str, str], *, base: dict[str, Any], season: Season) -> dict[str, Any]:
     """The application content a posted form describes (`base`: the identity and the stored materials)."""
-    kpis = {k.name: v for k in season.kpis if (v := _number(form.get(_kpi_name(k.no), "")))}
+    kpis = {k.name: v for k in kpis_asked(season) if (v := _number(form.get(_kpi_name(k.no), "")))}
     content: dict[str, Any] = {
         **base,
         "title": form.get("title", "").strip(),

@@ -158,7 +158,8 @@ def test_returned_reason_resubmit_and_withdraw(client_for: Any, engine: Engine) 
                            data={"reason": "暂不申报", "csrf_token": csrf_of(page.text)})  # fmt: skip
     assert gone.status_code == 200 and snapshot(engine, app_id)[0] == "withdrawn"
     home = reg.client.get("/enterprise")
-    assert "收到的提醒和通知" in home.text and "<li>" in home.text.split("收到的提醒和通知")[1]
+    mails = home.text.split("收到的提醒和通知")[1].split("本企业账号")[0]
+    assert "<li>" in mails and "@web.example.cn" in mails  # the mails of the submit, the return, the withdrawal
 
 
 def test_colleague_invited_signs_in_and_sees_the_application(client_for: Any) -> None:

@@ -36,6 +36,8 @@ MAX_APPLICATION_LIST = 500  # scenario instances (or segments, modes) in one app
 MAX_DEPTH = 20  # nesting of mappings and lists
 MAX_NODES = 100_000  # values in one document, each alias counted every time it is reached
 MAX_ALIASES = 50  # YAML `*alias` references in one document
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024  # one uploaded file (a scanned 申报书 chapter is a few MB)
+MAX_APPLICATION_ATTACHMENT_BYTES = 40 * 1024 * 1024  # every file of one application together
 RULE = "input-limit"
 
 # C0 controls except TAB, LF, CR (multi-line reasons keep their line breaks), DEL, and the C1 NEL.

@@ -429,3 +429,21 @@ class PaperCopy(SQLModel, table=True):
     recorded_by: str = Field(max_length=200)
     note: str = Field(default="", max_length=2000)
     received_at: datetime | None = _instant(nullable=False)
+
+
+class Attachment(SQLModel, table=True):
+    """A file an enterprise uploaded for one item of its materials checklist. The bytes live outside the
+    database (under the data directory, named by their SHA-256); submission freezes the hash through the
+    content's `materials` entry, which names the file and its hash (states/attachments.py)."""
+
+    __table_args__ = (UniqueConstraint("application_id", "material_key", name="uq_attachment_material"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    material_key: str = Field(max_length=60)  # a key of the tier's checklist (season data)
+    filename: str = Field(max_length=200)
+    media_type: str = Field(max_length=100)  # from the content's magic bytes, never from the upload's header
+    size: int
+    sha256: str = Field(max_length=64)
+    uploaded_by: str = Field(max_length=200)
+    uploaded_at: datetime | None = _instant(nullable=False)

@@ -293,16 +293,20 @@ def check_eligibility(
     check_ai_ratio(season, tier, form.ai_scenario_ratio)
 
 
+def material_items(season: Season, tier: str, track: str, unit: str | None) -> tuple[tuple[Material, ...], str]:
+    """The checklist items (and their clause) of the call an enterprise of `unit` answers; the web form
+    offers one upload per item."""
+    if track == Track.DISTRICT:
+        call = season.district_call(unit)
+        return (call.materials, call.clauses.materials) if call else ((), "")
+    checklist = season.checklist(tier, track, unit)
+    return (checklist.items, checklist.source) if checklist else ((), "")
+
+
 def check_materials(season: Season, form: ApplicationFile, unit: str | None) -> None:
     """The material checklist of the call an enterprise of `unit` answers (附件2: 4 items; 附件4: 5 with the
     cultivation plan; a province's or a district call's own list)."""
-    items: tuple[Material, ...] = ()
-    source = ""
-    if str(form.track) == Track.DISTRICT:
-        call = season.district_call(unit)
-        items, source = (call.materials, call.clauses.materials) if call else ((), "")
-    elif checklist := season.checklist(str(form.tier), str(form.track), unit):
-        items, source = checklist.items, checklist.source
+    items, source = material_items(season, str(form.tier), str(form.track), unit)
     missing = [m for m in items if m.required and not str(form.materials.get(m.key, "")).strip()]
     if missing:
         raise MaterialsIncomplete(

@@ -23,7 +23,7 @@ from models.enums import MINISTRY_UNIT, SYSTEM_UNIT, Role
 from models.errors import InvalidInput, NotAuthenticated, NotAuthorised, NotFound
 from models.tables import Account, Actor, Enterprise
 from states.audit import append_event
-from states.passwords import hash_password, normalise_email
+from states.passwords import check_password_policy, hash_password, normalise_email
 from states.scope import in_scope, is_jurisdiction, lineage, may_read, visible_units
 from states.signin import account_for_token, authenticate, close_session, open_session
 
@@ -266,20 +266,23 @@ def _enterprise_units(district: str) -> dict[str, str | None]:
 
 def register_enterprise(session: Session, *, email: str, password: str, display_name: str, credit_code: str,
                         name: str, district: str, contact_name: str, contact_phone: str, at: datetime,
-                        industry: str = "未填写") -> Account:  # fmt: skip
+                        industry: str = "未填写", details: dict[str, Any] | None = None) -> Account:  # fmt: skip
     """An enterprise registers itself (企业注册账号): the enterprise record is created or linked, and the
-    account waits, unconfirmed, for its district (`confirm_enterprise`)."""
+    account waits, unconfirmed, for its district (`confirm_enterprise`). `details`: more enterprise fields
+    it declares (要素 一 basics, recognitions held), checked as every enterprise's are."""
     from states.intake import add_enterprise
 
     email = normalise_email(email)
     _unique(session, email)
+    check_password_policy(password)  # before the enterprise record is written: a refusal leaves nothing
     try:
         code = validate_credit_code(credit_code)
     except CreditCodeError as exc:
         raise InvalidInput(str(exc), rule="credit-code", source="GB 32100-2015") from None
     actor = Actor(name=_display_name(display_name, email), email=email, role=Role.ENTERPRISE, unit=code)
     data = {"credit_code": code, "name": name, "industry": industry, "contact_name": contact_name,
-            "contact_phone": contact_phone, "contact_email": email, **_enterprise_units(district)}  # fmt: skip
+            "contact_phone": contact_phone, "contact_email": email, **(details or {}),
+            **_enterprise_units(district)}  # fmt: skip
     enterprise = add_enterprise(session, data=data, actor=actor, at=at)
     account = Account(email=email, display_name=actor.name, role=Role.ENTERPRISE, unit=code,
                       enterprise_id=enterprise.id, password_hash=hash_password(password), confirmed=False,

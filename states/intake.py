@@ -423,7 +423,14 @@ def update_content(
     actor: Actor,
     at: datetime,
 ) -> Application:
-    """Replace a draft's (or returned application's) content; anything later is frozen."""
+    """Replace a draft's (or returned application's) content; anything later is frozen. Commits."""
+    with unit_of_work(session):
+        return edit_content(session, application_id, content=content, pledge=pledge, actor=actor, at=at)
+
+
+def edit_content(session: Session, application_id: int, *, content: dict[str, Any], pledge: dict[str, Any] | None,
+                 actor: Actor, at: datetime) -> Application:  # fmt: skip
+    """`update_content` inside the caller's transaction (e.g. saved and submitted at once), not committed."""
     application = session.get(Application, application_id)
     if application is None:
         raise NotFound(f"application {application_id} does not exist")
@@ -441,24 +448,23 @@ def update_content(
     diff = json_diff(application.content, content)
     if pledge is not None:
         diff += json_diff({"pledge": application.pledge}, {"pledge": pledge})
-    with unit_of_work(session):
-        application.content = content
-        if "title" in content:
-            application.title = str(content["title"])
-        if pledge is not None:
-            application.pledge = pledge
-        application.updated_at = to_utc(at)
-        append_event(
-            session,
-            subject=f"application:{application.id}",
-            application_id=application.id,
-            actor=actor,
-            event="edit_content",
-            at=at,
-            from_state=application.state,
-            to_state=application.state,
-            data={"content_sha256": content_digest(content), "diff": diff},
-        )
+    application.content = content
+    if "title" in content:
+        application.title = str(content["title"])
+    if pledge is not None:
+        application.pledge = pledge
+    application.updated_at = to_utc(at)
+    append_event(
+        session,
+        subject=f"application:{application.id}",
+        application_id=application.id,
+        actor=actor,
+        event="edit_content",
+        at=at,
+        from_state=application.state,
+        to_state=application.state,
+        data={"content_sha256": content_digest(content), "diff": diff},
+    )
     return application
 
 

@@ -14,7 +14,19 @@ from sqlmodel import Session
 
 from models.database import get_engine, make_engine
 from web import deps, labels, security
-from web.routes import application, audit, dashboard, inbox, notice, panels, ranking, reviews, signin
+from web.routes import (
+    application,
+    audit,
+    dashboard,
+    enterprise,
+    inbox,
+    notice,
+    panels,
+    ranking,
+    register,
+    reviews,
+    signin,
+)
 from web.timing import ServerTiming
 
 
@@ -30,7 +42,8 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None)
     app.add_middleware(ServerTiming)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     checked = [Depends(deps.csrf_checked)]
-    for module in (signin, inbox, application, panels, reviews, ranking, notice, audit, dashboard):
+    pages = (signin, inbox, application, panels, reviews, ranking, notice, audit, dashboard, register, enterprise)
+    for module in pages:
         app.include_router(module.router, dependencies=checked)
 
     @app.get("/healthz")

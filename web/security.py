@@ -25,6 +25,14 @@ CSRF_COOKIE = "fr_csrf"
 CSRF_FIELD = "csrf_token"
 SESSION_MAX_AGE = 8 * 3600
 MAX_BODY = int(os.environ.get("FACTORY_REVIEW_WEB_MAX_BODY", str(1024 * 1024)))  # forms only: 1 MB
+UPLOAD_SUFFIX = "/attachments"  # an upload route (web/routes/enterprise.py): room for one file and its form
+
+
+def upload_body_limit() -> int:
+    """Twice the per-file limit, so a file slightly too large reaches the route and gets the form back."""
+    from models.limits import MAX_ATTACHMENT_BYTES
+
+    return 2 * MAX_ATTACHMENT_BYTES + 64 * 1024
 
 
 @lru_cache(maxsize=1)
@@ -74,9 +82,10 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = upload_body_limit() if str(scope.get("path", "")).endswith(UPLOAD_SUFFIX) else self.limit
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.limit):
+        if length is not None and (not length.isdigit() or int(length) > limit):
             await _too_large(send)
             return
         seen = 0
@@ -89,7 +98,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
+                if seen > limit:
                     # Answer 413 now and tell the app the client went away; whatever it sends is dropped.
                     refused = True
                     await _too_large(send)

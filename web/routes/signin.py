@@ -28,7 +28,8 @@ def _safe_next(target: str) -> str:
 
 @router.get("/")
 def home(account: CurrentAccount) -> Response:
-    return RedirectResponse("/reviews" if account.role == "expert" else "/inbox", status_code=303)
+    landing = {"expert": "/reviews", "enterprise": "/enterprise"}.get(str(account.role), "/inbox")
+    return RedirectResponse(landing, status_code=303)
 
 
 @router.get("/login")

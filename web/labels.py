@@ -71,6 +71,10 @@ UI: dict[str, tuple[str, str]] = {
     "download_xlsx": ("下载 Excel", "Download xlsx"),
     "refused": ("未能办理", "Refused"),
     "done": ("已办理", "Done"),
+    "replay_marker": (
+        "回放 / replay：本库为回放数据库，页面时间与办理时间均为回放时钟",
+        "回放 / replay: a replay database; pages show and act at the replay's clock",
+    ),
     "read_only": ("审计视图（只读）", "Auditor's view (read-only)"),
     "notice_open": ("核查通过，开始公示", "Open the public notice"),
     "notice_opens": ("公示开始日期", "Notice opens on"),

@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from models.database import get_engine, make_engine
 from web import deps, labels, security
-from web.routes import application, audit, dashboard, inbox, notice, ranking, signin, statistics
+from web.routes import application, audit, dashboard, documents, inbox, notice, ranking, signin, statistics
 from web.timing import ServerTiming
 
 
@@ -30,7 +30,7 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None)
     app.add_middleware(ServerTiming)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     checked = [Depends(deps.csrf_checked)]
-    for module in (signin, inbox, application, ranking, notice, audit, dashboard, statistics):
+    for module in (signin, inbox, application, ranking, notice, audit, dashboard, statistics, documents):
         app.include_router(module.router, dependencies=checked)
 
     @app.get("/healthz")

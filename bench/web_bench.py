@@ -5,13 +5,16 @@ enterprises over Shanghai, Sichuan, Tianjin and every province). Each page is re
 through an HTTP client (httpx via FastAPI's TestClient, in process: what is timed is the server's work)
 after a warm-up; the row's seconds are the p95. Baseline: a bare FastAPI app whose one route runs one
 indexed query (the count of one season's submitted applications, ix_application_season_state) and
-returns a short HTML page. The target is p95 under 150 ms.
+returns a short HTML page. The target is p95 under 150 ms, on SQLite and on PostgreSQL: the PostgreSQL rows use a
+throwaway database made through FACTORY_REVIEW_SCALE_ADMIN_URL (else FACTORY_REVIEW_TEST_PG_URL), a role that may
+create databases; without one, or with the server unreachable, one line says so.
 
     .venv/bin/python -m bench.web_bench [size]
 """
 
 from __future__ import annotations
 
+import os
 import re
 import statistics
 import sys
@@ -76,43 +79,91 @@ def _signed_in(app: Any, email: str) -> TestClient:
     return client
 
 
-def run(size: int = 100_000) -> list[dict[str, Any]]:
+def _measure(engine: Any, size: int, backend: str) -> list[dict[str, Any]]:
+    """Seed `size` applications, grant the readers, then time each page against the bare page (same engine)."""
     from web.app import create_app
     from web.demo_accounts import grant
 
-    with fresh_database("web") as engine:
-        _seed(engine, size)
-        at = datetime.now(UTC)
-        with Session(engine) as session:
-            for name, role, unit in (("district", "local_officer", "sh.qingpu"), ("province", "local_officer", "sc"),
-                                     ("ministry", "ministry_officer", "miit")):  # fmt: skip
-                grant(session, email=f"{name}@bench.example.cn", password=PASSWORD, role=role, unit=unit,
-                           display_name=name, at=at)  # fmt: skip
-            middle = session.execute(
-                select(col(Application.id)).where(col(Application.state) == "submitted").limit(1).offset(size // 4)
-            ).scalar_one()
-        app = create_app(engine=engine)
-        base, base_trip = _p95(_bare(engine), "/")
-        pages = [
-            ("inbox, district officer (sh.qingpu)", "district", "/inbox"),
-            ("inbox, provincial officer (sc), all in scope", "province", "/inbox?view=all"),
-            ("inbox, ministry, page 20", "ministry", "/inbox?page=20"),
-            ("inbox, ministry, search by credit code", "ministry", "/inbox?view=all&q=910000000000000777"),
-            ("application page (ministry)", "ministry", f"/applications/{middle}"),
-        ]
-        rows = []
-        for label, who, url in pages:
-            p95, trip = _p95(_signed_in(app, f"{who}@bench.example.cn"), url)
-            verdict = "ok" if p95 * 1000 < TARGET_MS else f"OVER {TARGET_MS} ms"
-            rows.append(row(f"web server p95 {label} [{verdict}; round trip {trip * 1000:.0f} ms]", size, p95,
-                            f"bare FastAPI page, one indexed query (round trip {base_trip * 1000:.0f} ms)", base,
-                            "applications"))  # fmt: skip
+    _seed(engine, size)
+    if engine.dialect.name == "postgresql":  # what autovacuum would do after a bulk load, done now
+        with engine.begin() as connection:
+            connection.exec_driver_sql("ANALYZE")
+    at = datetime.now(UTC)
+    with Session(engine) as session:
+        for name, role, unit in (("district", "local_officer", "sh.qingpu"), ("province", "local_officer", "sc"),
+                                 ("ministry", "ministry_officer", "miit")):  # fmt: skip
+            grant(session, email=f"{name}@bench.example.cn", password=PASSWORD, role=role, unit=unit,
+                  display_name=name, at=at)  # fmt: skip
+        middle = session.execute(
+            select(col(Application.id)).where(col(Application.state) == "submitted").limit(1).offset(size // 4)
+        ).scalar_one()
+    app = create_app(engine=engine)
+    base, base_trip = _p95(_bare(engine), "/")
+    pages = [
+        ("inbox, district officer (sh.qingpu)", "district", "/inbox"),
+        ("inbox, provincial officer (sc), all in scope", "province", "/inbox?view=all"),
+        ("inbox, ministry, page 20", "ministry", "/inbox?page=20"),
+        ("inbox, ministry, search by credit code", "ministry", "/inbox?view=all&q=910000000000000777"),
+        ("application page (ministry)", "ministry", f"/applications/{middle}"),
+    ]
+    rows = []
+    for label, who, url in pages:
+        p95, trip = _p95(_signed_in(app, f"{who}@bench.example.cn"), url)
+        verdict = "ok" if p95 * 1000 < TARGET_MS else f"OVER {TARGET_MS} ms"
+        rows.append(row(f"web server p95 {label}, {backend} [{verdict}; round trip {trip * 1000:.0f} ms]", size,
+                        p95, f"bare FastAPI page, one indexed query, {backend} (round trip {base_trip * 1000:.0f} ms)",
+                        base, "applications"))  # fmt: skip
     return rows
+
+
+def _not_measured(why: str) -> list[dict[str, Any]]:
+    return [{"name": f"web pages on PostgreSQL: not measured ({why})", "size": 0, "unit": "applications",
+             "seconds": None, "baseline": None, "baseline_seconds": None}]  # fmt: skip
+
+
+def _postgres(size: int) -> list[dict[str, Any]]:
+    """The same pages on a throwaway PostgreSQL database made through the admin URL (replay.scale.databases,
+    as the workers bench does), dropped afterwards; a line saying why when there is no server to use."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import OperationalError
+
+    from models.database import make_engine, migrate
+    from replay.scale import databases
+    from states.system import mark_replay
+
+    admin = os.environ.get("FACTORY_REVIEW_SCALE_ADMIN_URL") or os.environ.get("FACTORY_REVIEW_TEST_PG_URL")
+    if not admin:
+        return _not_measured("FACTORY_REVIEW_SCALE_ADMIN_URL and FACTORY_REVIEW_TEST_PG_URL unset")
+    probe = create_engine(admin)
+    try:
+        with probe.connect():
+            pass
+    except OperationalError as exc:
+        return _not_measured(f"PostgreSQL unreachable: {str(exc.orig).splitlines()[0][:120]}")
+    finally:
+        probe.dispose()
+    with databases(admin, ["web"]) as urls:
+        engine = make_engine(urls["web"])
+        try:
+            migrate(engine)
+            mark_replay(engine)  # the bench replays a season: a replay database, as on SQLite
+            return _measure(engine, size, "PostgreSQL")
+        finally:
+            engine.dispose()
+
+
+def run(size: int = 100_000) -> list[dict[str, Any]]:
+    with fresh_database("web") as engine:
+        rows = _measure(engine, size, "SQLite")
+    return rows + _postgres(size)
 
 
 def main() -> None:
     size = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     for r in run(size):
+        if r.get("seconds") is None:
+            print(r["name"])
+            continue
         print(f"{r['benchmark']:<70} {r['seconds'] * 1000:>7.1f} ms  baseline {r['baseline_seconds'] * 1000:.1f} ms"
               f"  ratio {r['ratio']}x")  # fmt: skip
 

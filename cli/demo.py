@@ -12,7 +12,7 @@ import os
 import shutil
 import sys
 from collections import Counter
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -76,9 +76,40 @@ def _write_outputs(engine: Any, output: Path, refusal_log: list[dict[str, Any]])
     return {"summary_tables": written, "audit_manifest_verified": bool(manifest["chains_verified"])}
 
 
+def replay_until(text: str | None) -> datetime | None:
+    """`--until`: a date (09:00 Asia/Shanghai that day) or an instant after the enterprises registered
+    (2025-06-30 09:00); None for the whole season."""
+    from models.clock import parse_instant
+    from models.errors import InvalidInput
+    from replay.synthetic import at
+
+    if not text:
+        return None
+    try:
+        until = parse_instant(text)
+    except ValueError as exc:
+        raise InvalidInput(f"--until: {exc}", rule="input", field="until") from None
+    if until <= at("2025-06-30", 9):
+        raise InvalidInput(f"--until {text}: give an instant after 2025-06-30 09:00 (the season's drafts)",
+                           rule="input", field="until")  # fmt: skip
+    return until
+
+
+def _keep_clock(engine: Any, stop: datetime) -> None:
+    """The replay database keeps the instant the replay stopped at: the web app and the CLI act at it."""
+    from sqlmodel import Session
+
+    from states.system import set_mode
+
+    with Session(engine) as session:
+        set_mode(session, replay=True, now=stop.isoformat())
+
+
 def run_season(output: Path, *, enterprises: int, seed: int, fast: bool, console: Console,
-               reminder_days: tuple[date, date] | None = None) -> dict[str, Any]:  # fmt: skip
-    """Build and replay the season; returns the summary (also written to summary.json).
+               reminder_days: tuple[date, date] | None = None,
+               until: datetime | None = None) -> dict[str, Any]:  # fmt: skip
+    """Build and replay the season (up to `until`, else to its end); returns the summary (also written to
+    summary.json). The database's replay clock is left at the instant the replay stopped at.
 
     `reminder_days` narrows the daily reminder sweeps (07-01..08-31) for quick runs (tests, the bench)."""
     from sqlmodel import Session
@@ -106,18 +137,19 @@ def run_season(output: Path, *, enterprises: int, seed: int, fast: bool, console
 
             backend = FlowBackend(engine, output / "mail", refusals, log, prefect_home=output / "prefect")
         replay = Replay(engine, season, backend, reminder_days=reminder_days or REMINDER_DAYS)
-        steps = replay.schedule()
+        steps = replay.steps(until)
         task = progress.add_task(f"replaying the calendar ({backend.name})", total=len(steps))
         replay.tick = lambda label: progress.update(task, advance=1, description=label[:34])
         try:
-            replay.run()
+            stop = replay.run(until)
         finally:
             backend.close()
         progress.update(task, description=f"replayed the calendar ({backend.name})")
+    _keep_clock(engine, stop)
     with Session(engine) as session:
         summary = summarise(session, refusals=refusals)
     summary["season"] = {"enterprises": len(specs), "applications": len(season.applications), "seed": seed,
-                         "backend": backend.name}  # fmt: skip
+                         "backend": backend.name, "replay_clock": stop.isoformat()}  # fmt: skip
     summary["outputs"] = _write_outputs(engine, output, log)
     summary["outputs"]["mails"] = len(list((output / "mail").glob("*.eml")))
     (output / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
@@ -181,25 +213,28 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
                   f"{audit['events']} events, problems: {audit['problems'] or 'none'}")  # fmt: skip
 
 
-def run_demo(*, output: Path, enterprises: int, seed: int, fast: bool, as_json: bool) -> dict[str, Any]:
+def run_demo(*, output: Path, enterprises: int, seed: int, fast: bool, as_json: bool,
+             until: str | None = None) -> dict[str, Any]:  # fmt: skip
     from cli.demo_output import claim_output
     from cli.serve import sigterm_as_interrupt
 
+    stop = replay_until(until)  # a bad --until is refused before anything is written
     console = Console(stderr=True) if as_json else Console()
     # SIGTERM unwinds like Ctrl-C, so every `finally` runs and stops the children (the Prefect server).
     with sigterm_as_interrupt(), claim_output(Path(output)):
-        summary = run_season(Path(output), enterprises=enterprises, seed=seed, fast=fast, console=console)
+        summary = run_season(Path(output), enterprises=enterprises, seed=seed, fast=fast, console=console,
+                             until=stop)  # fmt: skip
     if as_json:
         sys.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
     else:
         print_summary(summary, console)
         console.print(f"written under {output}/: demo.db, mail/, summary-tables/, audit/, lifecycle.md, "
                       "refusals.jsonl, summary.json")  # fmt: skip
-    _web_hint(Path(output) / "demo.db", console)
+    _web_hint(Path(output) / "demo.db", console, datetime.fromisoformat(summary["season"]["replay_clock"]))
     return summary
 
 
-def _web_hint(db: Path, console: Console) -> None:
+def _web_hint(db: Path, console: Console, clock: datetime) -> None:
     """Demo accounts in the demo's database, and how to open it in the web app (issue #13 §9)."""
     from models.database import make_engine
     from web.demo_accounts import add_demo_accounts, hint
@@ -209,5 +244,5 @@ def _web_hint(db: Path, console: Console) -> None:
         accounts = add_demo_accounts(engine)
     finally:
         engine.dispose()
-    for line in hint(db, accounts):
+    for line in hint(db, accounts, clock):
         console.print(line, highlight=False, markup=False, soft_wrap=True)

@@ -24,13 +24,10 @@ TierOption = Annotated[str, typer.Option(help="excellent or leading.")]
 
 
 def _write(html: str, output: Path) -> None:
-    from documents.render import html_to_pdf
+    from documents.render import as_format
 
     output.parent.mkdir(parents=True, exist_ok=True)
-    if output.suffix.lower() in (".html", ".htm"):
-        output.write_text(html, encoding="utf-8")
-    else:
-        output.write_bytes(html_to_pdf(html))
+    output.write_bytes(as_format(html, output.suffix))
     if STATE.json:
         emit_json({"written": str(output), "bytes": output.stat().st_size})
     else:

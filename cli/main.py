@@ -362,12 +362,21 @@ def demo(
     ] = 2400,
     seed: Annotated[int, typer.Option(help="Seed for a reproducible season.")] = 2025,
     fast: Annotated[bool, typer.Option("--fast", help="Direct service calls, no Prefect.")] = False,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--until",
+            help="Stop the replay before this date (09:00 Asia/Shanghai) or instant; the database's "
+            "replay clock stays there, so the web app acts mid-season, e.g. --until 2025-07-08.",
+        ),
+    ] = None,
     json_out: JsonOption = False,
 ) -> None:
     """The main job: replay the 2025 season end to end on the embedded default (SQLite, local mail sink)."""
     from cli.demo import run_demo
 
-    run_demo(output=output, enterprises=enterprises, seed=seed, fast=fast, as_json=json_out or STATE.json)
+    run_demo(output=output, enterprises=enterprises, seed=seed, fast=fast, as_json=json_out or STATE.json,
+             until=until)  # fmt: skip
 
 
 # ---- sub-apps written beside this file ----------------------------------------------------------------------

@@ -76,22 +76,15 @@ def stats_load(
 @stats_app.command("show")
 def stats_show(season: SeasonOption = "2025") -> None:
     """The statistics in force and their versions."""
-    from sqlalchemy import select
-    from sqlmodel import col
-
     from models.clock import shanghai_text
-    from models.tables import StatisticsVersion
     from programmes.season import get_season
     from programmes.statistics import template_rows
+    from programmes.statistics import versions as loaded_versions
 
     s = get_season(season)
     with db_session() as session:
         rows = template_rows(session, s)
-        loaded = session.scalars(
-            select(StatisticsVersion)
-            .where(col(StatisticsVersion.season) == s.name)
-            .order_by(col(StatisticsVersion.version))
-        ).all()
+        loaded = loaded_versions(session, s.name)
         versions = [
             {"version": v.version, "file": v.file_name, "sha256": v.sha256, "loaded_by": v.loaded_by,
              "loaded_at": shanghai_text(v.loaded_at) if v.loaded_at else ""}

@@ -34,6 +34,14 @@ def html_to_pdf(html: str) -> bytes:
     return bytes(HTML(string=html, base_url=str(TEMPLATES)).write_pdf())
 
 
+MEDIA_TYPES = {"pdf": "application/pdf", "html": "text/html; charset=utf-8"}
+
+
+def as_format(html: str, fmt: str) -> bytes:
+    """The document as the reader asked for it: "html" (or "htm") as UTF-8 HTML, anything else as PDF."""
+    return html.encode("utf-8") if fmt.lower().lstrip(".") in ("html", "htm") else html_to_pdf(html)
+
+
 def qr_svg(text: str) -> str:
     """An inline SVG QR code of `text` (the frozen hash), so the paper copy can be scanned and matched."""
     import segno

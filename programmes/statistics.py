@@ -222,11 +222,27 @@ def with_statistics(session: Session, season: Season) -> Season:
     return season.model_copy(update={"statistics": merged})
 
 
-def _authorise(actor: Actor) -> None:
-    allowed = actor.role == Role.SYSTEM or (
-        actor.unit == MINISTRY_UNIT and actor.role in (Role.ADMIN, Role.MINISTRY_OFFICER)
+def versions(session: Session, season_name: str) -> list[StatisticsVersion]:
+    """Every loaded version of the season, oldest first (`stats show`, the web's statistics page)."""
+    return list(
+        session.scalars(
+            select(StatisticsVersion)
+            .where(col(StatisticsVersion.season) == season_name)
+            .order_by(col(StatisticsVersion.version))
+        ).all()
     )
-    if not allowed:
+
+
+def may_load(actor: Actor) -> bool:
+    """Who may load national statistics: the scheduler, or an administrator or ministry officer at the ministry
+    (the rank among provinces is one national table). The web shows the entry form to these only."""
+    ministry = actor.unit == MINISTRY_UNIT and actor.role in (Role.ADMIN, Role.MINISTRY_OFFICER)
+    return actor.role == Role.SYSTEM or ministry
+
+
+def authorise_load(actor: Actor) -> None:
+    """Refuse (NotAuthorised, with the rule) anyone `may_load` does not name."""
+    if not may_load(actor):
         raise NotAuthorised(
             f"{actor.role}@{actor.unit} may not load national statistics: an administrator or ministry "
             f"officer at {MINISTRY_UNIT} may",
@@ -249,7 +265,7 @@ def load_statistics(session: Session, season: Season, values: dict[str, dict[str
                     at: datetime, file_name: str = "") -> tuple[StatisticsVersion, bool]:  # fmt: skip
     """Store a validated set as the season's next version, audited; commits. Returns (version, created):
     loading the same figures again creates nothing."""
-    _authorise(actor)
+    authorise_load(actor)
     digest = content_digest(values)
     latest = current(session, season.name)
     if latest is not None and latest.sha256 == digest:

@@ -34,6 +34,7 @@ from states.service import transition
 
 NOTICE = {"notice_opens_on": "2025-09-04", "notice_closes_on": "2025-09-11", "notice_id": "miit-excellent-2025"}
 REMINDER_DAYS = (date(2025, 7, 1), date(2025, 8, 31))
+SEASON_END = at("2027-11-26", 9)  # the day after the leading tier's cultivation expires: the last mail
 OVER_QUOTA_REASON = "超出推荐名额，按推荐顺序未予推荐 (over the unit's quota; ranked below the cut)"
 
 
@@ -347,8 +348,14 @@ class Replay:
         steps.sort(key=lambda s: (s[0], s[1]))
         return steps
 
-    def run(self) -> int:
-        steps = self.schedule()
+    def steps(self, until: datetime | None = None) -> list[tuple[datetime, str, Callable[[], None]]]:
+        """The schedule's steps before `until` (every step when None)."""
+        return [s for s in self.schedule() if until is None or s[0] < until]
+
+    def run(self, until: datetime | None = None) -> datetime:
+        """Run every step before `until` (all of them when None); returns the instant the replay stopped at,
+        the clock a replay database keeps afterwards (`cli.demo`)."""
+        steps = self.steps(until)
         last_day = None
         for when, label, fn in steps:
             fn()
@@ -356,5 +363,6 @@ class Replay:
                 self.backend.send(when + timedelta(hours=1))  # the day's mail after the reminder weeks
             last_day = when.date()
             self.tick(label)
-        self.backend.send(at("2027-11-26", 9))
-        return len(steps)
+        stop = until or SEASON_END
+        self.backend.send(stop)
+        return stop

@@ -18,6 +18,7 @@ from web.routes import (
     application,
     audit,
     dashboard,
+    documents,
     enterprise,
     inbox,
     notice,
@@ -26,6 +27,7 @@ from web.routes import (
     register,
     reviews,
     signin,
+    statistics,
 )
 from web.timing import ServerTiming
 
@@ -42,7 +44,8 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None)
     app.add_middleware(ServerTiming)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     checked = [Depends(deps.csrf_checked)]
-    pages = (signin, inbox, application, panels, reviews, ranking, notice, audit, dashboard, register, enterprise)
+    pages = (signin, inbox, application, panels, reviews, ranking, notice, audit, dashboard, statistics, documents,
+             register, enterprise)  # fmt: skip
     for module in pages:
         app.include_router(module.router, dependencies=checked)
 

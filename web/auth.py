@@ -34,6 +34,14 @@ def business_clock(session: Session) -> Clock:
     return clock_for(session, requested=requested_now() if is_replay(session) else None)
 
 
+def replay_instant(session: Session) -> datetime | None:
+    """The instant a replay database stands at (every page shows it beside the replay marker); None on a
+    production database, which takes the server clock and shows no marker."""
+    from states.system import is_replay
+
+    return business_clock(session).now() if is_replay(session) else None
+
+
 def sign_in(session: Session, *, email: str, password: str, at: datetime) -> str:
     """Authenticate (throttled, lock-out, failures audited by the service) and open a web session."""
     account = _accounts.authenticate(session, email=email, password=password, at=at)

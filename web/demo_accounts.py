@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from models.clock import SystemClock
+from models.clock import SystemClock, shanghai_text
 from models.errors import ReplayOnly
 
 DEMO_PASSWORD = "demo-2025-智能工厂"  # a replay database's demo accounts; never a production password
@@ -29,14 +30,18 @@ def add_demo_accounts(engine: Engine) -> list[tuple[str, str, str]]:
     return [(email, role, unit) for email, role, unit, _ in DEMO_ACCOUNTS]
 
 
-def hint(db: Path, accounts: list[tuple[str, str, str]]) -> list[str]:
-    """The lines `make demo` ends with: how to open its database in the web app, and who to sign in as."""
+def hint(db: Path, accounts: list[tuple[str, str, str]], clock: datetime | None = None) -> list[str]:
+    """The lines `make demo` ends with: how to open its database in the web app, and who to sign in as;
+    with the replay's clock, the instant the web app shows and acts at."""
     lines = [
         "open the demo in the web app:",
         f"  .venv/bin/factory-review web --database-url sqlite:///{db.resolve()} --host 127.0.0.1 --port 8000",
         "  then http://127.0.0.1:8000/ and sign in as (password: " + DEMO_PASSWORD + "):",
     ]
     lines += [f"    {email:<28} {role}@{unit}" for email, role, unit in accounts]
+    if clock is not None:
+        lines.append(f"  a replay: every page shows and acts at the replay's clock, {shanghai_text(clock)} "
+                     "(回放时钟); the sign-in sessions run on the real clock")  # fmt: skip
     return lines
 
 

@@ -103,12 +103,19 @@ def render(request: Request, template: str, context: dict[str, Any], *, status_c
         "csrf": security.csrf_token(cookie),
         "shanghai_zone": SHANGHAI,
         "account": context.pop("account", None),
+        "replay_now": _replay_now(request),
     }
     response = TEMPLATES.TemplateResponse(request, template, {**base, **context}, status_code=status_code)
     if fresh:
         response.set_cookie(security.CSRF_COOKIE, cookie, httponly=True, samesite="strict",
                             secure=security.secure_cookies(), path="/")  # fmt: skip
     return response
+
+
+def _replay_now(request: Request) -> Any:
+    """The replay's instant for the page's marker (None on a production database), read with a short session."""
+    with Session(request.app.state.read_engine) as session:
+        return auth.replay_instant(session)
 
 
 def refusal_status(error: ReviewError) -> int:

@@ -6,6 +6,7 @@ Revises: 0009
 
 import sqlalchemy as sa
 import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 import models.types

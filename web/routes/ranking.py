@@ -14,6 +14,7 @@ from models.enums import Role
 from models.errors import ReviewError
 from programmes.recommendation import Quota, held_applications, quota_for, submit_ranked_recommendation
 from programmes.season import get_season
+from programmes.statistics import with_statistics
 from programmes.summary_table import write_summary_table
 from states.queries import describe
 from web import auth
@@ -36,10 +37,10 @@ def _choice(tier: str, season: str) -> tuple[str, str]:
     return tier, season or "2025"
 
 
-def _quota(unit: str, tier: str, season: str, held: list[Any]) -> Quota | ReviewError:
+def _quota(session: DB, unit: str, tier: str, season: str, held: list[Any]) -> Quota | ReviewError:
     top = any(a.chain and a.chain[-1] == unit for a in held)
-    try:
-        return quota_for(get_season(season), unit, tier, top_of_chain=top)
+    try:  # with the loaded statistics, as submit_ranked_recommendation counts them
+        return quota_for(with_statistics(session, get_season(season)), unit, tier, top_of_chain=top)
     except ReviewError as error:  # QuotaUnknown: shown as the rule's line (never guessed)
         return error
 
@@ -50,8 +51,15 @@ def _page(request: Request, session: DB, account: Any, tier: str, season: str, *
     held.sort(key=lambda a: ((a.ranks or {}).get(account.unit, 10**6), a.id))
     return render(request, "ranking.html", {
         "account": account, "tier": tier, "season": season, "tiers": NATIONAL_TIERS,
-        "rows": describe(session, held), "quota": _quota(account.unit, tier, season, held), **extra,
+        "rows": describe(session, held), "quota": _quota(session, account.unit, tier, season, held),
+        "quota_by": _statistic_of(account.unit, tier, season), **extra,
     }, status_code=status_code)  # fmt: skip
+
+
+def _statistic_of(unit: str, tier: str, season: str) -> str | None:
+    """The statistic the unit's quota rule is computed from (the meter links to its entry page), or None."""
+    rule = get_season(season).quota_rule_for(unit, tier, "national")
+    return rule.by if rule is not None else None
 
 
 @router.get("/rank")

@@ -37,6 +37,16 @@ def _expert_of(session: Session, actor: Actor) -> Expert | None:
     return session.scalars(select(Expert).where(col(Expert.email) == actor.email.strip().lower())).first()
 
 
+def assigned_applications(email: str) -> Any:
+    """The ids of the applications assigned to the expert signed in with `email`: an expert reads these
+    and no others (conflicts of interest, 251 §2(二)4; HotCRP's rule that reviewers see only their papers)."""
+    return (
+        select(col(ReviewAssignment.application_id))
+        .join(Expert, col(Expert.id) == col(ReviewAssignment.expert_id))
+        .where(col(Expert.email) == email.strip().lower())
+    )
+
+
 RECOMMENDATION_LABELS = {"pass": "建议通过", "fail": "建议不通过", "return": "建议退回修改"}
 LIMITS = {"comments": 8000, "finding": 2000}  # characters (review_assignment.comments; one finding)
 PROBLEMS = {  # a problem's code → its English line (the web shows its own words per code, beside the field)

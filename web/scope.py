@@ -15,7 +15,8 @@ from sqlalchemy import ColumnElement, false, or_, true
 from sqlmodel import Session, col
 
 from models.enums import Role
-from models.tables import Application, Enterprise
+from models.tables import Application, Enterprise, ReviewAssignment
+from programmes.reviews import assigned_applications
 from programmes.season import get_season
 from states.queries import chain_at
 from web import auth
@@ -30,6 +31,9 @@ def scope_clause(session: Session, account: Any) -> ColumnElement[bool]:
     if account.role == Role.ENTERPRISE:
         own: ColumnElement[bool] = col(Enterprise.credit_code) == account.unit
         return own
+    if account.role == Role.EXPERT:
+        assigned: ColumnElement[bool] = col(Application.id).in_(assigned_applications(account.email))
+        return assigned
     units = auth.visible_units(session, account)
     if units is None:
         return true()
@@ -55,6 +59,9 @@ def visible(session: Session, account: Any, application: Application, enterprise
     """The same predicate as `scope_clause`, for one loaded row."""
     if account.role == Role.ENTERPRISE:
         return bool(enterprise.credit_code == account.unit)
+    if account.role == Role.EXPERT:
+        ids = assigned_applications(account.email).where(col(ReviewAssignment.application_id) == application.id)
+        return session.scalars(ids).first() is not None
     units = auth.visible_units(session, account)
     if units is None:
         return True

@@ -82,6 +82,16 @@ def test_another_experts_review_is_a_404_and_changes_nothing(client_for: Any, pa
     assert client_for("auditor").get("/reviews").status_code == 404
 
 
+def test_an_expert_reads_only_the_applications_assigned_to_them(client_for: Any, panelled: Panelled,
+                                                                world: World) -> None:  # fmt: skip
+    first = client_for("first")
+    assert first.get(f"/applications/{panelled.application}").status_code == 200
+    for other in (world.qingpu_app, world.minhang_app):  # in no panel of theirs: as if it did not exist
+        assert first.get(f"/applications/{other}").status_code == 404
+    inbox = first.get("/inbox").text
+    assert world.qingpu_name not in inbox
+
+
 def test_bad_input_gets_the_form_back_with_each_fields_message_and_nothing_changed(
     client_for: Any, panelled: Panelled, engine: Engine
 ) -> None:

@@ -32,6 +32,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parseaddr
@@ -462,9 +463,19 @@ async def send_pending_async(
 def send_pending(
     session_factory_or_engine: Engine | Callable[[], Session], *, now: datetime, **options: Any
 ) -> SendReport:
-    """Synchronous wrapper (CLI, Prefect task) taking `send_pending_async`'s options. Inside a running
-    event loop use `send_pending_async`."""
-    return asyncio.run(send_pending_async(session_factory_or_engine, now=now, **options))
+    """Synchronous wrapper (CLI, Prefect task) taking `send_pending_async`'s options. Called where an event
+    loop already runs in this thread (a notebook, a browser driver's loop), it runs on a thread of its own
+    instead of failing; code that is itself async should await `send_pending_async`."""
+
+    def send() -> SendReport:
+        return asyncio.run(send_pending_async(session_factory_or_engine, now=now, **options))
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # the usual case: no loop here
+        return send()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(send).result()
 
 
 def retry_failed(engine: Engine, *, now: datetime, ids: Sequence[int] | None = None) -> int:

@@ -2,7 +2,8 @@
 # The test command (README, `make test`, .ci/run). One pytest run over both databases: every test that
 # takes the `db_url`/`engine`/`session` fixture runs on a SQLite file and, when a PostgreSQL server can
 # be reached or started here, on PostgreSQL too (PostgreSQL 15 is installed on these machines but not
-# running).
+# running) — except test files marked `sqlite_only` (rules, documents, page rendering: no SQL that differs
+# between the backends), which run on SQLite alone.
 #
 # PostgreSQL, in order:
 #   FACTORY_REVIEW_TEST_PG_URL set      → used as given (a role with CREATEDB gets a database per test);

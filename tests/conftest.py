@@ -294,6 +294,19 @@ def _mark_replay(db_url: str) -> None:
 # ---- figures for the closing note ---------------------------------------------------------------
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`sqlite_only` tests run on SQLite alone (the PostgreSQL copy is deselected, and counted)."""
+    dropped = [i for i in items if i.get_closest_marker("sqlite_only") and _backend_of(i) == "postgresql"]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [i for i in items if i not in set(dropped)]
+
+
+def _backend_of(item: pytest.Item) -> object:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("backend") if callspec is not None else None
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Print the reliability figures (concurrency, faults, hypothesis examples) and save them."""
     try:

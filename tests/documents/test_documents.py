@@ -21,6 +21,8 @@ from programmes.recommendation import submit_ranked_recommendation
 from programmes.summary_table import HEADER_ROW, write_summary_table
 from tests import factories as f
 
+pytestmark = pytest.mark.sqlite_only  # no backend-specific SQL here (see tests/conftest.py)
+
 
 def pdf_text(data: bytes) -> str:
     from pypdf import PdfReader

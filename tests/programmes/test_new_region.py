@@ -24,6 +24,8 @@ from states.lifecycle import table_key
 from states.service import transition
 from tests.programmes.conftest import actor, applicant, make_application, make_enterprise, sh_time
 
+pytestmark = pytest.mark.sqlite_only  # no backend-specific SQL here (see tests/conftest.py)
+
 SEASON = "2025zj"
 ZJ_FILES = {"application_form": "浙江省智能工厂申报书.pdf", "maturity_self_assessment": "自评估报告.pdf"}
 YH_FILES = {"application_form": "余杭区申报书.pdf", "business_licence": "营业执照.pdf",

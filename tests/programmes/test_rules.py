@@ -19,6 +19,8 @@ from programmes.season import get_season
 from states.service import transition
 from tests.programmes.conftest import T0, applicant, content_for, make_application, make_enterprise, sh_time
 
+pytestmark = pytest.mark.sqlite_only  # no backend-specific SQL here (see tests/conftest.py)
+
 S = get_season("2025")
 
 

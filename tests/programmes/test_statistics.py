@@ -19,6 +19,8 @@ from programmes.season import get_season
 from programmes.statistics import load_statistics, parse_statistics, read_cells, template_rows, write_template
 from tests import factories as f
 
+pytestmark = pytest.mark.sqlite_only  # no backend-specific SQL here (see tests/conftest.py)
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "statistics-2025.csv"
 
 

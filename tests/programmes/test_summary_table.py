@@ -17,6 +17,8 @@ from programmes.summary_table import HEADER_ROW, HEADERS, paper_checklist, write
 from states.service import transition
 from tests.programmes.conftest import T0, actor, applicant, make_application, make_enterprise
 
+pytestmark = pytest.mark.sqlite_only  # no backend-specific SQL here (see tests/conftest.py)
+
 
 def _round(session: Session, n: int = 2) -> list[int]:
     ids = []

@@ -14,6 +14,8 @@ from programmes.workdays import add_working_days
 from states.service import transition
 from tests.programmes.conftest import actor, applicant, make_application, make_enterprise, sh_time
 
+pytestmark = pytest.mark.sqlite_only  # no backend-specific SQL here (see tests/conftest.py)
+
 
 def test_five_working_days_from_0926_end_1010_QP_5_2() -> None:
     """QP §5(二) 公示期限为5个工作日: 9/28 (adjusted Sunday), 9/29, 9/30, [National Day], 10/9, 10/10."""

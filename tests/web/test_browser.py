@@ -19,7 +19,10 @@ from programmes.season import get_season
 from tests import factories
 from tests.web.conftest import CHROMIUM, PASSWORD, RULE, Panelled, World
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"BROWSER TESTS SKIPPED: {CHROMIUM} is missing")
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"BROWSER TESTS SKIPPED: {CHROMIUM} is missing"),
+    pytest.mark.sqlite_only,
+]
 expect: Any = None
 if CHROMIUM.exists():
     from playwright.sync_api import expect

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlmodel import Session
 
 from models.tables import Enterprise
@@ -14,6 +15,8 @@ from programmes.season import get_season
 from tests import factories
 from tests.documents.test_documents import pdf_text, squeeze
 from tests.web.conftest import World
+
+pytestmark = pytest.mark.sqlite_only  # no backend-specific SQL here (see tests/conftest.py)
 
 QINGPU = "sh.qingpu"
 

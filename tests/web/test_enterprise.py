@@ -20,6 +20,8 @@ from models.tables import Account, Application, Attachment, AuditEvent, Enterpri
 from tests import factories
 from tests.web.conftest import PASSWORD, World, csrf_of, sign_in
 
+pytestmark = pytest.mark.sqlite_only  # no backend-specific SQL here (see tests/conftest.py)
+
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 _SERIAL = iter(range(500_000, 10**6))

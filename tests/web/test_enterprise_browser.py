@@ -20,7 +20,10 @@ from models.tables import Application
 from tests import factories
 from tests.web.conftest import CHROMIUM, NOW, PASSWORD, World
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"BROWSER TESTS SKIPPED: {CHROMIUM} is missing")
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"BROWSER TESTS SKIPPED: {CHROMIUM} is missing"),
+    pytest.mark.sqlite_only,
+]
 expect: Any = None
 if CHROMIUM.exists():
     from playwright.sync_api import expect

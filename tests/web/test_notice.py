@@ -14,6 +14,8 @@ from tests import factories
 from tests.web.conftest import World, csrf_of
 from tests.web.test_http import state_of
 
+pytestmark = pytest.mark.sqlite_only  # no backend-specific SQL here (see tests/conftest.py)
+
 
 def test_open_object_close_notice(
     client_for: Any, world: World, session: Session, engine: Engine, monkeypatch: pytest.MonkeyPatch

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
@@ -14,6 +15,8 @@ from models.tables import AuditEvent, StatisticsVersion
 from programmes.season import get_season
 from programmes.statistics import columns
 from tests.web.conftest import World, csrf_of
+
+pytestmark = pytest.mark.sqlite_only  # no backend-specific SQL here (see tests/conftest.py)
 
 RANK = "value_added_rank_2024"
 COUNT = "excellent_count_2024"

@@ -39,6 +39,8 @@ def hint(db: Path, accounts: list[tuple[str, str, str]], clock: datetime | None 
         "  then http://127.0.0.1:8000/ and sign in as (password: " + DEMO_PASSWORD + "):",
     ]
     lines += [f"    {email:<28} {role}@{unit}" for email, role, unit in accounts]
+    lines.append("  as an enterprise: 企业注册 (/register) on the sign-in page, in 青浦区; qingpu@… confirms it under "
+                 "企业注册确认; then 我的申报 → new application → fill, upload, submit")  # fmt: skip
     if clock is not None:
         lines.append(f"  a replay: every page shows and acts at the replay's clock, {shanghai_text(clock)} "
                      "(回放时钟); the sign-in sessions run on the real clock")  # fmt: skip

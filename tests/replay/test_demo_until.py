@@ -139,3 +139,46 @@ def test_an_until_before_the_season_or_not_a_date_is_refused_before_anything_is_
     for bad in ("2025-06-01", "next tuesday"):
         assert main(["demo", "--fast", "--until", bad, "--output", str(tmp_path / "out")]) == 2
         assert not (tmp_path / "out").exists()
+
+
+def test_a_newcomer_registers_an_enterprise_on_the_stopped_demo_and_submits_before_the_deadline(
+    demo_engine: Any,
+) -> None:
+    """The issue's newcomer: on `demo --until 2025-07-08`, register in 青浦, be confirmed by the district's
+    demo officer, fill the excellent form, upload, submit — and the officer sees it in the inbox."""
+    from tests.web.test_enterprise import excellent_form, register_form, upload_all
+    from web.app import create_app
+    from web.demo_accounts import DEMO_PASSWORD
+
+    app = create_app(engine=demo_engine)
+    app.state.attachment_root = Path(str(demo_engine.url.database)).parent / "attachments"
+    enterprise = TestClient(app)
+    form = register_form(enterprise, password="Newcomer-2025-pass")
+    assert enterprise.post("/register", data=form).status_code == 200
+    officer = _signed_in(app, "qingpu@demo.example.cn", DEMO_PASSWORD)
+    console = officer.get("/registrations").text
+    with Session(demo_engine) as session:
+        from models.tables import Account
+
+        account_id = session.scalars(select(Account.id).where(col(Account.email) == form["email"])).one()
+    token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', console)
+    assert token is not None and form["name"] in console
+    confirm = {"decision": "confirm", "reason": "", "csrf_token": token.group(1)}
+    assert officer.post(f"/registrations/{account_id}", data=confirm).status_code == 200
+    enterprise = _signed_in(app, form["email"], "Newcomer-2025-pass")
+    home = enterprise.get("/enterprise").text
+    token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', home)
+    assert token is not None and MARKER in home
+    created = enterprise.post("/enterprise/applications", follow_redirects=False,
+                              data={"choice": "excellent/national", "csrf_token": token.group(1)})  # fmt: skip
+    app_id = int(created.headers["location"].rsplit("/", 1)[1])
+    upload_all(enterprise, app_id)
+    page = enterprise.get(f"/enterprise/applications/{app_id}").text
+    assert "还剩 3 天" in page  # the district's 07-11 deadline, counted from the replay's 07-08 09:00
+    submitted = enterprise.post(f"/enterprise/applications/{app_id}", data=excellent_form(page, action="submit"))
+    assert submitted.status_code == 200
+    assert "审核中" in enterprise.get(f"/enterprise/applications/{app_id}").text
+    assert form["name"] in officer.get("/inbox").text
+    with Session(demo_engine) as session:
+        row = session.get(Application, app_id)
+        assert row is not None and row.state == "submitted"

@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from models.errors import ReviewError
+from programmes.paper_copies import paper_copies, record_paper_copy
 from states.service import transition
 from web import auth, views
 from web.deps import DB, CurrentAccount, refusal_status, render
@@ -33,7 +34,8 @@ def page(request: Request, session: DB, account: Any, application_id: int, *, st
         "sections": views.sections(application), "materials": views.materials(application),
         "events": events, "problems": problems, "read_only": read_only,
         "decisions": [] if read_only else views.open_decisions(account, application, enterprise),
-        "panels": views.panel_stages(session, account, application), **extra,
+        "panels": views.panel_stages(session, account, application),
+        "paper_copies": paper_copies(session, application_id), **extra,
     }, status_code=status_code)  # fmt: skip
 
 
@@ -62,3 +64,22 @@ def decide(request: Request, session: DB, account: CurrentAccount, application_i
         return page(request, session, account, application_id, status_code=refusal_status(error), error=error,
                      chosen=form.event, reason=form.reason)  # fmt: skip
     return RedirectResponse(f"/applications/{application_id}?done={form.event}", status_code=303)
+
+
+@router.post("/applications/{application_id}/paper-copy")
+def paper_copy(request: Request, session: DB, account: CurrentAccount, application_id: int,
+               printed_sha256: Annotated[str, Form()] = "", note: Annotated[str, Form()] = "") -> Response:  # fmt: skip
+    """The paper copy's arrival with the hash printed on it (251 §2(二)3): a match is recorded; a mismatch is
+    recorded, then refused (the page says so)."""
+    load_application(session, account, application_id)
+    if account.role == AUDITOR:
+        return Response("auditors read; they never record", status_code=403)
+    try:
+        record_paper_copy(session, application_id=application_id, printed_sha256=printed_sha256[:200],
+                          actor=auth.actor_for(session, account), at=auth.business_clock(session).now(),
+                          note=note.strip()[:2000])  # fmt: skip
+    except ReviewError as error:
+        session.rollback()
+        return page(request, session, account, application_id, status_code=refusal_status(error),
+                    paper_error=error, printed_sha256=printed_sha256[:200], note=note[:2000])  # fmt: skip
+    return RedirectResponse(f"/applications/{application_id}?done=paper_copy", status_code=303)

@@ -94,6 +94,7 @@ def run(only: set[str], say: Any) -> list[dict[str, Any]]:
 
 
 def _table(rows: list[dict[str, Any]]) -> Any:
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=f"factory-review benchmarks — {os.cpu_count()} cores, Python {sys.version.split()[0]}"
@@ -101,9 +102,9 @@ def _table(rows: list[dict[str, Any]]) -> Any:
     for col in ("bench", "measured", "size", "seconds", "rate /s", "baseline", "baseline s", "ratio"):
         table.add_column(col, justify="left" if col in ("bench", "measured", "baseline") else "right")
     for r in rows:
-        table.add_row(r["bench"], str(r["name"]), f"{r['size']} {r['unit']}",
+        table.add_row(r["bench"], escape(str(r["name"])), f"{r['size']} {r['unit']}",
                       f"{r['seconds']:.3f}" if r["seconds"] is not None else "",
-                      f"{r['per_second']:,.0f}" if r.get("per_second") else "", str(r["baseline"] or ""),
+                      f"{r['per_second']:,.0f}" if r.get("per_second") else "", escape(str(r["baseline"] or "")),
                       f"{r['baseline_seconds']:.3f}" if r["baseline_seconds"] is not None else "",
                       f"{r['ratio']:.2f}×" if r["ratio"] is not None else "")  # fmt: skip
     return table

@@ -43,6 +43,7 @@ BENCHES: list[Bench] = [
     Bench("audit", "bench.audit_bench:run", "size", 60),  # `audit verify` vs a SELECT of every event (events/s)
     Bench("web", "bench.web_bench:run", "size", 5_000),  # inbox and application page p95 vs a bare FastAPI page
     Bench("workers", "bench.workers_bench:run", "size", 8),  # several Prefect workers on one server
+    Bench("http", "bench.http_submit_bench:run", "size", 50),  # enterprises submitting over HTTP, 50 at once (#14)
 ]
 
 
@@ -93,6 +94,7 @@ def run(only: set[str], say: Any) -> list[dict[str, Any]]:
 
 
 def _table(rows: list[dict[str, Any]]) -> Any:
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=f"factory-review benchmarks — {os.cpu_count()} cores, Python {sys.version.split()[0]}"
@@ -100,12 +102,19 @@ def _table(rows: list[dict[str, Any]]) -> Any:
     for col in ("bench", "measured", "size", "seconds", "rate /s", "baseline", "baseline s", "ratio"):
         table.add_column(col, justify="left" if col in ("bench", "measured", "baseline") else "right")
     for r in rows:
-        table.add_row(r["bench"], str(r["name"]), f"{r['size']} {r['unit']}",
+        table.add_row(r["bench"], escape(str(r["name"])), f"{r['size']} {r['unit']}",
                       f"{r['seconds']:.3f}" if r["seconds"] is not None else "",
-                      f"{r['per_second']:,.0f}" if r.get("per_second") else "", str(r["baseline"] or ""),
+                      f"{r['per_second']:,.0f}" if r.get("per_second") else "", escape(str(r["baseline"] or "")),
                       f"{r['baseline_seconds']:.3f}" if r["baseline_seconds"] is not None else "",
                       f"{r['ratio']:.2f}×" if r["ratio"] is not None else "")  # fmt: skip
     return table
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    """The table, for a bench module run on its own (`python -m bench.http_submit_bench`)."""
+    from rich.console import Console
+
+    Console(width=None if sys.stdout.isatty() else 150).print(_table(rows))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,8 @@
-"""Shared helpers for the benchmarks: a fresh migrated SQLite file and a timer."""
+"""Shared helpers for the benchmarks: a fresh migrated SQLite file, throwaway PostgreSQL databases, a timer."""
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +26,62 @@ def fresh_database(name: str) -> Iterator[Engine]:
             yield engine
         finally:
             engine.dispose()
+
+
+def postgres_admin() -> tuple[str | None, str]:
+    """(the URL of a PostgreSQL role that may create databases, "") or (None, why there is none to use):
+    FACTORY_REVIEW_SCALE_ADMIN_URL, else FACTORY_REVIEW_TEST_PG_URL; unset or unreachable says so."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import OperationalError
+
+    admin = os.environ.get("FACTORY_REVIEW_SCALE_ADMIN_URL") or os.environ.get("FACTORY_REVIEW_TEST_PG_URL")
+    if not admin:
+        return None, "FACTORY_REVIEW_SCALE_ADMIN_URL and FACTORY_REVIEW_TEST_PG_URL unset"
+    probe = create_engine(admin)
+    try:
+        with probe.connect():
+            pass
+    except OperationalError as exc:
+        return None, f"PostgreSQL unreachable: {str(exc.orig).splitlines()[0][:120]}"
+    finally:
+        probe.dispose()
+    return admin, ""
+
+
+@contextmanager
+def postgres_databases(admin: str, names: list[str]) -> Iterator[dict[str, Engine]]:
+    """Throwaway PostgreSQL databases made through `admin` (replay.scale.databases), migrated and marked as
+    replays like `fresh_database`'s; disposed and dropped afterwards."""
+    from replay.scale import databases
+
+    with databases(admin, names) as urls:
+        engines = {name: make_engine(url) for name, url in urls.items()}
+        try:
+            for engine in engines.values():
+                migrate(engine)
+                mark_replay(engine)
+            yield engines
+        finally:
+            for engine in engines.values():
+                engine.dispose()
+
+
+def copy_database(admin_url: str, source: Engine, target: Engine) -> None:
+    """Make `target`'s database a copy of `source`'s (CREATE DATABASE … TEMPLATE): two sides of a bench start
+    from the same rows, prepared once. Both engines' connections are closed first (a template has no other
+    users); the engines connect again when next used."""
+    from sqlalchemy import create_engine
+
+    from models import database
+
+    source.dispose()
+    target.dispose()
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        database.drop_database(admin, str(target.url.database))
+        database.copy_database(admin, str(target.url.database), template=str(source.url.database))
+    finally:
+        admin.dispose()
 
 
 def timed(fn: Callable[[], Any]) -> float:

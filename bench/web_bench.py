@@ -14,7 +14,6 @@ create databases; without one, or with the server unreachable, one line says so.
 
 from __future__ import annotations
 
-import os
 import re
 import statistics
 import sys
@@ -28,7 +27,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from bench.common import fresh_database, row
+from bench.common import fresh_database, postgres_admin, postgres_databases, row
 from bench.sweep_bench import _seed
 from models.tables import Application
 
@@ -122,34 +121,13 @@ def _not_measured(why: str) -> list[dict[str, Any]]:
 
 
 def _postgres(size: int) -> list[dict[str, Any]]:
-    """The same pages on a throwaway PostgreSQL database made through the admin URL (replay.scale.databases,
-    as the workers bench does), dropped afterwards; a line saying why when there is no server to use."""
-    from sqlalchemy import create_engine
-    from sqlalchemy.exc import OperationalError
-
-    from models.database import make_engine, migrate
-    from replay.scale import databases
-    from states.system import mark_replay
-
-    admin = os.environ.get("FACTORY_REVIEW_SCALE_ADMIN_URL") or os.environ.get("FACTORY_REVIEW_TEST_PG_URL")
-    if not admin:
-        return _not_measured("FACTORY_REVIEW_SCALE_ADMIN_URL and FACTORY_REVIEW_TEST_PG_URL unset")
-    probe = create_engine(admin)
-    try:
-        with probe.connect():
-            pass
-    except OperationalError as exc:
-        return _not_measured(f"PostgreSQL unreachable: {str(exc.orig).splitlines()[0][:120]}")
-    finally:
-        probe.dispose()
-    with databases(admin, ["web"]) as urls:
-        engine = make_engine(urls["web"])
-        try:
-            migrate(engine)
-            mark_replay(engine)  # the bench replays a season: a replay database, as on SQLite
-            return _measure(engine, size, "PostgreSQL")
-        finally:
-            engine.dispose()
+    """The same pages on a throwaway PostgreSQL database (bench.common.postgres_databases, as the HTTP submit
+    bench does), dropped afterwards; a line saying why when there is no server to use."""
+    admin, why = postgres_admin()
+    if admin is None:
+        return _not_measured(why)
+    with postgres_databases(admin, ["web"]) as engines:
+        return _measure(engines["web"], size, "PostgreSQL")
 
 
 def run(size: int = 100_000) -> list[dict[str, Any]]:

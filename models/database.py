@@ -179,13 +179,27 @@ def drop_database(admin: Engine, name: str, *, attempts: int = 40) -> None:
     """DROP DATABASE … WITH (FORCE) on PostgreSQL (`admin`: an AUTOCOMMIT engine), retried: on PostgreSQL 15
     an autovacuum worker inside the database makes FORCE fail ("must be a member of the role whose process
     is being terminated"); the worker leaves in a moment."""
-    quoted = '"' + name.replace('"', '""') + '"'
+    _retried(admin, f"DROP DATABASE IF EXISTS {_quoted(name)} WITH (FORCE)", attempts,
+             (OperationalError, ProgrammingError))  # fmt: skip
+
+
+def copy_database(admin: Engine, name: str, *, template: str, attempts: int = 40) -> None:
+    """CREATE DATABASE `name` as a copy of `template` (`admin`: an AUTOCOMMIT engine), retried: PostgreSQL
+    refuses while anyone (an autovacuum worker, a connection closing) is still in the template."""
+    _retried(admin, f"CREATE DATABASE {_quoted(name)} TEMPLATE {_quoted(template)}", attempts, (OperationalError,))
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _retried(admin: Engine, statement: str, attempts: int, errors: tuple[type[Exception], ...]) -> None:
     for attempt in range(attempts):
         try:
             with admin.connect() as connection:
-                connection.execute(text(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
+                connection.execute(text(statement))
             return
-        except (OperationalError, ProgrammingError):
+        except errors:
             if attempt == attempts - 1:
                 raise
             time.sleep(0.25)

@@ -17,7 +17,6 @@ import itertools
 import os
 import shutil
 import sqlite3
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,6 @@ import pytest
 from hypothesis import HealthCheck, settings
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 PG_URL_ENV = "FACTORY_REVIEW_TEST_PG_URL"
@@ -180,22 +178,14 @@ def _empty_pg(url: str) -> None:
 @pytest.fixture
 def pg_database(pg_server: PgServer) -> Iterator[str]:
     """A fresh migrated PostgreSQL database for one test (its URL)."""
-    from models.database import drop_database
+    from models.database import copy_database, drop_database
 
     if pg_server.template is None:
         _empty_pg(pg_server.base_url)
         yield pg_server.base_url
         return
     name = f"{pg_server.template}_{next(pg_server.counter)}"[:63]
-    for attempt in range(20):  # "source database is being accessed by other users": a moment later
-        try:
-            with pg_server.admin.connect() as connection:
-                connection.execute(text(f"CREATE DATABASE {_quote(name)} TEMPLATE {_quote(pg_server.template)}"))
-            break
-        except OperationalError:
-            if attempt == 19:
-                raise
-            time.sleep(0.25)
+    copy_database(pg_server.admin, name, template=pg_server.template, attempts=20)
     try:
         yield pg_server.url_for(name)
     finally:

@@ -292,8 +292,30 @@ class CallClauses(_Model):
     materials: str
 
 
+class CallField(_Model):
+    """One question of a district call's own form section: a field of the application's `qingpu` block
+    (`programmes.application_file.QingpuFields`), with its label as the notice words it and its clause."""
+
+    name: str
+    label: str
+    kind: Literal["number", "date", "checkbox", "checkboxes"]
+    required: bool = False  # on submission; a shortfall the rules judge (with their clause) stays optional
+    options: Literal["guide_links", "new_it_tags"] | None = None  # checkboxes: the guide's links, the call's tags
+    threshold: Literal["min_investment_cny", "min_key_links", "min_smart_lines"] | None = None  # the kind's minimum
+    hint: str = ""
+    source: str = Field(min_length=1)
+
+
+class CallSection(_Model):
+    """A section of the call's own form (the web form adds it to the application form on its track)."""
+
+    title: str
+    fields: tuple[CallField, ...] = Field(min_length=1)
+
+
 class DistrictCall(_Model):
-    """A district designation call (e.g. Qingpu's): where, which kinds with their thresholds, what."""
+    """A district designation call (e.g. Qingpu's): where, which kinds with their thresholds, what, and
+    the questions of its own form section."""
 
     unit: str
     clauses: CallClauses
@@ -304,7 +326,26 @@ class DistrictCall(_Model):
     new_it_tags: tuple[str, ...]
     kinds: tuple[DesignationRule, ...]
     materials: tuple[Material, ...]
+    form: tuple[CallSection, ...] = ()
     source: str
+
+    @model_validator(mode="after")
+    def _form_matches_the_block(self) -> DistrictCall:
+        """Every question is a field of the `qingpu` block, every required field of the block is asked,
+        and a list field offers its options."""
+        from programmes.application_file import QingpuFields
+
+        block = QingpuFields.model_fields
+        asked = [f for section in self.form for f in section.fields]
+        for f in asked:
+            if f.name not in block:
+                raise ValueError(f"form field {f.name!r} is not a field of the qingpu block: {sorted(block)}")
+            if (f.kind == "checkboxes") != (f.options is not None):
+                raise ValueError(f"form field {f.name!r}: `options` goes with kind `checkboxes`, and only with it")
+        unasked = [n for n, info in block.items() if info.is_required() and n not in {f.name for f in asked}]
+        if self.form and unasked:
+            raise ValueError(f"the form asks no {unasked} (required in the qingpu block)")
+        return self
 
 
 class TrackStep(_Model):

@@ -55,14 +55,15 @@ class Registered:
     name: str
 
 
-def register_and_confirm(client_for: Any) -> Registered:
+def register_and_confirm(client_for: Any, officer_name: str = "qingpu", **overrides: str) -> Registered:
+    """Register an enterprise (in 青浦 unless `overrides` say otherwise) and have `officer_name` confirm it."""
     client = client_for(None)
-    form = register_form(client)
+    form = register_form(client, **overrides)
     page = client.post("/register", data=form)
     assert page.status_code == 200 and "等待所在区" in page.text, page.text[:800]
     sign_in(client, form["email"])
     assert "注册待所在区" in client.get("/enterprise").text
-    officer = client_for("qingpu")
+    officer = client_for(officer_name)
     console = officer.get("/registrations")
     assert form["name"] in console.text
     with Session(officer.app.state.engine) as session:  # type: ignore[attr-defined]

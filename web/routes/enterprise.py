@@ -122,7 +122,8 @@ def _page(request: Request, session: Session, account: Any, application_id: int,
     season = get_season(application.season)
     deadline = enterprise_status.submit_deadline(session, application, enterprise)
     now = auth.business_clock(session).now()
-    values = extra.pop("values", None) or enterprise_form.values_of(application.content or {}, season)
+    values = extra.pop("values", None) or enterprise_form.values_of(application.content or {}, season,
+                                                                    enterprise.jurisdiction)
     return render(request, "enterprise_application.html", {
         "account": account, "application": application, "enterprise": enterprise, "values": values,
         "sections": enterprise_form.form_for(season, application.tier, application.track, enterprise.jurisdiction),
@@ -149,7 +150,8 @@ async def save_or_submit(request: Request, session: DB, account: CurrentAccount,
     application, enterprise = load_application(session, account, application_id)  # another's: 404
     form = {k: str(v) for k, v in (await request.form()).items() if isinstance(v, str)}
     submitting = form.get("action") == "submit"
-    content, errors = enterprise_form.read_form(form, base=_base(application, enterprise), submitting=submitting)
+    content, errors = enterprise_form.read_form(form, base=_base(application, enterprise), submitting=submitting,
+                                                unit=enterprise.jurisdiction)
     if errors:
         return _page(request, session, account, application_id, status_code=422, field_errors=errors, values=form)
     try:

@@ -13,7 +13,6 @@ from sqlmodel import Session
 
 from models.tables import Application
 from programmes.season import get_season
-from states.intake import update_enterprise
 from tests import factories
 from tests.web.conftest import PASSWORD, World, csrf_of
 from tests.web.test_enterprise import (
@@ -51,13 +50,6 @@ def post_form(reg: Registered, app_id: int, answers: dict[str, str]) -> Any:
     """Post the form with these answers (`action` among them: save, or submit)."""
     page = reg.client.get(f"/enterprise/applications/{app_id}")
     return reg.client.post(f"/enterprise/applications/{app_id}", data=excellent_form(page.text, **answers))
-
-
-def taxed_in_qingpu(engine: Engine, code: str) -> None:
-    """The administrator records the tax registration the registration form does not ask (QP §2(一))."""
-    with Session(engine) as session:
-        update_enterprise(session, data={"credit_code": code, "tax_district": "sh.qingpu"},
-                          actor=factories.admin(session), at=factories.at("2025-07-01"))  # fmt: skip
 
 
 def applications_of(engine: Engine) -> int:
@@ -107,8 +99,7 @@ def test_bad_qingpu_answer_gets_the_form_back_unchanged(client_for: Any, engine:
 
 
 def test_qingpu_enterprise_submits_before_the_call_deadline(client_for: Any, engine: Engine) -> None:
-    reg = register_and_confirm(client_for)
-    taxed_in_qingpu(engine, reg.code)
+    reg = register_and_confirm(client_for)  # 财税户管地 defaults to the district registered in
     app_id = new_application(reg, "smart_workshop/district")
     upload_checklist(reg, app_id, "smart_workshop", "district", "sh.qingpu")
     done = submit(reg.client, app_id, **QINGPU_ANSWERS)
@@ -125,7 +116,6 @@ def test_qingpu_enterprise_submits_before_the_call_deadline(client_for: Any, eng
 
 def test_qingpu_rule_refusal_names_its_clause(client_for: Any, engine: Engine) -> None:
     reg = register_and_confirm(client_for)
-    taxed_in_qingpu(engine, reg.code)
     app_id = new_application(reg, "smart_workshop/district")
     upload_checklist(reg, app_id, "smart_workshop", "district", "sh.qingpu")
     before = snapshot(engine, app_id)
@@ -203,3 +193,13 @@ def test_tianjin_advanced_form_renders_from_the_season_and_submits(client_for: A
                   "生产管理—车间智能排产—智能排产\n运营管理—智能经营决策—经营分析", ai_scenario_ratio="")  # fmt: skip
     assert done.status_code == 200 and "已提交" in done.text, done.text[:3000]
     assert snapshot(engine, app_id)[0] == "submitted"
+
+
+def test_taxes_paid_in_another_district_are_refused_with_the_calls_clause(client_for: Any, engine: Engine) -> None:
+    reg = register_and_confirm(client_for, tax_district="sh.songjiang")  # registered in 青浦, taxed in 松江
+    app_id = new_application(reg, "smart_workshop/district")
+    upload_checklist(reg, app_id, "smart_workshop", "district", "sh.qingpu")
+    before = snapshot(engine, app_id)
+    page = submit(reg.client, app_id, **QINGPU_ANSWERS)
+    assert page.status_code == 409 and "taxed-in-district" in page.text and "财税户管地" in page.text
+    assert snapshot(engine, app_id) == before

@@ -20,8 +20,8 @@ from web.deps import DB, CurrentAccount, refusal_status, render
 
 router = APIRouter()
 
-TEXT_FIELDS = ("credit_code", "name", "district", "industry", "contact_name", "contact_phone", "email",
-               "display_name", "held_tier", "held_year")  # fmt: skip
+TEXT_FIELDS = ("credit_code", "name", "district", "tax_district", "industry", "contact_name", "contact_phone",
+               "email", "display_name", "held_tier", "held_year")  # fmt: skip
 BASICS = {  # 要素 一: declared at registration, checked by the district and by the reviewers
     "above_designated_size": "规模以上工业企业（要素 一.1）",
     "clean_record_3y": "近三年经营和财务状况良好，无不良信用记录，未发生较大及以上安全、环保事故（要素 一.2）",
@@ -30,7 +30,8 @@ BASICS = {  # 要素 一: declared at registration, checked by the district and 
 }
 FIELD_OF_RULE = {"credit-code": "credit_code", "account-email": "email", "account-unique": "email",
                  "password-policy": "password", "jurisdiction": "district", "account-name": "display_name",
-                 "header-injection": "contact_name", "recognition": "held_year"}  # fmt: skip
+                 "header-injection": "contact_name", "recognition": "held_year",
+                 "tax-district": "tax_district"}  # fmt: skip
 HELD = [("", "尚未获评"), ("basic", "基础级（自评）"), ("advanced", "先进级（省级认定）"),
         ("excellent", "卓越级（工信部认定）")]
 
@@ -53,6 +54,15 @@ def register_page(request: Request) -> Response:
     return _page(request, {"held_year": "", **dict.fromkeys(BASICS, "on")})
 
 
+def _tax_district(values: dict[str, str]) -> str | None:
+    """财税户管地: where the enterprise pays its taxes, by default its own district — a district call may
+    require it in the district (青浦 §2(一))."""
+    chosen = values.get("tax_district") or values.get("district") or None
+    if chosen is not None and chosen not in dict(districts()):
+        raise InvalidInput("财税户管地：请选择一个区（县）", rule="tax-district")
+    return chosen
+
+
 def _recognitions(values: dict[str, str], province: str) -> list[dict[str, Any]]:
     tier = values.get("held_tier", "")
     if not tier:
@@ -70,7 +80,8 @@ async def register(request: Request, session: DB) -> Response:
     password = str(form.get("password") or "")
     try:
         province = lineage(values["district"])[-1] if values["district"] else ""
-        details = {"recognitions": _recognitions(values, province), **{k: values[k] == "on" for k in BASICS}}
+        details = {"recognitions": _recognitions(values, province), "tax_district": _tax_district(values),
+                   **{k: values[k] == "on" for k in BASICS}}
         accounts.register_enterprise(
             session, email=values["email"], password=password, display_name=values["display_name"] or values["name"],
             credit_code=values["credit_code"], name=values["name"], district=values["district"],

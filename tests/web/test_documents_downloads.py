@@ -27,10 +27,11 @@ def _round(session: Session, world: World) -> list[str]:
     ids = [world.qingpu_app, second.id or 0]
     submit_ranked_recommendation(session, unit=QINGPU, tier="excellent", season="2025", ranked_application_ids=ids,
                                  actor=factories.officer(session, QINGPU), at=factories.at("2025-07-08"))  # fmt: skip
-    session.commit()
     other = session.get(Enterprise, second.enterprise_id)
     assert other is not None
-    return [world.qingpu_name, other.name]
+    names = [world.qingpu_name, other.name]
+    session.commit()  # last: an open transaction here would hold SQLite's write lock against the web app
+    return names
 
 
 def _pdf(response: Any) -> str:

@@ -107,16 +107,17 @@ def direct(path: str) -> int:
 def batch(path: str) -> int:
     """The intake flow's functions, called without Prefect."""
     from flows.common import chunks, fire_batch
-    from flows.intake import Draft, IntakeParams, create_drafts, submission_items, validate
+    from flows.drafts import Draft, create_drafts, submission_items
+    from programmes.application_batch import read_batch
 
-    params = IntakeParams(actor="system@system", batch_file=path)
-    valid, _bad = validate(params)
+    actor = "system@system"
+    valid, _bad = read_batch(applications=[], files=[], batch_file=path)
     drafts: list[Draft] = []
     for part in chunks(valid):
-        drafts += [d for d in create_drafts.fn(part, params.actor, SUBMIT_AT) if isinstance(d, Draft)]
+        drafts += [d for d in create_drafts.fn(part, actor, SUBMIT_AT) if isinstance(d, Draft)]
     outcomes = []
     for part in chunks(submission_items(drafts)):
-        outcomes += fire_batch(part, params.actor, SUBMIT_AT)
+        outcomes += fire_batch(part, actor, SUBMIT_AT)
     return sum(1 for o in outcomes if o.result == "applied")
 
 

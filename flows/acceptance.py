@@ -7,48 +7,24 @@ takes the stage to run; the door checks the actor for each application.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from prefect import flow
-from pydantic import BaseModel, Field
 
-from flows.common import DecisionParams, EventItem, decisions_of, each, publish, run_name, stage_report
-from models.database import session_scope
+from flows.common import decide, each, outcome_items, publish, run_name, session_scope, stage_report
+from flows.params import (
+    ACCEPTANCE_EVENTS,
+    ACCEPTANCE_WAITING,
+    AcceptanceDecision,
+    AcceptanceDecisions,
+    AcceptanceParams,
+    Stage,
+)
 from models.enums import Role
 from states.intake import parse_actor
-from states.lifecycle import State
 from states.queries import applicant_specs, in_states
 
-Stage = Literal["request", "preliminary_review", "expert_acceptance"]
-EVENTS: dict[str, dict[str, str]] = {
-    "preliminary_review": {"pass": "pass_preliminary_review", "fail": "fail_preliminary_review"},
-    "expert_acceptance": {"pass": "accept", "fail": "not_accept"},
-}
-WAITING: dict[str, State] = {
-    "preliminary_review": State.ACCEPTANCE_REQUESTED,
-    "expert_acceptance": State.EXPERT_ACCEPTANCE,
-}
-
-
-class AcceptanceDecision(BaseModel):
-    application_id: int
-    outcome: Literal["pass", "fail"]
-    reason: str = Field(default="", description="Required for fail.")
-
-
-class AcceptanceDecisions(BaseModel):
-    decisions: list[AcceptanceDecision] = Field(default_factory=list)
-
-
-class AcceptanceParams(DecisionParams):
-    stage: Stage = Field(
-        description="request (enterprise; system@system: the platform's feed of requests, each as its enterprise), "
-        "preliminary_review (recommending unit), expert_acceptance (ministry)"
-    )
-    application_ids: list[int] = Field(default_factory=list, description="For request: the applications.")
-    decisions: list[AcceptanceDecision] | None = Field(
-        default=None, description="For the reviews. Empty: file or form."
-    )
+__all__ = ["AcceptanceDecision", "AcceptanceDecisions", "AcceptanceParams", "Stage", "acceptance"]
 
 
 @flow(name="acceptance", flow_run_name=run_name(lambda p: f"acceptance-{p['stage'].replace('_', '-')}"))
@@ -61,16 +37,14 @@ def acceptance(params: AcceptanceParams) -> Any:
             with session_scope() as session:
                 applicants = applicant_specs(session, params.application_ids)
             items = [i.model_copy(update={"actor": applicants.get(i.application_id)}) for i in items]
+        report = stage_report("acceptance", items, params, at)
     else:
-        decisions = decisions_of(
-            params, AcceptanceDecisions, title=f"Acceptance, {params.stage.replace('_', ' ')}",
-            waiting=lambda s: in_states(s, [WAITING[params.stage]]),
+        report, _ = decide(
+            params, AcceptanceDecisions, flow="acceptance", at=at,
+            title=f"Acceptance, {params.stage.replace('_', ' ')}",
+            waiting=lambda s: in_states(s, [ACCEPTANCE_WAITING[params.stage]]),
             default=lambda i: AcceptanceDecision(application_id=i, outcome="pass"),
+            items=lambda decisions: outcome_items(decisions, ACCEPTANCE_EVENTS[params.stage]),
         )  # fmt: skip
-        items = [
-            EventItem(application_id=d.application_id, event=EVENTS[params.stage][d.outcome], reason=d.reason)
-            for d in decisions
-        ]
-    report = stage_report("acceptance", items, params, at)
     report.notes["stage"] = params.stage
     return publish(report, key=f"acceptance-{params.stage.replace('_', '-')}")

@@ -1,7 +1,7 @@
 """What every stage flow shares: parameter bases, the clock, decisions input, and the one task that fires
 lifecycle events through the one door for a batch of applications.
 
-Idempotency: before firing, the task reads the application's audit history (`states.audit.history`). An
+Idempotency (`states.idempotency`): before firing, the task reads the application's audit history. An
 event counts as already applied when, since the application's latest (re)submission, the same actor
 (role and unit) fired the same event — with the same `flow_key` for steps that stay in their state
 (objections, checkpoints). Such an item is skipped; nothing is written and no mail is queued. Because of
@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -34,17 +35,17 @@ from models.clock import clock_from_env, local_date, parse_instant
 from models.errors import ConcurrentUpdate, InvalidInput, NotFound, ReviewError
 from models.limits import check_tree, load_file_bounded
 from models.settings import get_settings
-from models.tables import Actor, Application, AuditEvent
+from models.tables import Actor, Application
+from programmes.season import get_season
 from programmes.wiring import assemble
 from states.audit import history
+from states.idempotency import already_applied, current_state
 from states.identity import TOKEN_ENV, flow_actor
 from states.intake import parse_actor
-from states.lifecycle import TABLES
 from states.queries import describe, markdown_table
 from states.service import transition
 
 ACTOR_PATTERN = r"^[a-z_]+@\S+$"
-BOUNDARY_EVENTS = frozenset({"submit", "resubmit"})  # a (re)submission starts a new pass through the chain
 CHUNK = 100  # applications per task run: a task costs ~5 ms, so a flow works in chunks, not per item
 
 
@@ -191,44 +192,6 @@ class EventItem(BaseModel):
         return check_tree(data, field="event")
 
 
-def since_last_submission(events: Sequence[AuditEvent]) -> list[AuditEvent]:
-    """The events of the application's current pass: from its latest submit/resubmit on."""
-    for i in range(len(events) - 1, -1, -1):
-        if events[i].event in BOUNDARY_EVENTS:
-            return list(events[i:])
-    return list(events)
-
-
-def sources_of(event: str) -> frozenset[str]:
-    """Every state an event may be fired from, over all registered tracks."""
-    return frozenset(
-        str(src) for steps in TABLES.values() for step in steps if step.event == event for src in step.sources
-    )
-
-
-def already_applied(events: Sequence[AuditEvent], item: EventItem, actor: Actor) -> bool:
-    """True when this actor already fired this event (with this key) in the application's current pass,
-    and nothing since has brought the application back to where the event starts (e.g. a failed
-    preliminary review sends it back to cultivation, so a new acceptance request is a new step)."""
-    current = since_last_submission(events)
-    sources = sources_of(item.event)
-    for index in range(len(current) - 1, -1, -1):
-        e = current[index]
-        if e.event != item.event or e.actor_role != actor.role or e.actor_unit != actor.unit:
-            continue
-        if item.key is not None:
-            if (e.data or {}).get("flow_key") == item.key:
-                return True
-            continue
-        later = current[index + 1 :]
-        return not any(x.to_state in sources and x.to_state != x.from_state for x in later)
-    return False
-
-
-def current_state(events: Sequence[AuditEvent]) -> str:
-    return next((e.to_state for e in reversed(events) if e.to_state), "")
-
-
 def _fire_one(session: Any, actor: Actor, item: EventItem, at: datetime) -> Outcome:
     def outcome(result: Literal["applied", "skipped", "refused"], **fields: Any) -> Outcome:
         return Outcome(application_id=item.application_id, event=item.event, result=result, **fields)
@@ -239,7 +202,7 @@ def _fire_one(session: Any, actor: Actor, item: EventItem, at: datetime) -> Outc
             error = NotFound(f"application {item.application_id} does not exist")
             return outcome("refused", rule=error.rule, message=error.message)
         state = current_state(events)
-        if already_applied(events, item, actor):
+        if already_applied(events, item.event, actor, key=item.key):
             return outcome("skipped", from_state=state, to_state=state, message="already applied")
         if item.only_from is not None and state not in item.only_from:
             return outcome("skipped", from_state=state, to_state=state, message=f"no longer applies ({state})")
@@ -415,6 +378,18 @@ def publish(report: StageReport, *, key: str) -> Any:
     return report
 
 
+def file_artifacts(path: Path, rows: Callable[[], list[dict[str, Any]]], *, key: str, title: str, about: str) -> None:
+    """Attach a file written on the worker to the run: a link artifact, and its `rows()` as a table artifact.
+    An artifact is a convenience; the file is the record, so a failure is only logged."""
+    try:
+        from prefect.artifacts import create_link_artifact, create_table_artifact
+
+        create_link_artifact(path.resolve().as_uri(), link_text=path.name, key=key, description=f"{title} {about}")
+        create_table_artifact(rows(), key=f"{key}-rows", description=f"{title} {path.name}")
+    except Exception as exc:
+        logger().warning("%s artifact not created: %s", title, exc)
+
+
 def stage_report(flow_name: str, items: Sequence[EventItem], params: StageParams, at: datetime) -> StageReport:
     """Apply decisions through the door and collect what happened (the shared "apply, report" step)."""
     return StageReport(flow=flow_name, outcomes=fire_all(items, params.actor, at))
@@ -445,6 +420,38 @@ def decisions_of(
         decisions=[default(a.id or 0) for a in applications],
     )
     return list(getattr(answer, "decisions", []))
+
+
+def outcome_items(decisions: Iterable[Any], events: Mapping[str, str], *, field: str = "outcome") -> list[EventItem]:
+    """One event per decision, named by its outcome (`events`); a decision whose outcome fires nothing here
+    (a local `recommend`, forwarded as one ranked list) is left to the flow."""
+    return [
+        EventItem(application_id=d.application_id, event=events[getattr(d, field)], reason=d.reason)
+        for d in decisions
+        if getattr(d, field) in events
+    ]
+
+
+def decide(
+    params: DecisionParams,
+    container: type[M],
+    *,
+    flow: str,
+    at: datetime,
+    title: str,
+    waiting: Callable[[Session], Sequence[Application]],
+    default: Callable[[int], BaseModel],
+    items: Callable[[list[Any]], list[EventItem]],
+    report: StageReport | None = None,
+) -> tuple[StageReport, list[Any]]:
+    """The decision block every decision flow shares: wait for the decisions of a unit (`decisions_of`:
+    the parameters, a decisions file, or a form listing `waiting`), turn them into events (`items`), apply
+    them through the one door (`fire_all`) and report them, after what `report` already holds. The flow
+    adds its own steps and publishes."""
+    decisions = decisions_of(params, container, title=title, waiting=waiting, default=default)
+    report = report or StageReport(flow=flow)
+    report.outcomes.extend(fire_all(items(decisions), params.actor, at))
+    return report, decisions
 
 
 def decision_description(session: Session, title: str, applications: Sequence[Application]) -> str:
@@ -500,6 +507,35 @@ def run_name(label: Callable[[dict[str, Any]], str]) -> Callable[[], str]:
         return f"{label(params)} {day.isoformat() if day else ''}".strip()
 
     return name
+
+
+def plain(value: Any) -> Any:
+    """A service report as plain JSON data (the run's result and log line)."""
+    import json
+    from dataclasses import asdict, is_dataclass
+
+    if hasattr(value, "as_dict"):
+        value = value.as_dict()
+    elif is_dataclass(value) and not isinstance(value, type):
+        value = asdict(value)
+    return json.loads(json.dumps(value, default=str, ensure_ascii=False))
+
+
+def review_name(params: dict[str, Any]) -> str:
+    """"district-review sh.qingpu": the unit's level names the review (city-review, province-review…)."""
+    level: str = "local"
+    with suppress(ReviewError, KeyError):
+        level = get_season(params.get("season") or current_season()).unit(params["unit"]).level
+    return f"{level}-review {params.get('unit', '')}"
+
+
+def slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() else "-" for ch in text.lower())
+
+
+def outcomes_of(rows: Iterable[Any], *, event: str, **fixed: Any) -> list[Outcome]:
+    """A service function's plain results (dataclasses with Outcome's fields) as the flow's outcomes."""
+    return [Outcome(event=event, **fixed, **asdict(row)) for row in rows]
 
 
 def schedule_follow_up(deployment: str, parameters: dict[str, Any], *, when: datetime, key: str) -> str | None:

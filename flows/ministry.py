@@ -6,42 +6,16 @@ pass → on-site verification; return → returned for revision; reject → reje
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from prefect import flow
-from pydantic import BaseModel, Field
 
-from flows.common import (
-    DecisionParams,
-    EventItem,
-    SeasonParams,
-    decisions_of,
-    each,
-    publish,
-    run_name,
-    session_scope,
-    stage_report,
-)
+from flows.common import decide, each, outcome_items, publish, run_name, session_scope, stage_report
+from flows.params import PANEL_EVENTS, MinistryReviewParams, PanelOutcome, PanelOutcomes
 from states.lifecycle import State
 from states.queries import in_states
 
-
-class PanelOutcome(BaseModel):
-    application_id: int
-    outcome: Literal["pass", "return", "reject"] = Field(description="The expert panel's outcome.")
-    reason: str = Field(default="", description="Required for return and reject.")
-
-
-class PanelOutcomes(BaseModel):
-    decisions: list[PanelOutcome] = Field(default_factory=list)
-
-
-class MinistryReviewParams(DecisionParams, SeasonParams):
-    tier: str = Field(description="excellent or leading.")
-    decisions: list[PanelOutcome] | None = Field(default=None, description="Outcomes. Empty: file or form.")
-
-
-EVENTS = {"pass": "pass_review", "return": "return_for_revision", "reject": "reject"}
+__all__ = ["MinistryReviewParams", "PanelOutcome", "PanelOutcomes", "ministry_review"]
 
 
 @flow(name="ministry-review", flow_run_name=run_name(lambda p: f"ministry-review {p['tier']} {p['season']}"))
@@ -53,12 +27,12 @@ def ministry_review(params: MinistryReviewParams) -> Any:
     given = {d.application_id for d in params.decisions or []}
     # Open the review: a step from `recommended`; applications already under review are skipped.
     opening = each(sorted({i for i in recommended if i} | given), "open_ministry_review", only_from=[State.RECOMMENDED])
-    report = stage_report("ministry-review", opening, params, at)
-    decisions = decisions_of(
-        params, PanelOutcomes, title=f"Expert panel outcomes: {params.tier} ({params.season})",
+    opened = stage_report("ministry-review", opening, params, at)
+    report, _ = decide(
+        params, PanelOutcomes, flow="ministry-review", at=at, report=opened,
+        title=f"Expert panel outcomes: {params.tier} ({params.season})",
         waiting=lambda s: in_states(s, [State.MINISTRY_REVIEW], tier=params.tier, season=params.season),
         default=lambda i: PanelOutcome(application_id=i, outcome="pass"),
+        items=lambda decisions: outcome_items(decisions, PANEL_EVENTS),
     )  # fmt: skip
-    items = [EventItem(application_id=d.application_id, event=EVENTS[d.outcome], reason=d.reason) for d in decisions]
-    report.outcomes.extend(stage_report("ministry-review", items, params, at).outcomes)
     return publish(report, key="ministry-review")

@@ -21,13 +21,15 @@ from models.errors import (
     NotAuthorised,
     QuotaExceeded,
     QuotaUnknown,
+    ReviewError,
     TransitionRefused,
 )
 from models.tables import Actor, Application, DeadlineExtension, Enterprise, RecommendationRound
 from programmes.deadlines import effective_deadline
 from programmes.season import QuotaRule, Season, get_season
 from programmes.statistics import with_statistics
-from states.audit import append_event
+from states.audit import append_event, history
+from states.idempotency import already_applied, current_state
 from states.lifecycle import AWAITING_LOCAL_REVIEW
 
 SOE_LEADING = "leading projects of central enterprises are recommended by the province where they are (251 §3(二)2)"
@@ -154,6 +156,43 @@ def submit_ranked_recommendation(
     tier = str(tier)
     with unit_of_work(session, "an application in the round"):
         return _ranked_round(session, unit, tier, list(ranked_application_ids), actor, at, season, reason)
+
+
+@dataclass(frozen=True)
+class Forwarded:
+    """What became of one application of a forwarded list (a flow reports it as an outcome)."""
+
+    application_id: int
+    result: str  # applied | skipped | refused
+    from_state: str = ""
+    to_state: str = ""
+    rule: str = ""
+    message: str = ""
+
+
+def forward_unless_forwarded(
+    session: Session, *, unit: str, tier: str, season: str, ranked: list[int], actor: Actor, at: datetime
+) -> list[Forwarded]:
+    """Forward the unit's ranked list (`submit_ranked_recommendation`: quota, deadline, one transaction),
+    unless this unit already recommended every one of them in their current pass (a re-run): then skip."""
+    if not ranked:
+        return []
+    done: dict[int, str] = {}
+    for application_id in ranked:
+        events = history(session, f"application:{application_id}")
+        if events and already_applied(events, "recommend", actor):
+            done[application_id] = current_state(events)
+    if len(done) == len(ranked):
+        return [Forwarded(i, "skipped", s, s, message="already forwarded") for i, s in done.items()]
+    try:
+        submit_ranked_recommendation(
+            session, unit=unit, tier=tier, ranked_application_ids=ranked, actor=actor, at=at, season=season
+        )
+    except ReviewError as error:
+        return [Forwarded(i, "refused", rule=error.rule, message=error.message) for i in ranked]
+    return [
+        Forwarded(i, "applied", to_state=current_state(history(session, f"application:{i}"))) for i in ranked
+    ]
 
 
 def _check_round(

@@ -179,3 +179,28 @@ def write_summary_table(session: Session, *, unit: str, tier: str, season: str |
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
+
+
+def default_path(*, output_dir: str | None, season: str, unit: str, tier: str) -> Path:
+    """Where a unit's summary table goes: `output_dir`, else <data dir>/out (the folder is created)."""
+    from models.settings import get_settings
+
+    folder = Path(output_dir) if output_dir else get_settings().data_dir / "out"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"summary-{season}-{unit}-{tier}.xlsx"
+
+
+def read_table_rows(path: Path) -> list[dict[str, Any]]:
+    """A written table's rows as dicts (the header row's cells are the keys), e.g. for a table artifact."""
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(path, read_only=True).active
+    assert sheet is not None
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    header_at = next((i for i, r in enumerate(rows) if r and str(r[0] or "").strip() in {"序号", "No."}), 0)
+    header = [str(h or f"col{i}") for i, h in enumerate(rows[header_at])] if rows else []
+    return [
+        {h: ("" if v is None else v) for h, v in zip(header, r, strict=False)}
+        for r in rows[header_at + 1 :]
+        if any(v not in (None, "") for v in r)
+    ]

@@ -93,6 +93,28 @@ def cultivation_ends(session: Session, ids: Iterable[int]) -> dict[int, date]:
     return {i: a.cultivation_ends_on for i, a in applications(session, ids).items() if a.cultivation_ends_on}
 
 
+def by_day(days: dict[int, date]) -> dict[date, list[int]]:
+    """Applications grouped by a day of theirs (a notice closing, a cultivation ending)."""
+    grouped: dict[date, list[int]] = {}
+    for i, day in days.items():
+        grouped.setdefault(day, []).append(i)
+    return grouped
+
+
+def cultivation_end_days(session: Session, ids: Iterable[int], *, states: Iterable[str]) -> dict[date, list[int]]:
+    """The applications among `ids` still in one of `states`, by the day their cultivation ends."""
+    wanted = set(states)
+    rows = applications(session, ids)
+    return by_day({i: a.cultivation_ends_on for i, a in rows.items() if a.cultivation_ends_on and a.state in wanted})
+
+
+def notice_closing_days(session: Session, ids: Iterable[int]) -> dict[date, list[int]]:
+    """The applications among `ids` that are on public notice, by the day their notice closes."""
+    rows = applications(session, sorted(ids))
+    closes = {i: a.milestones.get("notice_closes_on") for i, a in rows.items() if a.state == State.PUBLIC_NOTICE}
+    return by_day({i: date.fromisoformat(c) for i, c in closes.items() if c})
+
+
 def describe(session: Session, rows: Iterable[Application]) -> list[dict[str, Any]]:
     """Rows for a decision form's description: id, enterprise, title, state."""
     rows = list(rows)

@@ -38,3 +38,17 @@ def test_no_test_that_cannot_fail() -> None:
     always = "or " + "True"  # spelled apart so that this file does not match itself
     result = subprocess.run(["grep", "-rn", always, str(ROOT / "tests")], capture_output=True, text=True)
     assert result.stdout == ""
+
+
+def test_flow_files_stay_thin() -> None:
+    """A flow file puts small tasks in order: its rules live in the service layer, the shared decision
+    block and follow-ups in flows/common.py, flows/rounds.py, flows/drafts.py, flows/followups.py."""
+    shared = {"common.py", "prefect_server.py"}
+    long = {
+        path.name: length
+        for path in (ROOT / "flows").glob("*.py")
+        if path.name not in shared and "@flow(" in (text := path.read_text(encoding="utf-8"))
+        and (length := len(text.splitlines())) > 60
+    }
+    flows = [p.name for p in (ROOT / "flows").glob("*.py") if "@flow(" in p.read_text(encoding="utf-8")]
+    assert len(flows) >= 10 and long == {}, long

@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
-from flows.public_notice import NOTICE_WORKING_DAYS, NoticeWindow
+from flows.params import NOTICE_WORKING_DAYS, NoticeWindow
 from models.enums import MINISTRY_UNIT, Role
 from models.errors import InvalidInput, ReviewError
 from states.lifecycle import State

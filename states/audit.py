@@ -134,10 +134,11 @@ def chained_row(
     data: dict[str, Any] | None = None,
     application_id: int | None = None,
     record: Any = None,
+    row_snapshot: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The columns of the next event of a chain, hashed, with its facts (the flow run, the snapshot of
-    `record`): `append_event` makes one `AuditEvent` of it; `states.bulk` inserts many such rows with one
-    statement (no ORM object per row)."""
+    `record`, or `row_snapshot` already taken by `audit_rows.snapshot_of`): `append_event` makes one
+    `AuditEvent` of it; `states.bulk` inserts many such rows with one statement (no ORM object per row)."""
     row: dict[str, Any] = {
         "subject": subject,
         "seq": count + 1,
@@ -149,7 +150,7 @@ def chained_row(
         "from_state": from_state,
         "to_state": to_state,
         "reason": reason,
-        "data": _with_facts(data or {}, record),
+        "data": _with_facts(data or {}, snapshot(record) if record is not None else row_snapshot),
         "at": to_utc(at),
         "recorded_at": datetime.now(UTC),
         "prev_hash": prev or GENESIS,
@@ -172,12 +173,12 @@ def flow_run_facts() -> dict[str, str] | None:
 _FACTS = ("flow_run", "row")  # written by the system only: a caller's data can't pose as them
 
 
-def _with_facts(data: dict[str, Any], record: Any) -> dict[str, Any]:
+def _with_facts(data: dict[str, Any], row: dict[str, Any] | None) -> dict[str, Any]:
     facts = {k: v for k, v in data.items() if k not in _FACTS}
     if (run := flow_run_facts()) is not None:
         facts["flow_run"] = run
-    if record is not None:
-        facts["row"] = snapshot(record)
+    if row is not None:
+        facts["row"] = row
     return facts
 
 

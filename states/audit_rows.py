@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from models.clock import to_utc
@@ -27,13 +29,39 @@ _SKIPPED = frozenset({"version", "audit_head", "audit_count", "remind_at", "pass
 _DIGESTED = frozenset({"content", "pledge", "warnings"})
 
 
+# What `json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)` builds on
+# every call, built once: hashing a batch's events calls it tens of thousands of times.
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str).encode
+
+
 def canonical_json(value: Any) -> str:
     """Deterministic JSON: sorted keys, no spaces, UTF-8 kept (what the content hash and chain hash use)."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return _CANONICAL(value)
 
 
 def content_digest(content: Any) -> str:
     return hashlib.sha256(canonical_json(content).encode("utf-8")).hexdigest()
+
+
+# Values a JSON round trip gives back equal (exact types: a StrEnum or an IntEnum still goes through it).
+_AS_IS = frozenset({str, int, float, bool, type(None)})
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def _plain_copy(value: Any) -> Any:
+    """What a JSON round trip of plain JSON (lists, dicts keyed by str, `_AS_IS` leaves) gives back, without
+    the round trip: a copy, keys sorted; anything else raises `_NotPlain`."""
+    kind = type(value)
+    if kind in _AS_IS:
+        return value
+    if kind is list:
+        return [_plain_copy(item) for item in value]
+    if kind is dict and all(type(key) is str for key in value):
+        return {key: _plain_copy(value[key]) for key in sorted(value)}
+    raise _NotPlain
 
 
 def _plain(value: Any) -> Any:
@@ -41,20 +69,31 @@ def _plain(value: Any) -> Any:
         return to_utc(value).isoformat(timespec="microseconds")
     if isinstance(value, date):
         return value.isoformat()
-    # A JSON round trip: what the event's JSON column gives back (tuples become lists, keys strings).
-    return json.loads(canonical_json(value))
+    try:
+        return _plain_copy(value)
+    except _NotPlain:
+        # A JSON round trip: what the event's JSON column gives back (tuples become lists, keys strings).
+        return json.loads(canonical_json(value))
 
 
-def audited_columns(table: type[Any]) -> list[str]:
-    return [c.name for c in table.__table__.columns if c.name not in _SKIPPED]
+@cache
+def audited_columns(table: Any) -> tuple[str, ...]:
+    return tuple(c.name for c in table.__table__.columns if c.name not in _SKIPPED)
 
 
 def snapshot(record: Any) -> dict[str, Any]:
     """The audited columns of a row, as its chain records them (digests for the large JSON ones), and its
     table: one chain may record several rows (a unit's rounds and extensions)."""
-    row: dict[str, Any] = {"_table": type(record).__tablename__}
-    for name in audited_columns(type(record)):
-        value = getattr(record, name)
+    table: Any = type(record)  # a table class: hashable, which mypy doubts of type[Any]
+    return snapshot_of(table, {name: getattr(record, name) for name in audited_columns(table)})
+
+
+def snapshot_of(table: Any, values: Mapping[str, Any]) -> dict[str, Any]:
+    """`snapshot` of the row of `table` whose columns are `values` (every audited column): `states.bulk`
+    takes it from the row it inserts, with no ORM object built per row."""
+    row: dict[str, Any] = {"_table": table.__tablename__}
+    for name in audited_columns(table):
+        value = values[name]
         row[name] = "sha256:" + content_digest(value) if name in _DIGESTED else _plain(value)
     return row
 

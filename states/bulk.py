@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from types import SimpleNamespace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import load_only
@@ -31,6 +31,7 @@ from models.memo import batch_memo
 from models.tables import Actor, Application, AuditChain, AuditEvent, Enterprise
 from notifications.outbox import queue_many
 from states.audit import GENESIS, chained_row
+from states.audit_rows import snapshot_of
 from states.intake import (
     application_slot,
     draft_event,
@@ -56,6 +57,9 @@ AUDIT_EVENT: Table = AuditEvent.__table__  # type: ignore[attr-defined]
 ENTERPRISE: Table = Enterprise.__table__  # type: ignore[attr-defined]
 ACTOR: Table = Actor.__table__  # type: ignore[attr-defined]
 T = TypeVar("T")
+
+if TYPE_CHECKING:
+    from programmes.season import Season
 
 
 @dataclass
@@ -133,10 +137,16 @@ def register_enterprises(session: Session, rows: Sequence[dict[str, Any]], *, ac
 
 def _register_batch(session: Session, start: int, part: list[dict[str, Any]], actor: Actor, at: datetime,
                     report: BulkReport) -> None:  # fmt: skip
+    from programmes.season import get_season
+
+    try:
+        season: Season | None = get_season()  # once per batch: every row is checked against the same season
+    except ReviewError:
+        season = None  # each row is refused with this error, as the single path would refuse it
     valid: dict[str, dict[str, Any]] = {}
     for offset, data in enumerate(part):
         try:
-            enterprise = validated_enterprise(data, at)
+            enterprise = validated_enterprise(data, at, season=season)
         except ReviewError as error:
             report.refused.append(Refusal(start + offset, str(data.get("credit_code", "")), error))
             continue
@@ -173,7 +183,8 @@ def _chain_events(session: Session, subjects: list[tuple[str, dict[str, Any], in
         chain = chains.get(subject)
         prev, count = (chain.head or GENESIS, chain.count) if chain else (GENESIS, 0)
         event = chained_row(prev, count, subject=subject, actor=actor, event="register_enterprise", at=at,
-                            data=registration_event(enterprise), record=Enterprise(**enterprise, id=ident))  # fmt: skip
+                            data=registration_event(enterprise),
+                            row_snapshot=snapshot_of(Enterprise, {**enterprise, "id": ident}))  # fmt: skip
         events.append(event)
         heads.append({"subject": subject, "head": event["hash"], "count": event["seq"], "known": chain is not None})
     fresh = [{"subject": h["subject"], "head": h["head"], "count": h["count"]} for h in heads if not h["known"]]
@@ -225,9 +236,10 @@ def _drafts_batch(session: Session, start: int, part: list[Draft], at: datetime,
     built: list[tuple[int, Draft, dict[str, Any]]] = []
     taken: dict[tuple[Any, ...], int] = {}  # a slot → the position in `built` of this batch's draft holding it
     twins: list[tuple[int, Draft, int]] = []
+    rulebooks: dict[str, Season | None] = {}  # each season read once per batch
     for offset, d in enumerate(part):
         try:
-            row = _draft_row(enterprises, d, at)
+            row = _draft_row(enterprises, d, at, rulebooks)
             slot = application_slot(row)
             refuse_second_application(by_id[row["enterprise_id"]], live.get(slot), tier=d.tier,
                                       track=row["track"], season=d.season)  # fmt: skip
@@ -260,7 +272,7 @@ def _insert_drafts(session: Session, built: list[tuple[int, Draft, dict[str, Any
         report.by_index[index] = ident
         events.append(chained_row(GENESIS, 0, subject=f"application:{ident}", application_id=ident, actor=d.actor,
                                   event="create", at=at, to_state=State.DRAFT, data=draft_event(row),
-                                  record=Application(**row, id=ident)))  # fmt: skip
+                                  row_snapshot=snapshot_of(Application, {**row, "id": ident})))  # fmt: skip
     session.execute(insert(AUDIT_EVENT), events)
     session.execute(update(APPLICATION).where(APPLICATION.c.id == bindparam("i"))
                     .values(audit_head=bindparam("h"), audit_count=1),
@@ -268,9 +280,11 @@ def _insert_drafts(session: Session, built: list[tuple[int, Draft, dict[str, Any
     report.done += ids
 
 
-def _draft_row(enterprises: dict[str, Enterprise], d: Draft, at: datetime) -> dict[str, Any]:
+def _draft_row(enterprises: dict[str, Enterprise], d: Draft, at: datetime,
+               rulebooks: dict[str, Season | None]) -> dict[str, Any]:  # fmt: skip
     from models.credit_code import CreditCodeError, validate_credit_code
     from models.errors import InvalidInput
+    from programmes.season import get_season
 
     try:
         code = validate_credit_code(d.enterprise_code)
@@ -278,8 +292,14 @@ def _draft_row(enterprises: dict[str, Enterprise], d: Draft, at: datetime) -> di
         raise InvalidInput(str(exc), rule="credit-code", source="GB 32100-2015") from None
     if code not in enterprises:
         raise NotFound(f"enterprise {code} is not registered; `factory-review enterprise add` first")
+    if d.season not in rulebooks:
+        try:
+            rulebooks[d.season] = get_season(d.season)
+        except ReviewError:
+            rulebooks[d.season] = None  # `new_draft` refuses it, after the checks it makes first
     return new_draft(enterprises[code], tier=d.tier, track=d.track, season=d.season, title=d.title,
-                     content=d.content, pledge=d.pledge, actor=d.actor, at=at)  # fmt: skip
+                     content=d.content, pledge=d.pledge, actor=d.actor, at=at,
+                     rulebook=rulebooks[d.season])  # fmt: skip
 
 
 @cache

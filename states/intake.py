@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError, create_model
 from sqlalchemy import select
@@ -24,6 +24,9 @@ from models.tables import Actor, Application, Enterprise, jurisdiction_of
 from states.audit import append_event, content_digest
 from states.audit_facts import json_diff
 from states.lifecycle import State
+
+if TYPE_CHECKING:
+    from programmes.season import Season
 
 EDITABLE = frozenset({State.DRAFT, State.RETURNED})
 SYSTEM_ACTOR = Actor(name="scheduler", email="", role=Role.SYSTEM, unit=SYSTEM_UNIT)
@@ -163,10 +166,10 @@ def add_enterprise(session: Session, *, data: dict[str, Any], actor: Actor, at: 
     return enterprise
 
 
-def validated_enterprise(data: Any, at: datetime) -> dict[str, Any]:
+def validated_enterprise(data: Any, at: datetime, *, season: Season | None = None) -> dict[str, Any]:
     """The enterprise row a registration describes: `check_enterprise`, then the table's types and limits
-    (the single and the bulk path build it so)."""
-    checked = check_enterprise(data)
+    (the single and the bulk path build it so; a bulk batch passes the current `season` it loaded once)."""
+    checked = check_enterprise(data, season=season)
     try:
         row: dict[str, Any] = _EnterpriseInput.model_validate({**checked, "created_at": to_utc(at)}).model_dump()
         return row
@@ -179,9 +182,10 @@ def registration_event(enterprise: dict[str, Any]) -> dict[str, Any]:
     return {"name": enterprise["name"], "jurisdiction": jurisdiction_of(**enterprise)}
 
 
-def check_enterprise(data: Any) -> dict[str, Any]:
+def check_enterprise(data: Any, *, season: Season | None = None) -> dict[str, Any]:
     """Every check an enterprise passes before anything is written; returns the data to store (credit code
-    and contact address normalised). A file door calls it for every item first, so a bad item writes none."""
+    and contact address normalised). A file door calls it for every item first, so a bad item writes none.
+    `season`: the current season, if the caller has it loaded already."""
     if not isinstance(data, dict):
         raise InvalidInput("each enterprise must be a mapping", rule="enterprise-schema")
     check_tree(data, field="enterprise")  # text length, control characters (NUL: PostgreSQL), depth, lists
@@ -199,7 +203,7 @@ def check_enterprise(data: Any) -> dict[str, Any]:
         if isinstance(data.get(short), str):
             check_text(f"enterprise.{short}", data[short], max_length=MAX_SHORT_TEXT)
     checked = {**data, "credit_code": code, **_check_text(data)}
-    _check_units(checked)
+    _check_units(checked, season)
     return checked
 
 
@@ -220,11 +224,11 @@ def _check_text(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _check_units(data: dict[str, Any]) -> None:
+def _check_units(data: dict[str, Any], season: Season | None = None) -> None:
     """Province/city/district must be units of the season data (the chain is computed from them)."""
     from programmes.season import get_season
 
-    season = get_season()
+    season = season or get_season()
     for key in ("province", "city", "district"):
         value = data.get(key)
         if value:
@@ -328,15 +332,17 @@ def new_draft(
     pledge: dict[str, Any] | None,
     actor: Actor,
     at: datetime,
+    rulebook: Season | None = None,
 ) -> dict[str, Any]:
     """The row of a draft for a registered enterprise: tier and track checked, the actor authorised (the
-    applicant itself, an admin or the scheduler), the chain from the season data. The caller refuses a
-    second live application (`refuse_second_application`)."""
+    applicant itself, an admin or the scheduler), the chain from the season data (`rulebook`: the season
+    named `season`, if the caller has it loaded already). The caller refuses a second live application
+    (`refuse_second_application`)."""
     from programmes.season import get_season
 
     track_value = _track_and_tier(track, tier, season)
     _may_apply_for(actor, enterprise.credit_code)
-    rulebook = get_season(season)
+    rulebook = rulebook or get_season(season)
     chain = rulebook.chain_for(enterprise, track_value, tier)
     now = to_utc(ensure_aware(at))
     assert enterprise.id is not None

@@ -57,8 +57,10 @@ def register_page(request: Request) -> Response:
 def _tax_district(values: dict[str, str]) -> str | None:
     """财税户管地: where the enterprise pays its taxes, by default its own district — a district call may
     require it in the district (青浦 §2(一))."""
-    chosen = values.get("tax_district") or values.get("district") or None
-    if chosen is not None and chosen not in dict(districts()):
+    chosen = values.get("tax_district") or None
+    if chosen is None:  # the default; the district itself is checked where the enterprise is registered
+        return values.get("district") or None
+    if chosen not in dict(districts()):
         raise InvalidInput("财税户管地：请选择一个区（县）", rule="tax-district")
     return chosen
 

@@ -7,19 +7,17 @@ An edit records a JSON diff of what changed, so an auditor reads the change, not
 
 from __future__ import annotations
 
-import hashlib
-from functools import cache
 from typing import Any
 
 _MISSING = object()
 
 
-@cache
 def rulebook_sha256(season: str) -> str:
-    """SHA-256 of the season file the rules came from (programmes/seasons/<season>.yaml)."""
-    from programmes.season import season_path
+    """SHA-256 of the registered rulebook the guards applied: a shipped season file or one an administrator
+    loaded with `season load` (kept in the database, not on disk; issue #11 §6)."""
+    from programmes.season import get_season
 
-    return hashlib.sha256(season_path(season).read_bytes()).hexdigest()
+    return get_season(season).sha256
 
 
 def submission_facts(content_sha256: str | None, season: str) -> dict[str, Any]:

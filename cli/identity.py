@@ -9,8 +9,8 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from models.errors import InvalidInput, NotAuthenticated, NotAuthorised, ReplayOnly
-from models.tables import Account, Actor
+from models.errors import InvalidInput, NotAuthenticated, NotAuthorised, NotFound, ReplayOnly
+from models.tables import Account, Actor, Application, Enterprise
 from states.identity import TOKEN_ENV
 
 OPERATOR_ROLES = frozenset({"admin", "system", "local_officer", "ministry_officer"})
@@ -86,6 +86,26 @@ def acting_actor(session: Session, as_spec: str | None = None, *, replay_default
     if replay and replay_default and stored_token() is None:
         return resolve_actor(session, replay_default)
     return token_actor(session, stored_token())
+
+
+def check_reader(session: Session, application: Application, enterprise: Enterprise | None) -> None:
+    """Production: the signed-in account must have the application in its scope; one outside it reads as
+    unknown, to `show` and `history` as to the deciding commands (the web answers 404 alike), so its state
+    is not disclosed. A replay database is open to whoever holds the file."""
+    from states.scope import may_read
+    from states.system import is_replay
+
+    if is_replay(session):
+        return
+    if not may_read(current_account(session), application, enterprise):
+        raise NotFound(f"application {application.id} does not exist", rule="not-found")
+
+
+def check_reader_id(session: Session, application_id: int) -> None:
+    """`check_reader` by id; an id that does not exist is left to the door, which says so."""
+    application = session.get(Application, application_id)
+    if application is not None:
+        check_reader(session, application, session.get(Enterprise, application.enterprise_id))
 
 
 def operator_actor(session: Session, system_default: Actor) -> Actor | None:

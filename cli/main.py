@@ -190,7 +190,7 @@ def act(
 ) -> None:
     """Fire one lifecycle event through the one door, as the signed-in account (guards, audit, mail, all or
     nothing)."""
-    from cli.identity import acting_actor
+    from cli.identity import acting_actor, check_reader_id
     from models.errors import InvalidInput
     from states.intake import parse_actor
     from states.service import transition
@@ -206,6 +206,7 @@ def act(
     at = STATE.now()
     with db_session() as session:
         actor = acting_actor(session, as_)
+        check_reader_id(session, application_id)
         result = transition(session, application_id, event, actor=actor, at=at, reason=reason, data=extra)
     if STATE.json:
         emit_json(result.__dict__)
@@ -221,12 +222,13 @@ def show(application_id: Annotated[int, typer.Argument(help="Application id.")])
     """Show one application: state, chain, ranks, frozen content hash."""
     from rich.table import Table
 
+    from cli.identity import check_reader
     from states.lifecycle import STATE_LABELS, State
     from states.queries import application_and_enterprise
 
     with db_session() as session:
         application, enterprise = application_and_enterprise(session, application_id)
-        _check_reader(session, application, enterprise)
+        check_reader(session, application, enterprise)
         row = application.model_dump(mode="json")
         row["enterprise"] = {"credit_code": enterprise.credit_code, "name": enterprise.name}
     if STATE.json:
@@ -247,21 +249,8 @@ def show(application_id: Annotated[int, typer.Argument(help="Application id.")])
     console.print(table)
 
 
-def _check_reader(session: Any, application: Any, enterprise: Any) -> None:
-    """Production: the signed-in account must have the application in its scope (an out-of-scope id reads
-    as unknown). A replay database is open to whoever holds the file."""
-    from cli.identity import current_account
-    from models.errors import NotFound
-    from states.accounts import may_read
-    from states.system import is_replay
-
-    if is_replay(session):
-        return
-    if not may_read(current_account(session), application, enterprise):
-        raise NotFound(f"application {application.id} does not exist")
-
-
 def _history_rows(application_id: int) -> list[dict[str, Any]]:
+    from cli.identity import check_reader
     from models.clock import shanghai_text
     from models.errors import NotFound
     from models.tables import Application, Enterprise
@@ -271,7 +260,7 @@ def _history_rows(application_id: int) -> list[dict[str, Any]]:
         application = session.get(Application, application_id)
         if application is None:
             raise NotFound(f"application {application_id} does not exist")
-        _check_reader(session, application, session.get(Enterprise, application.enterprise_id))
+        check_reader(session, application, session.get(Enterprise, application.enterprise_id))
         events = audit_history(session, f"application:{application_id}")
         return [
             {

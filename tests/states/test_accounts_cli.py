@@ -75,7 +75,11 @@ def test_a_district_officer_cannot_decide_for_another_district(production_db: st
     assert _grant("qp@qingpu.gov.cn", "local_officer", "sh.qingpu", pw, capsys)[0] == 0
     _sign_in("pd@pudong.gov.cn", pw, capsys)
     code, _, err = cli(["act", str(app_id), "return_for_revision", "--reason", "补充"], capsys)
-    assert code == 1 and "local_officer@sh.pudong may not" in err
+    # Outside its scope the application reads as unknown, as in `show` and the web's 404: its state is not
+    # disclosed to another district.
+    assert code == 2 and f"application {app_id} does not exist" in err and "submitted" not in err
+    code, _, err = cli(["notice", "open", str(app_id), "--opens", "2025-09-26"], capsys)
+    assert code == 2 and "does not exist" in err
     _sign_in("qp@qingpu.gov.cn", pw, capsys)
     code, _out, err = cli(["act", str(app_id), "return_for_revision", "--reason", "补充场景说明"], capsys)
     assert code == 0, err
@@ -321,3 +325,31 @@ def test_admin_commands_act_as_the_signed_in_account_without_as(production_db: s
     with Session(get_engine()) as session:
         event = session.scalars(select(AuditEvent).where(AuditEvent.subject.like("statistics:%"))).one()  # type: ignore[attr-defined]
     assert (event.actor_role, event.actor_unit) == ("admin", "miit")
+
+
+def test_an_application_under_a_loaded_season_is_submitted_with_its_rulebook_hash(
+        production_db: str, pw: str, tmp_path: Path, capsys: Capture) -> None:  # fmt: skip
+    """A rulebook loaded with `season load` lives in the database, not in programmes/seasons/: the submit
+    event records its hash from there (it used to look for <name>.yaml on disk and fail)."""
+    from programmes.season import SEASONS_DIR
+    from states.intake import create_application
+    from states.service import transition
+
+    text = (SEASONS_DIR / "2026.yaml").read_text(encoding="utf-8")
+    copy = tmp_path / "rules.yaml"
+    copy.write_text(text.replace('\nname: "2026"\n', "\nname: 2026b\n", 1), encoding="utf-8")
+    _admin(pw, capsys)
+    code, out, err = cli(["--json", "season", "load", str(copy)], capsys)
+    assert code == 0, err
+    loaded = json.loads(out)["sha256"]
+    with Session(get_engine()) as session:
+        ent = f.enterprise(session, "sh.qingpu")
+        content = f.content_for(ent)
+        row = create_application(session, enterprise_code=ent.credit_code, tier="excellent", track="national",
+                                 season="2026b", title=content["title"], content=content, pledge=content["pledge"],
+                                 actor=f.applicant(session, ent), at=f.at("2026-07-01"))  # fmt: skip
+        assert row.id is not None and row.rulebook_sha256 == loaded
+        transition(session, row.id, "submit", actor=f.applicant(session, ent), at=f.at("2026-07-02"))
+        submit = session.scalars(select(AuditEvent).where(AuditEvent.application_id == row.id)
+                                 .where(AuditEvent.event == "submit")).one()  # fmt: skip
+        assert submit.data["rulebook_sha256"] == loaded and submit.data["season"] == "2026b"

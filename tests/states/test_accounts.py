@@ -98,6 +98,17 @@ def test_each_grant_is_an_audited_event_on_the_account_chain(session: Session) -
     assert officer.password_hash.startswith("$argon2id$") and PASSWORD not in officer.password_hash
 
 
+@pytest.mark.real_password_cost
+def test_production_hashes_at_the_rfc_9106_low_memory_cost(session: Session) -> None:
+    """The other tests hash at argon2's cheapest parameters; production stores Argon2id t=3, 64 MiB, p=4."""
+    from states.passwords import verify_password
+
+    officer = grant(session, first_admin(session), "local_officer", "sh")
+    assert officer.password_hash.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert verify_password(officer.password_hash, PASSWORD)
+    assert not verify_password(officer.password_hash, PASSWORD + "x")
+
+
 def test_the_first_administrator_is_created_once(session: Session) -> None:
     first_admin(session)
     with pytest.raises(NotAuthorised, match="first administrator exists"):

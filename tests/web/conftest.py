@@ -173,15 +173,8 @@ EXPERTS = {"first": "bj", "second": "gd", "third": "js"}
 
 
 @pytest.fixture
-def cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Argon2id at its lowest cost: these tests sign ten accounts in, and hashing is not what they test
-    (tests/states does, at the real cost). Request it before `world`, which grants accounts."""
-    from argon2 import PasswordHasher
-
-    from states import passwords
-
-    monkeypatch.setattr(passwords, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    monkeypatch.setattr(passwords, "_DUMMY", [])  # the cached dummy hash stays the real cost's for later tests
+def cheap_passwords() -> None:
+    """Kept for the tests that name it: the root conftest hashes at the cheapest cost for every test."""
 
 
 @dataclass

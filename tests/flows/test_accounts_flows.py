@@ -19,7 +19,6 @@ from states.lifecycle import State
 from tests import factories as f
 from tests.flows.test_decisions import paused_run, state_of
 from tests.states.accounts_helpers import first_admin, grant, make_production
-from tests.states.conftest import cheap_password_hashing  # noqa: F401  (autouse fixture)
 
 pytestmark = [pytest.mark.prefect, pytest.mark.usefixtures("prefect_harness")]
 NOW = datetime.now(UTC)

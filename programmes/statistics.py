@@ -143,12 +143,9 @@ def parse_statistics(season: Season, cells: list[list[Any]], file_label: str) ->
         if not any(_text(c) for c in row):
             continue
         _parse_row(season, wanted, stat_cols, unit_col, number, row, seen, values, problems)
-    for column in wanted:
-        for code in column.units:
-            if code not in values[column.key] and code not in seen:
-                problems.append(
-                    f"no row for {season.unit(code).name_zh} ({code}) in column {letter(unit_col)} (unit)"
-                )
+    expected = dict.fromkeys(code for column in wanted for code in column.units)  # each unit once, in order
+    problems.extend(f"no row for {season.unit(code).name_zh} ({code}) in column {letter(unit_col)} (unit)"
+                    for code in expected if code not in seen)  # fmt: skip
     if problems:
         more = f"; … and {len(problems) - MAX_PROBLEMS_SHOWN} more" if len(problems) > MAX_PROBLEMS_SHOWN else ""
         raise InvalidInput(

@@ -318,10 +318,22 @@ def print_history(rows: list[dict[str, Any]], *, title: str) -> None:
             lines.append(f"recorded at (real): {r['recorded_at']}")
         if r["reason"]:
             lines.append(f"reason: {r['reason']}")
-        if r["data"] not in ("", "{}"):
-            lines.append(f"data: {r['data']}")
+        if shown := _data_shown(r["data"]):
+            lines.append(f"data: {shown}")
         for line in lines:
             console.print(Padding(Text(line, overflow="fold"), (0, 0, 0, 4), expand=False))
+
+
+def _data_shown(data: str) -> str:
+    """The event's data for a reader: without the row snapshot that `audit verify` replays (`--json` and
+    `--csv` keep it whole)."""
+    try:
+        value = json.loads(data) if data else {}
+    except ValueError:
+        return data
+    if isinstance(value, dict):
+        value.pop("row", None)
+    return json.dumps(value, ensure_ascii=False, sort_keys=True) if value else ""
 
 
 @app.command()

@@ -100,6 +100,10 @@ def test_history_fits_80_columns(season_db: str, capsys: pytest.CaptureFixture[s
     assert "2025-07-06 09:00 (+08:00)" in text and "CST" not in text
     assert "return_for_revision" in text and "submitted → returned" in text
     assert "人工智能技术应用场景比例" in text.replace("\n", "").replace(" ", "")
+    assert '"_table"' not in text  # the row snapshot `audit verify` replays is for --json, not for readers
+    capsys.readouterr()
+    assert main(["history", "1", "--json"]) == 0
+    assert '\\"_table\\": \\"application\\"' in capsys.readouterr().out
 
 
 def test_a_second_application_is_refused_with_the_existing_number(

@@ -221,6 +221,7 @@ def test_account_list_shows_the_scope_only(production_db: str, pw: str, capsys: 
 # ---- the CLI grant matrix: every granter role × target role × scope --------------------------------
 
 
+@pytest.mark.sqlite_only  # the same grants through the service run on PostgreSQL too (test_accounts.py)
 def test_cli_grant_matrix(production_db: str, pw: str, capsys: Capture) -> None:
     from tests.states.test_accounts import GRANTERS, TARGET_ROLES, expected_grant
 

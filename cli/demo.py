@@ -203,7 +203,8 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
         t.add_column(col)
     for row in summary.get("panels", []):
         t.add_row(row["stage"], row["tier"], str(row["panels"]), str(row["applications"]),
-                  str(row["reviewers_per_application"]), str(row["reviews"]), str(row["mean_score"]),
+                  str(row["reviewers_per_application"]), str(row["reviews"]),
+                  "–" if row["mean_score"] is None else str(row["mean_score"]),  # on-site checks are not scored
                   ", ".join(f"{k} {v}" for k, v in row["recommendations"].items()))  # fmt: skip
     console.print(t)
     audit = summary["audit"]

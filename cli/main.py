@@ -31,7 +31,8 @@ NowOption = Annotated[
     str | None,
     typer.Option(
         "--now",
-        help="Act as if it were this time (date or ISO instant, Asia/Shanghai if no offset). Also FACTORY_REVIEW_NOW.",
+        help="Replay databases only: act as if it were this time (date or ISO instant, Asia/Shanghai if no offset). "
+        "Also FACTORY_REVIEW_NOW. A production database takes the server clock.",
         show_default=False,
     ),
 ]

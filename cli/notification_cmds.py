@@ -18,7 +18,9 @@ outbox_app = typer.Typer(help="The mail outbox: list, send after commit, retry f
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
 NowOption = Annotated[
-    str | None, typer.Option("--now", help="Act as if it were this time (date or ISO instant).", show_default=False)
+    str | None,
+    typer.Option("--now", help="Replay databases only: act as if it were this time (date or ISO instant).",
+                 show_default=False),
 ]
 
 

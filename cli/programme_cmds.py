@@ -23,7 +23,9 @@ app.add_typer(season_app, name="season")
 AsOption = Annotated[
     str | None, typer.Option("--as", help="ROLE@UNIT, e.g. local_officer@sh.qingpu (replay databases only).")
 ]
-NowOption = Annotated[str | None, typer.Option("--now", help="Act as if it were this time (Asia/Shanghai).")]
+NowOption = Annotated[
+    str | None, typer.Option("--now", help="Replay databases only: act as if it were this time (Asia/Shanghai).")
+]
 SeasonOption = Annotated[
     str | None, typer.Option("--season", help="Season name (default: FACTORY_REVIEW_SEASON).")
 ]

@@ -101,11 +101,14 @@ def check_reader(session: Session, application: Application, enterprise: Enterpr
         raise NotFound(f"application {application.id} does not exist", rule="not-found")
 
 
-def check_reader_id(session: Session, application_id: int) -> None:
-    """`check_reader` by id; an id that does not exist is left to the door, which says so."""
-    application = session.get(Application, application_id)
-    if application is not None:
-        check_reader(session, application, session.get(Enterprise, application.enterprise_id))
+def readable_application(session: Session, application_id: int) -> tuple[Application, Enterprise]:
+    """The application and its enterprise, when the signed-in account may read it (`check_reader`);
+    `NotFound` otherwise, the same answer as for an id that does not exist."""
+    from states.queries import application_and_enterprise
+
+    application, enterprise = application_and_enterprise(session, application_id)
+    check_reader(session, application, enterprise)
+    return application, enterprise
 
 
 def operator_actor(session: Session, system_default: Actor) -> Actor | None:

@@ -191,7 +191,7 @@ def act(
 ) -> None:
     """Fire one lifecycle event through the one door, as the signed-in account (guards, audit, mail, all or
     nothing)."""
-    from cli.identity import acting_actor, check_reader_id
+    from cli.identity import acting_actor, readable_application
     from models.errors import InvalidInput
     from states.intake import parse_actor
     from states.service import transition
@@ -207,7 +207,7 @@ def act(
     at = STATE.now()
     with db_session() as session:
         actor = acting_actor(session, as_)
-        check_reader_id(session, application_id)
+        readable_application(session, application_id)  # outside the account's scope: unknown, before any rule
         result = transition(session, application_id, event, actor=actor, at=at, reason=reason, data=extra)
     if STATE.json:
         emit_json(result.__dict__)
@@ -223,13 +223,11 @@ def show(application_id: Annotated[int, typer.Argument(help="Application id.")])
     """Show one application: state, chain, ranks, frozen content hash."""
     from rich.table import Table
 
-    from cli.identity import check_reader
+    from cli.identity import readable_application
     from states.lifecycle import STATE_LABELS, State
-    from states.queries import application_and_enterprise
 
     with db_session() as session:
-        application, enterprise = application_and_enterprise(session, application_id)
-        check_reader(session, application, enterprise)
+        application, enterprise = readable_application(session, application_id)
         row = application.model_dump(mode="json")
         row["enterprise"] = {"credit_code": enterprise.credit_code, "name": enterprise.name}
     if STATE.json:
@@ -251,17 +249,12 @@ def show(application_id: Annotated[int, typer.Argument(help="Application id.")])
 
 
 def _history_rows(application_id: int) -> list[dict[str, Any]]:
-    from cli.identity import check_reader
+    from cli.identity import readable_application
     from models.clock import shanghai_text
-    from models.errors import NotFound
-    from models.tables import Application, Enterprise
     from states.audit import history as audit_history
 
     with db_session() as session:
-        application = session.get(Application, application_id)
-        if application is None:
-            raise NotFound(f"application {application_id} does not exist")
-        check_reader(session, application, session.get(Enterprise, application.enterprise_id))
+        readable_application(session, application_id)
         events = audit_history(session, f"application:{application_id}")
         return [
             {

@@ -28,13 +28,13 @@ def _day(text: str, option: str) -> date:
 def _fire(
     application_id: int, event: str, as_: str | None, *, reason: str = "", data: dict[str, Any] | None = None
 ) -> Any:
-    from cli.identity import acting_actor, check_reader_id
+    from cli.identity import acting_actor, readable_application
     from models.database import session_scope
     from states.service import transition
 
     with session_scope() as session:
         actor = acting_actor(session, as_)  # --as only on a replay (issue #11 §4)
-        check_reader_id(session, application_id)
+        readable_application(session, application_id)  # outside the account's scope: unknown, before any rule
         return transition(session, application_id, event, actor=actor, at=STATE.now(), reason=reason, data=data)
 
 
@@ -55,20 +55,15 @@ def notice_open(
     notice_id: Annotated[str | None, typer.Option("--notice-id", help="The notice's reference (national).")] = None,
 ) -> None:
     """Put applications on a public notice: national excellent after verification, Qingpu after expert review."""
-    from cli.identity import check_reader_id
+    from cli.identity import readable_application
     from models.database import session_scope
-    from models.errors import NotFound
-    from models.tables import Application
     from programmes.notices import notice_step
 
     first, last = _day(opens, "--opens"), (_day(closes, "--closes") if closes else None)
     results = []
     for application_id in application_ids:
         with session_scope() as session:
-            application = session.get(Application, application_id)
-            if application is None:
-                raise NotFound(f"application {application_id} does not exist")
-            check_reader_id(session, application_id)  # outside the account's scope: unknown, before any rule
+            application, _ = readable_application(session, application_id)  # out of scope: unknown, before any rule
             event, data = notice_step(application, opens=first, closes=last, notice_id=notice_id)
         results.append(_fire(application_id, event, as_, data=data))
     _report(results)

@@ -172,11 +172,6 @@ WHEN = factories.at("2025-08-10")
 EXPERTS = {"first": "bj", "second": "gd", "third": "js"}
 
 
-@pytest.fixture
-def cheap_passwords() -> None:
-    """Kept for the tests that name it: the root conftest hashes at the cheapest cost for every test."""
-
-
 @dataclass
 class Panelled:
     """A leading application in ministry review with a material-review panel of three, each assigned."""
@@ -189,8 +184,7 @@ class Panelled:
 
 
 @pytest.fixture
-def panelled(cheap_passwords: None, session: Session, world: World,
-              monkeypatch: pytest.MonkeyPatch) -> Panelled:  # fmt: skip
+def panelled(session: Session, world: World, monkeypatch: pytest.MonkeyPatch) -> Panelled:
     monkeypatch.setenv("FACTORY_REVIEW_NOW", "2025-08-12T10:00:00+08:00")  # after the assignment
     application = factories.application(session, "ministry_review", tier="leading")
     panel = create_panel(session, season="2025", stage="material_review", tier="leading", name="材料评审第一组",

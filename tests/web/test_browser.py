@@ -98,7 +98,7 @@ def test_officers_review_rank_recommend_and_auditor_reads(
 
 
 def test_an_expert_fills_the_review_form_by_its_labels(
-    cheap_passwords: None, browser: Any, live_server: str, panelled: Panelled, engine: Any
+    browser: Any, live_server: str, panelled: Panelled, engine: Any
 ) -> None:
     """The expert lands on 我的评审, opens the review, scores each criterion by its label, recommends and
     submits; the page then says the review is final."""

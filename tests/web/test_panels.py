@@ -20,7 +20,7 @@ from tests import factories as f
 from tests.web.conftest import PASSWORD, RULE, WHEN, Panelled, World, csrf_of, expert_id
 from web.demo_accounts import grant
 
-pytestmark = [pytest.mark.usefixtures("cheap_passwords"), pytest.mark.sqlite_only]  # before `world` grants its accounts
+pytestmark = [pytest.mark.sqlite_only]
 
 
 def review_form(csrf: str, score: Any = 85, recommendation: str = "pass", comments: str = "") -> dict[str, Any]:

@@ -122,9 +122,17 @@ fi
 echo "== databases: sqlite + $([ -n "${FACTORY_REVIEW_TEST_PG_URL:-}" ] && echo postgresql || echo '(no postgresql)')"
 echo "== ${PG_STATUS}"
 
+# Tests run in parallel (pytest-xdist), one worker per core up to four: most of the suite's time is spent
+# waiting on databases, SMTP, subprocesses and Prefect's server, so two workers on two cores take about half
+# the time of one. Each worker has its own template databases and Prefect server; FACTORY_REVIEW_TEST_WORKERS=0
+# runs everything in this one process (what `pytest` alone does).
+cores=$(nproc 2>/dev/null || echo 2)
+WORKERS="${FACTORY_REVIEW_TEST_WORKERS:-$(( cores < 4 ? cores : 4 ))}"
+echo "== pytest workers: ${WORKERS} (FACTORY_REVIEW_TEST_WORKERS; 0 = none)"
+
 started=$(date +%s)
 rc=0
-.venv/bin/python -m pytest -q --durations=30 "$@" || rc=$?
+.venv/bin/python -m pytest -q --durations=30 -n "$WORKERS" --dist worksteal "$@" || rc=$?
 elapsed=$(( $(date +%s) - started ))
 if [ "$rc" = 5 ]; then
     echo "== pytest collected no tests for these arguments (exit 5): a run that tests nothing fails"

@@ -313,6 +313,26 @@ def _backend_of(item: pytest.Item) -> object:
     return callspec.params.get("backend") if callspec is not None else None
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Under pytest-xdist a worker hands its figures to the controller, which prints them all."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is None:
+        return
+    from tests.reliability.figures import FIGURES
+
+    workeroutput["figures"] = FIGURES.as_data()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """The controller's side of `pytest_sessionfinish`: add a finished worker's figures to its own."""
+    from tests.reliability.figures import FIGURES
+
+    data = getattr(node, "workeroutput", {}).get("figures")
+    if data:
+        FIGURES.merge(data)
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Print the reliability figures (concurrency, faults, hypothesis examples) and save them."""
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -21,9 +22,19 @@ class Figures:
         """Count one hypothesis example of a property."""
         self.examples[prop] += 1
 
+    def as_data(self) -> dict[str, Any]:
+        """What a pytest-xdist worker sends to the controller (plain, serialisable)."""
+        return {"sections": self.sections, "examples": dict(self.examples)}
+
+    def merge(self, data: dict[str, Any]) -> None:
+        """Add a worker's figures (`as_data`) to these."""
+        for title, lines in data["sections"].items():
+            self.sections.setdefault(title, []).extend(lines)
+        self.examples.update(data["examples"])
+
     def lines(self) -> list[str]:
         out: list[str] = []
-        for title, lines in self.sections.items():
+        for title, lines in sorted(self.sections.items()):  # xdist workers finish in any order
             out.append(f"{title}:")
             out.extend(f"  {line}" for line in lines)
         if self.examples:

@@ -152,7 +152,7 @@ class AuditEvent(SQLModel, table=True):
     at: datetime | None = _instant(nullable=False)  # the business instant (a replay's clock on a replay)
     # The real wall-clock instant the event was written, whatever clock the action ran on (issue: time is
     # a fact the system establishes); hashed with the rest, so it cannot be rewritten unseen. NULL only on
-    # events written before migration 0002, whose hashes never covered it.
+    # events written before pre-release revision 0002, whose hashes never covered it.
     recorded_at: datetime | None = _instant()
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
@@ -220,7 +220,7 @@ class OutboxMessage(SQLModel, table=True):
     # A sweep's message is queued unrendered (status `queued`, its template context here) and rendered
     # when the sender picks it up (notifications.outbox.render_queued).
     context: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
-    # The lease (migration 0005): which sender holds a `sending` row and until when; expired → uncertain.
+    # The lease: which sender holds a `sending` row and until when; expired → uncertain.
     claimed_by: str | None = Field(default=None, max_length=64)
     lease_until: datetime | None = _instant()
 

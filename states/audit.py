@@ -58,7 +58,7 @@ def hashed_fields(event: AuditEvent | SimpleNamespace) -> dict[str, Any]:
         "data": event.data,
         "at": to_utc(event.at).isoformat(timespec="microseconds"),
     }
-    if event.recorded_at is not None:  # absent only on events older than migration 0002
+    if event.recorded_at is not None:  # absent only on events older than pre-release revision 0002
         fields["recorded_at"] = to_utc(event.recorded_at).isoformat(timespec="microseconds")
     return fields
 

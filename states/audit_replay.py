@@ -111,7 +111,7 @@ def cross_check(session: Session, chains: Chains) -> tuple[int, list[str]]:
                 problems.extend(_compare(found[0], live, found[1], found[2]))
             elif not chains.events.get(subject):
                 problems.append(f"{subject} (row id {live.id}): the row has no chain (inserted outside the services)")
-            # else: a chain older than migration 0004 records no rows; nothing to compare
+            # else: a chain older than pre-release revision 0004 records no rows; nothing to compare
     names = {a.table.__tablename__ for a in AUDITED}
     for (table, row_id), (subject, _, seq) in sorted(recorded.items(), key=lambda item: item[1][0]):
         # A chain without its head (an application row deleted) is reported by the chain check already.

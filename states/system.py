@@ -31,7 +31,7 @@ def database_mode(session: Session) -> Mode:
     except (OperationalError, ProgrammingError) as exc:
         if not _missing_table(exc):
             raise  # e.g. "database is locked": never guess the mode
-        session.rollback()  # a database older than migration 0003: production, the safe default
+        session.rollback()  # a pre-release database older than revision 0003: production, the safe default
         return "production"
     return "replay" if row is not None and row.value == "replay" else "production"
 

@@ -14,10 +14,9 @@ from typing import Any
 from sqlalchemy import insert, update
 from sqlmodel import Session
 
-from bench.common import fresh_database, row, timed
-from models.credit_code import make_credit_code
+from bench.common import fresh_database, qingpu_enterprise, row, timed
 from models.enums import Role
-from models.tables import Actor, Application, AuditEvent, Enterprise, OutboxMessage
+from models.tables import Actor, Application, AuditEvent, OutboxMessage
 from states.service import transition
 
 T0 = datetime(2025, 7, 1, 1, 0, tzinfo=UTC)
@@ -25,18 +24,7 @@ T0 = datetime(2025, 7, 1, 1, 0, tzinfo=UTC)
 
 def _seed(engine: Any, n: int) -> Actor:
     with Session(engine) as session:
-        code = make_credit_code("310118", "MA1BENCH0")
-        enterprise = Enterprise(
-            credit_code=code,
-            name="基准测试企业",
-            province="sh",
-            district="sh.qingpu",
-            industry="装备制造",
-            contact_email="bench@example.cn",
-            created_at=T0,
-        )
-        session.add(enterprise)
-        session.flush()
+        enterprise = qingpu_enterprise(session, "MA1BENCH0", "基准测试企业", T0, contact_email="bench@example.cn")
         session.execute(
             insert(Application),
             [
@@ -65,7 +53,7 @@ def _seed(engine: Any, n: int) -> Actor:
             ],
         )
         session.commit()
-        return Actor(name=enterprise.name, email="bench@example.cn", role=Role.ENTERPRISE, unit=code)
+        return Actor(name=enterprise.name, email="bench@example.cn", role=Role.ENTERPRISE, unit=enterprise.credit_code)
 
 
 def _raw_writes(conn: Any, app_id: int, at: datetime) -> None:

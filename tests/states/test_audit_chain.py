@@ -10,10 +10,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from models.credit_code import make_credit_code
+from bench.common import qingpu_enterprise
 from models.database import make_engine, migrate
 from models.enums import Role
-from models.tables import Actor, Application, Enterprise
+from models.tables import Actor, Application
 from states.audit import append_event, verify
 
 T0 = datetime(2025, 7, 1, 2, 0, tzinfo=UTC)
@@ -26,16 +26,7 @@ def chained(tmp_path: Path) -> Engine:
     engine = make_engine(f"sqlite:///{tmp_path / 'audit.db'}")
     migrate(engine)
     with Session(engine) as session:
-        enterprise = Enterprise(
-            credit_code=make_credit_code("310118", "MA1FL4WX0"),
-            name="青浦精密制造有限公司",
-            province="sh",
-            district="sh.qingpu",
-            industry="装备制造",
-            created_at=T0,
-        )
-        session.add(enterprise)
-        session.flush()
+        enterprise = qingpu_enterprise(session, "MA1FL4WX0", "青浦精密制造有限公司", T0)
         append_event(session, subject=f"enterprise:{enterprise.credit_code}", actor=ACTOR,
                      event="register_enterprise", at=T0, record=enterprise)  # fmt: skip
         for _ in range(2):

@@ -1,4 +1,5 @@
-"""Shared helpers for the benchmarks: a fresh migrated SQLite file, throwaway PostgreSQL databases, a timer."""
+"""Shared helpers for the benchmarks: a fresh migrated SQLite file, a bare enterprise row, throwaway PostgreSQL
+databases, a timer."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
+from models.credit_code import make_credit_code
 from models.database import make_engine, migrate
+from models.tables import Enterprise
 from states.system import mark_replay
 
 
@@ -26,6 +31,23 @@ def fresh_database(name: str) -> Iterator[Engine]:
             yield engine
         finally:
             engine.dispose()
+
+
+def qingpu_enterprise(session: Session, serial: str, name: str, at: datetime, **fields: Any) -> Enterprise:
+    """A 青浦 装备制造 enterprise written as a bare row and flushed: no service call, no actor, no audit event
+    (the transition bench and the audit-chain tests build their own rows on it)."""
+    enterprise = Enterprise(
+        credit_code=make_credit_code("310118", serial),
+        name=name,
+        province="sh",
+        district="sh.qingpu",
+        industry="装备制造",
+        created_at=at,
+        **fields,
+    )
+    session.add(enterprise)
+    session.flush()
+    return enterprise
 
 
 def postgres_admin() -> tuple[str | None, str]:

@@ -11,13 +11,12 @@ import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import Table, insert, select, update
 from sqlmodel import Session
 
-from bench.common import fresh_database, row, timed
-from models.credit_code import make_credit_code
+from bench.common import fresh_database, qingpu_enterprise, row, timed
 from models.enums import Role
-from models.tables import Actor, Application, AuditEvent, Enterprise, OutboxMessage
+from models.tables import Actor, Application, AuditEvent, OutboxMessage
 from states.service import transition
 
 T0 = datetime(2025, 7, 1, 1, 0, tzinfo=UTC)
@@ -25,18 +24,7 @@ T0 = datetime(2025, 7, 1, 1, 0, tzinfo=UTC)
 
 def _seed(engine: Any, n: int) -> Actor:
     with Session(engine) as session:
-        code = make_credit_code("310118", "MA1BENCH0")
-        enterprise = Enterprise(
-            credit_code=code,
-            name="基准测试企业",
-            province="sh",
-            district="sh.qingpu",
-            industry="装备制造",
-            contact_email="bench@example.cn",
-            created_at=T0,
-        )
-        session.add(enterprise)
-        session.flush()
+        enterprise = qingpu_enterprise(session, "MA1BENCH0", "基准测试企业", T0, contact_email="bench@example.cn")
         session.execute(
             insert(Application),
             [
@@ -65,52 +53,31 @@ def _seed(engine: Any, n: int) -> Actor:
             ],
         )
         session.commit()
-        return Actor(name=enterprise.name, email="bench@example.cn", role=Role.ENTERPRISE, unit=code)
+        return Actor(name=enterprise.name, email="bench@example.cn", role=Role.ENTERPRISE, unit=enterprise.credit_code)
 
 
-def _raw_writes(conn: Any, app_id: int, at: datetime) -> None:
-    """The rows one withdrawal writes (state, audit event, outbox mail), as bare Core statements."""
+def _door_rows(engine: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The audit event and the outbox mail the door wrote for application 1, without their ids: the rows
+    the baseline writes again, once per application."""
+    tables: tuple[Table, Table] = (AuditEvent.__table__, OutboxMessage.__table__)  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        event, mail = (conn.execute(select(t).where(t.c.application_id == 1)).mappings().one() for t in tables)
+    return ({k: v for k, v in event.items() if k != "id"}, {k: v for k, v in mail.items() if k != "id"})
+
+
+def _raw_writes(conn: Any, app_id: int, at: datetime, event: dict[str, Any], mail: dict[str, Any]) -> None:
+    """The rows one withdrawal writes (state, audit event, outbox mail), as bare Core statements: the door's
+    own event and mail for application 1, made application `app_id`'s."""
     conn.execute(
         update(Application)
         .where(Application.id == app_id)  # type: ignore[arg-type]
-        .values(state="withdrawn", version=2, audit_head="x" * 64, audit_count=1)
+        .values(state="withdrawn", version=2, audit_head=event["hash"], audit_count=1)
     )
-    conn.execute(
-        insert(AuditEvent).values(
-            subject=f"application:{app_id}",
-            seq=1,
-            application_id=app_id,
-            actor_name="a",
-            actor_role="enterprise",
-            actor_unit="u",
-            event="withdraw",
-            from_state="draft",
-            to_state="withdrawn",
-            reason="",
-            data={},
-            at=at,
-            prev_hash="0" * 64,
-            hash="x" * 64,
-        )
-    )
-    conn.execute(
-        insert(OutboxMessage).values(
-            dedupe_key=f"k{app_id}",
-            kind="transition",
-            locale="zh-CN",
-            recipient="bench@example.cn",
-            recipient_name="n",
-            subject="s",
-            body_text="t",
-            body_html="h",
-            message_id=f"<{app_id}@b>",
-            status="pending",
-            attempts=0,
-            last_error="",
-            created_at=at,
-            next_attempt_at=at,
-        )
-    )
+    conn.execute(insert(AuditEvent).values({**event, "subject": f"application:{app_id}", "application_id": app_id,
+                                            "at": at}))  # fmt: skip
+    conn.execute(insert(OutboxMessage).values({**mail, "dedupe_key": f"k{app_id}", "message_id": f"<{app_id}@b>",
+                                               "application_id": app_id, "created_at": at,
+                                               "next_attempt_at": at}))  # fmt: skip
 
 
 def run(n: int | None = None) -> list[dict[str, Any]]:
@@ -124,6 +91,7 @@ def run(n: int | None = None) -> list[dict[str, Any]]:
                     transition(session, app_id, "withdraw", actor=actor, at=T0 + timedelta(seconds=app_id))
 
         door_seconds = timed(through_door)
+        event, mail = _door_rows(engine)
     with fresh_database("raw") as engine:
         _seed(engine, n)
 
@@ -132,7 +100,7 @@ def run(n: int | None = None) -> list[dict[str, Any]]:
                 for app_id in range(1, n + 1):
                     with conn.begin():
                         at = T0 + timedelta(seconds=app_id)
-                        _raw_writes(conn, app_id, at)
+                        _raw_writes(conn, app_id, at, event, mail)
 
         raw_seconds = timed(raw_core)
     return [

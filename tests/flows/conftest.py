@@ -54,6 +54,33 @@ def application_file(name: str, **overrides: Any) -> dict[str, Any]:
     return raw
 
 
+def excellent_intake() -> Any:
+    """Intake parameters: 青浦's enterprise submits its own excellent file on 2026-07-01."""
+    from flows.intake import IntakeParams
+
+    return IntakeParams(
+        actor=f"enterprise@{EXCELLENT_CODE}", now=sh("2026-07-01T10:00"), applications=[application_file("excellent")]
+    )
+
+
+def submitted_excellent() -> int:
+    """Run that intake once; the id of the submitted application."""
+    from flows.intake import submission_intake
+
+    (app_id,) = submission_intake(excellent_intake()).notes["ids"].values()
+    return int(app_id)
+
+
+def state_of(application_id: int) -> str:
+    from models.database import session_scope
+    from models.tables import Application
+
+    with session_scope() as session:
+        application = session.get(Application, application_id)
+        assert application is not None
+        return application.state
+
+
 @pytest.fixture
 def world(app_db: str) -> str:
     """The application's database with enterprises and the actors the flows name."""

@@ -11,33 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.flows.conftest import EXCELLENT_CODE, application_file, sh
+from tests.flows.conftest import sh, state_of, submitted_excellent
 
 pytestmark = [pytest.mark.prefect, pytest.mark.usefixtures("prefect_harness")]
-
-
-def submitted_excellent() -> int:
-    from flows.intake import IntakeParams, submission_intake
-
-    report = submission_intake(
-        IntakeParams(
-            actor=f"enterprise@{EXCELLENT_CODE}",
-            now=sh("2026-07-01T10:00"),
-            applications=[application_file("excellent")],
-        )
-    )
-    (app_id,) = report.notes["ids"].values()
-    return int(app_id)
-
-
-def state_of(application_id: int) -> str:
-    from models.database import session_scope
-    from models.tables import Application
-
-    with session_scope() as session:
-        application = session.get(Application, application_id)
-        assert application is not None
-        return application.state
 
 
 def review_params(**fields: Any) -> Any:

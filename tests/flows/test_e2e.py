@@ -10,7 +10,15 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.flows.conftest import EXCELLENT_CODE, LEADING_CODE, application_file, sh
+from tests.flows.conftest import (
+    LEADING_CODE,
+    SEASON,
+    application_file,
+    excellent_intake,
+    sh,
+    state_of,
+    submitted_excellent,
+)
 
 pytestmark = [pytest.mark.prefect, pytest.mark.usefixtures("prefect_harness")]
 
@@ -37,16 +45,6 @@ def twice(flow: Callable[..., Any], params: Any) -> Any:
     return first
 
 
-def state_of(application_id: int) -> str:
-    from models.database import session_scope
-    from models.tables import Application
-
-    with session_scope() as session:
-        application = session.get(Application, application_id)
-        assert application is not None
-        return application.state
-
-
 def audit_ok() -> None:
     from models.database import session_scope
     from states.audit import verify
@@ -56,60 +54,44 @@ def audit_ok() -> None:
     assert report.ok, report.problems
 
 
+def recommendation(params_type: Any, unit: str, now: str, tier: str, app_id: int) -> Any:
+    """A unit's round (ReviewRoundParams or ProvincialParams) recommending one application, as its officer."""
+    return params_type(
+        actor=f"local_officer@{unit}",
+        now=sh(now),
+        unit=unit,
+        tier=tier,
+        season=SEASON,
+        decisions=[{"application_id": app_id, "decision": "recommend"}],
+    )
+
+
 def test_excellent_from_submission_to_recognition(world: str, registered_deployments: None) -> None:
-    from flows.intake import IntakeParams, submission_intake
+    from flows.intake import submission_intake
     from flows.local_review import ReviewRoundParams, local_review
     from flows.ministry import MinistryReviewParams, ministry_review
     from flows.onsite import OnsiteParams, onsite_verification
     from flows.provincial import ProvincialParams, provincial_recommendation
     from flows.public_notice import PublicNoticeParams, public_notice
 
-    intake = twice(
-        submission_intake,
-        IntakeParams(
-            actor=f"enterprise@{EXCELLENT_CODE}",
-            now=sh("2026-07-01T10:00"),
-            applications=[application_file("excellent")],
-        ),
-    )
+    intake = twice(submission_intake, excellent_intake())
     (app_id,) = intake.notes["ids"].values()
     assert state_of(app_id) == "submitted"
 
-    twice(
-        local_review,
-        ReviewRoundParams(
-            actor="local_officer@sh.qingpu",
-            now=sh("2026-07-08T10:00"),
-            unit="sh.qingpu",
-            tier="excellent",
-            season="2026",
-            decisions=[{"application_id": app_id, "decision": "recommend"}],
-        ),
-    )
+    twice(local_review, recommendation(ReviewRoundParams, "sh.qingpu", "2026-07-08T10:00", "excellent", app_id))
     assert state_of(app_id) == "local_review"
 
     report = twice(
-        provincial_recommendation,
-        ProvincialParams(
-            actor="local_officer@sh",
-            now=sh("2026-07-20T10:00"),
-            unit="sh",
-            tier="excellent",
-            season="2026",
-            decisions=[{"application_id": app_id, "decision": "recommend"}],
-        ),
+        provincial_recommendation, recommendation(ProvincialParams, "sh", "2026-07-20T10:00", "excellent", app_id)
     )
     assert state_of(app_id) == "recommended"
     assert report.notes["summary_table"].endswith(".xlsx")
 
+    ministry = {"actor": "ministry_officer@miit", "tier": "excellent", "season": SEASON}
     twice(
         ministry_review,
         MinistryReviewParams(
-            actor="ministry_officer@miit",
-            now=sh("2026-08-15T10:00"),
-            tier="excellent",
-            season="2026",
-            decisions=[{"application_id": app_id, "outcome": "pass"}],
+            **ministry, now=sh("2026-08-15T10:00"), decisions=[{"application_id": app_id, "outcome": "pass"}]
         ),
     )
     assert state_of(app_id) == "onsite_verification"
@@ -117,10 +99,8 @@ def test_excellent_from_submission_to_recognition(world: str, registered_deploym
     twice(
         onsite_verification,
         OnsiteParams(
-            actor="ministry_officer@miit",
+            **ministry,
             now=sh("2026-09-01T10:00"),
-            tier="excellent",
-            season="2026",
             decisions=[{"application_id": app_id, "outcome": "pass", "verified_on": "2026-08-28"}],
             notice={"opens_on": "2026-09-03"},
         ),
@@ -177,18 +157,8 @@ def leading_to_cultivation_object(run: Callable[[Callable[..., Any], Any], Any])
         ("sh.pudong", local_review, ReviewRoundParams, "2026-07-08T10:00"),
         ("sh", provincial_recommendation, ProvincialParams, "2026-07-20T10:00"),
     ):
-        run(
-            flow,
-            params_type(
-                actor=f"local_officer@{unit}",
-                now=sh(now),
-                unit=unit,
-                tier="leading",
-                season="2026",
-                decisions=[{"application_id": app_id, "decision": "recommend"}],
-            ),
-        )
-    ministry = {"actor": "ministry_officer@miit", "tier": "leading", "season": "2026"}
+        run(flow, recommendation(params_type, unit, now, "leading", app_id))
+    ministry = {"actor": "ministry_officer@miit", "tier": "leading", "season": SEASON}
     run(
         ministry_review,
         MinistryReviewParams(
@@ -290,17 +260,9 @@ def test_cultivation_expires_after_two_years(world: str) -> None:
 
 def test_a_flow_parameter_cannot_make_an_officer_act_for_another_unit(world: str) -> None:
     from flows.common import StageRefused
-    from flows.intake import IntakeParams, submission_intake
     from flows.local_review import ReviewRoundParams, local_review
 
-    intake = submission_intake(
-        IntakeParams(
-            actor=f"enterprise@{EXCELLENT_CODE}",
-            now=sh("2026-07-01T10:00"),
-            applications=[application_file("excellent")],
-        )
-    )
-    (app_id,) = intake.notes["ids"].values()
+    app_id = submitted_excellent()
     before = snapshot()
     with pytest.raises(StageRefused) as refused:
         local_review(

@@ -66,22 +66,23 @@ def test_chain_for_unknown_track_refused() -> None:
         S.chain_for(ent("bj"), "provincial", "basic")  # no Beijing provincial track in the seeds
 
 
+# Each expected deadline once, with the units it holds for: (units, step, tier, track, on, the clause cited).
+DEADLINES: list[tuple[tuple[str, ...], str, str, str, date, str]] = [
+    (("sh.qingpu",), "submit", "excellent", "national", date(2025, 7, 11), "430 §1(二)1"),
+    (("sh.qingpu",), "recommend", "leading", "national", date(2025, 7, 11), "430 §1(二)2"),
+    (("sh", "xpcc"), "recommend", "excellent", "national", date(2025, 8, 1), "251 §2(二)3"),
+    (("gd.shenzhen",), "submit", "excellent", "national", date(2025, 7, 18), "251 §2(二)1"),
+    (("sc.chengdu.wuhou",), "recommend", "excellent", "national", date(2025, 7, 18), "CD"),
+    (("sc.chengdu", "sc.mianyang"), "recommend", "excellent", "national", date(2025, 7, 20), "319"),
+    (("tj.binhai",), "submit", "basic", "provincial", date(2025, 7, 18), "TJ §3(二)1"),
+    (("tj.binhai",), "recommend", "advanced", "provincial", date(2025, 7, 20), "TJ §3(二)3"),
+    (("tj.xiqing",), "recommend", "excellent", "national", date(2025, 7, 20), "TJ §1(二)2"),
+    (("sh.qingpu",), "submit", "smart_factory", "district", date(2025, 8, 31), "QP §5(一)"),
+]
+
+
 @pytest.mark.parametrize(
-    ("unit", "step", "tier", "track", "on", "source"),
-    [
-        ("sh.qingpu", "submit", "excellent", "national", date(2025, 7, 11), "430 §1(二)1"),
-        ("sh.qingpu", "recommend", "leading", "national", date(2025, 7, 11), "430 §1(二)2"),
-        ("sh", "recommend", "excellent", "national", date(2025, 8, 1), "251 §2(二)3"),
-        ("gd.shenzhen", "submit", "excellent", "national", date(2025, 7, 18), "251 §2(二)1"),
-        ("sc.chengdu.wuhou", "recommend", "excellent", "national", date(2025, 7, 18), "CD"),
-        ("sc.chengdu", "recommend", "excellent", "national", date(2025, 7, 20), "319"),
-        ("sc.mianyang", "recommend", "excellent", "national", date(2025, 7, 20), "319"),
-        ("tj.binhai", "submit", "basic", "provincial", date(2025, 7, 18), "TJ §3(二)1"),
-        ("tj.binhai", "recommend", "advanced", "provincial", date(2025, 7, 20), "TJ §3(二)3"),
-        ("tj.xiqing", "recommend", "excellent", "national", date(2025, 7, 20), "TJ §1(二)2"),
-        ("xpcc", "recommend", "excellent", "national", date(2025, 8, 1), "251 §2(二)3"),
-        ("sh.qingpu", "submit", "smart_factory", "district", date(2025, 8, 31), "QP §5(一)"),
-    ],
+    ("unit", "step", "tier", "track", "on", "source"), [(unit, *rest) for units, *rest in DEADLINES for unit in units]
 )
 def test_deadline_for_most_specific_rule(unit: str, step: str, tier: str, track: str, on: date, source: str) -> None:
     deadline = S.deadline_for(unit, step, tier, track)

@@ -37,14 +37,9 @@ def test_excellent_summary_table_has_official_header_附件3(session: Session, t
     path = write_summary_table(session, unit="sh.qingpu", tier="excellent", season="2025", path=tmp_path / "t.xlsx")
     ws = load_workbook(path)["推荐汇总表"]
     header = [c.value for c in ws[HEADER_ROW]]
-    assert header == [
-        "序号",
-        "申报单位名称",
-        "卓越级智能工厂项目名称",
-        "涉及典型场景实例（罗列）",
-        "联系人",
-        "联系方式（手机号）",
-    ]
+    assert header == HEADERS["excellent"] and header[2] == "卓越级智能工厂项目名称"
+    # 附件3's columns are 附件5's (see the next test) for the other tier, without the future-modes column.
+    assert header == [h.replace("领航级", "卓越级") for h in HEADERS["leading"] if h != "重点探索的未来制造模式清单"]
     assert ws.cell(HEADER_ROW + 1, 1).value == 1 and ws.cell(HEADER_ROW + 2, 1).value == 2
     assert str(ws.cell(HEADER_ROW + 1, 4).value).startswith("1.工厂建设—数字孪生工厂构建—")
     assert ws.cell(HEADER_ROW + len(ids) + 1, 1).value is None  # no more rows than the round

@@ -70,24 +70,37 @@ def debug(app_db: str, monkeypatch: pytest.MonkeyPatch) -> str:
     return app_db
 
 
-@settings(max_examples=EXAMPLES)
-@given(mutations(ENTERPRISES), st.booleans())
-def test_mutated_enterprise_files_are_added_or_refused_whole(
-    debug: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], mutated: tuple[Any, str], as_json: bool
-) -> None:
-    FIGURES.example("fuzz: enterprise file through the CLI")
-    _through_the_door(["enterprise", "add", str(_write(tmp_path, mutated[0], as_json))], capsys)
+# Per kind of file: its mutations, the property it counts under, what must be there first, its command.
+ENTERPRISES_ADDED = ["enterprise", "add", str(ROOT / "examples" / "enterprises.yaml")]
+FILE_KINDS = [
+    pytest.param(mutations(ENTERPRISES), "fuzz: enterprise file through the CLI", [], ["enterprise", "add"],
+                 id="enterprise-added"),
+    pytest.param(mutations(APPLICATION), "fuzz: application file through the CLI", [ENTERPRISES_ADDED],
+                 ["--now", "2025-07-05", "apply"], id="application-drafted"),
+]  # fmt: skip
 
 
+@pytest.mark.parametrize(("files", "prop", "first", "command"), FILE_KINDS)
 @settings(max_examples=EXAMPLES)
-@given(mutations(APPLICATION), st.booleans())
-def test_mutated_application_files_are_drafted_or_refused(
-    debug: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], mutated: tuple[Any, str], as_json: bool
+@given(data=st.data(), as_json=st.booleans())
+def test_mutated_files_are_taken_or_refused_whole(
+    debug: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    files: st.SearchStrategy[tuple[Any, str]],
+    prop: str,
+    first: list[list[str]],
+    command: list[str],
+    data: st.DataObject,
+    as_json: bool,
 ) -> None:
-    FIGURES.example("fuzz: application file through the CLI")
-    assert main(["enterprise", "add", str(ROOT / "examples" / "enterprises.yaml")]) == 0
-    capsys.readouterr()
-    _through_the_door(["--now", "2025-07-05", "apply", str(_write(tmp_path, mutated[0], as_json))], capsys)
+    """A mutated file is taken (added, drafted) or refused whole through its CLI door."""
+    mutated = data.draw(files)  # first: an example hypothesis discards while drawing is not counted
+    FIGURES.example(prop)
+    for args in first:
+        assert main(args) == 0
+        capsys.readouterr()
+    _through_the_door([*command, str(_write(tmp_path, mutated[0], as_json))], capsys)
 
 
 @settings(max_examples=EXAMPLES)

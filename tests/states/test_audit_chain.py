@@ -10,10 +10,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from models.credit_code import make_credit_code
+from bench.common import qingpu_enterprise
 from models.database import make_engine, migrate
 from models.enums import Role
-from models.tables import Actor, Application, Enterprise
+from models.tables import Actor, Application
 from states.audit import append_event, verify
 
 T0 = datetime(2025, 7, 1, 2, 0, tzinfo=UTC)
@@ -26,16 +26,7 @@ def chained(tmp_path: Path) -> Engine:
     engine = make_engine(f"sqlite:///{tmp_path / 'audit.db'}")
     migrate(engine)
     with Session(engine) as session:
-        enterprise = Enterprise(
-            credit_code=make_credit_code("310118", "MA1FL4WX0"),
-            name="青浦精密制造有限公司",
-            province="sh",
-            district="sh.qingpu",
-            industry="装备制造",
-            created_at=T0,
-        )
-        session.add(enterprise)
-        session.flush()
+        enterprise = qingpu_enterprise(session, "MA1FL4WX0", "青浦精密制造有限公司", T0)
         append_event(session, subject=f"enterprise:{enterprise.credit_code}", actor=ACTOR,
                      event="register_enterprise", at=T0, record=enterprise)  # fmt: skip
         for _ in range(2):
@@ -78,60 +69,55 @@ def test_intact_database_verifies(chained: Engine) -> None:
     assert (report.subjects, report.events, report.rows) == (4, 12, 3)
 
 
-def test_edited_event_is_caught(chained: Engine) -> None:
+# Each tampering, as the SQL that does it, and what the one problem it leaves must name.
+INSERT_FORGED = (  # a copy of application:1's event #2 as #3, after shifting #3.. up by one
+    "INSERT INTO audit_event (subject, seq, application_id, actor_name, actor_role, actor_unit, event, from_state,"
+    " to_state, reason, data, at, prev_hash, hash) SELECT subject, 3, application_id, actor_name, actor_role,"
+    " actor_unit, 'forged', from_state, to_state, reason, data, at, prev_hash, '" + "f" * 64 + "'"
+    " FROM audit_event WHERE subject = 'application:1' AND seq = 2"
+)
+TAMPERING = [
+    pytest.param(
+        ["UPDATE audit_event SET reason = 'changed later' WHERE subject = 'application:1' AND seq = 3"],
+        ("application:1 event #3", "edited"),
+        id="edited-event",
+    ),
+    pytest.param(
+        ["DELETE FROM audit_event WHERE subject = 'application:1' AND seq = 2"], ("application:1",), id="deleted-event"
+    ),
+    pytest.param(
+        [
+            "UPDATE audit_event SET seq = 100 WHERE subject = 'application:2' AND seq = 2",
+            "UPDATE audit_event SET seq = 2 WHERE subject = 'application:2' AND seq = 3",
+            "UPDATE audit_event SET seq = 3 WHERE subject = 'application:2' AND seq = 100",
+        ],
+        ("application:2",),
+        id="reordered-events",
+    ),
+    pytest.param(
+        [  # shift the later events up by one (through 1000+ to step around the unique (subject, seq))
+            "UPDATE audit_event SET seq = seq + 1000 WHERE subject = 'application:1' AND seq >= 3",
+            "UPDATE audit_event SET seq = seq - 999 WHERE subject = 'application:1' AND seq > 1000",
+            INSERT_FORGED,
+        ],
+        ("application:1",),
+        id="inserted-event",
+    ),
+    # Removing the last events leaves a chain that is valid link by link: the head on the row catches it.
+    pytest.param(
+        ["DELETE FROM audit_event WHERE subject = 'application:2' AND seq >= 4"], ("tail removed",), id="deleted-tail"
+    ),
+]
+
+
+@pytest.mark.parametrize(("statements", "named"), TAMPERING)
+def test_tampering_is_caught(chained: Engine, statements: list[str], named: tuple[str, ...]) -> None:
+    """One tampering leaves exactly one problem, which names what was touched."""
     with chained.begin() as conn:
-        conn.execute(
-            text("UPDATE audit_event SET reason = 'changed later' WHERE subject = 'application:1' AND seq = 3")
-        )
+        for statement in statements:
+            conn.execute(text(statement))
     problems = _problems(chained)
-    assert len(problems) == 1 and "application:1 event #3" in problems[0] and "edited" in problems[0]
-
-
-def test_deleted_event_is_caught(chained: Engine) -> None:
-    with chained.begin() as conn:
-        conn.execute(text("DELETE FROM audit_event WHERE subject = 'application:1' AND seq = 2"))
-    problems = _problems(chained)
-    assert len(problems) == 1 and "application:1" in problems[0]
-
-
-def test_reordered_events_are_caught(chained: Engine) -> None:
-    with chained.begin() as conn:
-        conn.execute(text("UPDATE audit_event SET seq = 100 WHERE subject = 'application:2' AND seq = 2"))
-        conn.execute(text("UPDATE audit_event SET seq = 2 WHERE subject = 'application:2' AND seq = 3"))
-        conn.execute(text("UPDATE audit_event SET seq = 3 WHERE subject = 'application:2' AND seq = 100"))
-    problems = _problems(chained)
-    assert len(problems) == 1 and "application:2" in problems[0]
-
-
-def test_inserted_event_is_caught(chained: Engine) -> None:
-    with chained.begin() as conn:
-        # Shift the later events up by one (through 1000+ to step around the unique (subject, seq)).
-        conn.execute(text("UPDATE audit_event SET seq = seq + 1000 WHERE subject = 'application:1' AND seq >= 3"))
-        conn.execute(text("UPDATE audit_event SET seq = seq - 999 WHERE subject = 'application:1' AND seq > 1000"))
-        row = (
-            conn.execute(text("SELECT * FROM audit_event WHERE subject = 'application:1' AND seq = 2")).mappings().one()
-        )
-        forged = {**row, "seq": 3, "event": "forged", "hash": "f" * 64}
-        forged.pop("id")
-        conn.execute(
-            text(
-                "INSERT INTO audit_event (subject, seq, application_id, actor_name, actor_role, actor_unit,"
-                " event, from_state, to_state, reason, data, at, prev_hash, hash) VALUES (:subject, :seq,"
-                " :application_id, :actor_name, :actor_role, :actor_unit, :event, :from_state, :to_state,"
-                " :reason, :data, :at, :prev_hash, :hash)"
-            ),
-            forged,
-        )
-    problems = _problems(chained)
-    assert len(problems) == 1 and "application:1" in problems[0]
-
-
-def test_deleted_tail_is_caught(chained: Engine) -> None:
-    """Removing the last events leaves a chain that is valid link by link: the head on the row catches it."""
-    with chained.begin() as conn:
-        conn.execute(text("DELETE FROM audit_event WHERE subject = 'application:2' AND seq >= 4"))
-    problems = _problems(chained)
-    assert len(problems) == 1 and "tail removed" in problems[0]
+    assert len(problems) == 1 and all(part in problems[0] for part in named)
 
 
 def test_deleted_unit_tail_is_caught(chained: Engine) -> None:

@@ -190,6 +190,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from programmes.wiring import assemble
+
+    assemble()  # the composition root, as `python -m bench` does (the one door needs its guards)
+
     with Progress(TextColumn("basic filings"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=None) as bar:  # fmt: skip
         task = bar.add_task("filings", total=args.size)

@@ -37,9 +37,12 @@ def _warn(ctx: GuardContext, rule: str, source: str, message: str) -> None:
 
 
 def parsed_content(ctx: GuardContext) -> ApplicationFile:
-    """The stored content, re-validated (the schema is the first material check)."""
+    """The stored content, re-validated (the schema is the first material check); once per decision."""
+    if "content" in ctx.memo:
+        return ctx.memo["content"]  # type: ignore[no-any-return]
     try:
-        return ApplicationFile.model_validate(ctx.application.content)
+        ctx.memo["content"] = ApplicationFile.model_validate(ctx.application.content)
+        return ctx.memo["content"]  # type: ignore[no-any-return]
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())) or "content"

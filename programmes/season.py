@@ -859,6 +859,12 @@ def _real_path(path: str) -> str:
     return str(Path(path).resolve())
 
 
+# A season file found by name, once per process and folder setting, like its content is read once: a bulk
+# batch asks for the season once per guard and row, and looking for the file each time (two stats and a name
+# check) was a tenth of the national filing bench.
+_BY_NAME: dict[tuple[str, str], Season] = {}
+
+
 @cache
 def _parsed(name: str, sha256: str, text: str) -> Season:
     return parse_season(text, f"season {name} (loaded, sha256 {sha256[:12]})")
@@ -890,11 +896,16 @@ def get_season(name: str | Path | Season | None = None) -> Season:
 
     if isinstance(name, Season):
         return name
+    settings = get_settings()
     if name is None:
-        name = get_settings().season
+        name = settings.season
+    key = (str(name), settings.season_dirs)
+    if key in _BY_NAME:
+        return _BY_NAME[key]
     path = season_path(name)
     if path.is_file():
-        return _cached(_real_path(str(path.absolute())))
+        _BY_NAME[key] = _cached(_real_path(str(path.absolute())))
+        return _BY_NAME[key]
     loaded = _registered(str(name))
     if loaded is None:
         raise NotFound(f"no season named {str(name)!r}; registered: {', '.join(available_seasons())}",

@@ -37,6 +37,7 @@ class GuardContext:
     reason: str = ""
     data: dict[str, Any] = field(default_factory=dict)
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    memo: dict[str, Any] = field(default_factory=dict)  # what several guards of one decision compute alike
 
     @property
     def holder_unit(self) -> str | None:

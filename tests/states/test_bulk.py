@@ -111,6 +111,36 @@ def test_a_units_decisions_in_one_batch_each_guarded_audited_and_mailed(session:
     assert verify(session).ok
 
 
+def test_a_batchs_mail_is_rendered_at_send_time_as_the_single_path_renders_it_at_once(session: Session) -> None:
+    """The batch queues its mail unrendered (`queued`, like a sweep's); the sender's render_queued makes it
+    read as the single path's mail does, application for application."""
+    from notifications.outbox import render_queued
+
+    apps = [f.draft(session) for _ in range(2)]
+    enterprises = [session.get(Enterprise, a.enterprise_id) for a in apps]
+    applicants = [f.applicant(session, e) for e in enterprises]  # type: ignore[arg-type]
+    officer = f.officer(session, "sh.qingpu")
+    transition_many(session, [Decision(apps[0].id, "submit", applicants[0])], at=f.at("2025-07-05"))  # type: ignore[arg-type]
+    assert session.scalars(select(OutboxMessage.status).distinct()).all() == ["queued"]
+    transition(session, apps[1].id, "submit", actor=applicants[1], at=f.at("2025-07-05"))  # type: ignore[arg-type]
+    assert render_queued(session.get_bind()) > 0
+
+    def officers_copy(app: Application) -> OutboxMessage:
+        query = select(OutboxMessage).where(col(OutboxMessage.application_id) == app.id,
+                                            col(OutboxMessage.recipient) == officer.email)  # fmt: skip
+        return session.scalars(query.execution_options(populate_existing=True)).one()
+
+    batch, single = officers_copy(apps[0]), officers_copy(apps[1])
+    assert batch.status == single.status == "pending"
+    swaps = [(enterprises[1].name, enterprises[0].name), (apps[1].title, apps[0].title),  # type: ignore[union-attr]
+             (f"编号 {apps[1].id}", f"编号 {apps[0].id}"), (f"Application {apps[1].id}", f"Application {apps[0].id}")]
+    for part in ("subject", "body_text", "body_html"):
+        expected = getattr(single, part)
+        for theirs, ours in swaps:
+            expected = expected.replace(theirs, ours)
+        assert getattr(batch, part) == expected, part
+
+
 def test_add_actors_is_idempotent(session: Session) -> None:
     officers = [{"name": f"{u} 审核员", "email": f"o.{u}@gov.example.cn", "role": "local_officer", "unit": u}
                 for u in ("sh.qingpu", "sh.pudong")]  # fmt: skip

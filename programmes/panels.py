@@ -33,10 +33,8 @@ STAGE_LABELS = {
 }
 
 
-class PanelTooSmall(TransitionRefused):
+class PanelTooSmall(TransitionRefused, rule="panel-size"):
     """Fewer conflict-free members than the season's number of reviewers."""
-
-    default_rule = "panel-size"
 
 
 def rule_of(panel: Panel, season: Season | None = None) -> PanelRule:

@@ -23,10 +23,8 @@ SOURCE = "251 §2(二)3 (纸质材料与线上一致); 430 §1(二)2"
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
-class PaperCopyMismatch(ReviewError):
+class PaperCopyMismatch(ReviewError, rule="paper-copy"):
     """The printed hash is not the frozen online content's: the paper copy differs from what was submitted."""
-
-    default_rule = "paper-copy"
 
 
 def _receiver(actor: Actor, application: Application) -> str:

@@ -14,8 +14,9 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from models.clock import to_utc
+from models.database import must_get
 from models.enums import MINISTRY_UNIT, Role
-from models.errors import InvalidInput, NotAuthorised, NotFound, ReviewError
+from models.errors import InvalidInput, NotAuthorised, ReviewError
 from models.tables import Actor, Application, PaperCopy
 from states.audit import append_event
 
@@ -46,9 +47,7 @@ def record_paper_copy(
     printed = re.sub(r"[\s:-]", "", printed_sha256).lower()
     if not _HEX.match(printed):
         raise InvalidInput("--hash: the 64 hexadecimal characters printed on the 申报书", rule="paper-copy-hash")
-    application = session.get(Application, application_id)
-    if application is None:
-        raise NotFound(f"application {application_id} does not exist", rule="not-found")
+    application = must_get(session, Application, application_id, "application")
     unit = _receiver(actor, application)
     if not application.content_sha256:
         raise InvalidInput(

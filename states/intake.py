@@ -16,7 +16,7 @@ from sqlmodel import Session, col
 
 from models.clock import ensure_aware, to_utc
 from models.credit_code import CreditCodeError, validate_credit_code
-from models.database import unit_of_work
+from models.database import must_get, unit_of_work
 from models.enums import MINISTRY_UNIT, SYSTEM_UNIT, Role, Tier, Track
 from models.errors import InvalidInput, NotAuthorised, NotFound, TransitionRefused
 from models.limits import MAX_SHORT_TEXT, check_text, check_tree
@@ -437,9 +437,7 @@ def update_content(
 def edit_content(session: Session, application_id: int, *, content: dict[str, Any], pledge: dict[str, Any] | None,
                  actor: Actor, at: datetime) -> Application:  # fmt: skip
     """`update_content` inside the caller's transaction (e.g. saved and submitted at once), not committed."""
-    application = session.get(Application, application_id)
-    if application is None:
-        raise NotFound(f"application {application_id} does not exist")
+    application = must_get(session, Application, application_id, "application")
     enterprise = session.get(Enterprise, application.enterprise_id)
     assert enterprise is not None
     if not (actor.role == Role.ENTERPRISE and actor.unit == enterprise.credit_code):

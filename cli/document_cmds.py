@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -58,37 +60,25 @@ def document_pledge(application: int, output: OutOption, as_: AsOption = None) -
     _write(_with_actor(as_, lambda s, a: pledge_html(s, application, a)), output)
 
 
-@document_app.command("summary-table")
-def document_summary_table(
+# One command under two names: the same options and reader check, the builder chosen by the name typed.
+@document_app.command("letter", help="The 推荐函 of the unit's ranked recommendation.")
+@document_app.command("summary-table", help="The 推荐汇总表 as a printable form (landscape A4), ready to stamp.")
+def document_round(
+    ctx: typer.Context,
     unit: UnitOption,
     tier: TierOption,
     output: OutOption,
     as_: AsOption = None,
     season: SeasonOption = None,
 ) -> None:
-    """The 推荐汇总表 as a printable form (landscape A4), ready to stamp."""
-    from documents.builders import summary_table_html
-
-    _write(_with_actor(as_, lambda s, a: summary_table_html(s, unit=unit, tier=tier, season=season, viewer=a)), output)
-
-
-@document_app.command("letter")
-def document_letter(
-    unit: UnitOption,
-    tier: TierOption,
-    output: OutOption,
-    as_: AsOption = None,
-    season: SeasonOption = None,
-) -> None:
-    """The 推荐函 of the unit's ranked recommendation."""
-    from documents.builders import letter_html
+    """A document of the unit's ranked round: its 推荐汇总表 (`summary-table`) or its 推荐函 (`letter`)."""
+    from documents.builders import letter_html, summary_table_html
     from models.clock import local_date
 
-    today = local_date(STATE.now())
-    _write(
-        _with_actor(as_, lambda s, a: letter_html(s, unit=unit, tier=tier, season=season, viewer=a, today=today)),
-        output,
-    )
+    build: Callable[..., str] = summary_table_html
+    if ctx.info_name == "letter":
+        build = partial(letter_html, today=local_date(STATE.now()))
+    _write(_with_actor(as_, lambda s, a: build(s, unit=unit, tier=tier, season=season, viewer=a)), output)
 
 
 @document_app.command("notice")

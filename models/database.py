@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, create_engine
 
-from models.errors import ConcurrentUpdate, DatabaseUnavailable
+from models.errors import ConcurrentUpdate, DatabaseUnavailable, NotFound
 from models.settings import get_settings
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "get_engine",
     "make_engine",
     "migrate",
+    "must_get",
     "read_session",
     "retry_on_disconnect",
     "session_scope",
@@ -128,6 +129,15 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
     """A session that is closed at the end; callers commit (the one door commits its own work)."""
     with Session(engine or get_engine(), expire_on_commit=False) as session:
         yield session
+
+
+def must_get(session: Session, model: type[T], key: Any, what: str, *, rule: str = "not-found", **options: Any) -> T:
+    """The `model` row whose primary key is `key`, or `NotFound` ("{what} {key} does not exist"). `options`
+    go to `Session.get` (`populate_existing=True` re-reads a row the session already holds)."""
+    row = session.get(model, key, **options)
+    if row is None:
+        raise NotFound(f"{what} {key} does not exist", rule=rule)
+    return row
 
 
 @contextmanager

@@ -13,10 +13,20 @@ from typing import Any
 
 
 class ReviewError(Exception):
-    """Base of every refusal. `rule` is a stable identifier; `source` cites the seed clause."""
+    """Base of every refusal. `rule` is a stable identifier; `source` cites the seed clause.
+
+    A subclass names its default rule (and its exit code, when not 1) in its class statement:
+    `class QuotaExceeded(ReviewError, rule="quota")`."""
 
     default_rule = "review"
     exit_code = 1  # refused by a rule of the programme
+
+    def __init_subclass__(cls, *, rule: str | None = None, exit_code: int | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if rule is not None:
+            cls.default_rule = rule
+        if exit_code is not None:
+            cls.exit_code = exit_code
 
     def __init__(self, message: str, *, rule: str | None = None, source: str = "", **details: Any) -> None:
         super().__init__(message)
@@ -39,106 +49,75 @@ class ReviewError(Exception):
         }
 
 
-class InvalidInput(ReviewError, ValueError):
+class InvalidInput(ReviewError, ValueError, rule="input", exit_code=2):
     """Malformed input: a bad credit code, a missing field, a date without a time zone."""
 
-    default_rule = "input"
-    exit_code = 2
+
+class NotFound(ReviewError, LookupError, rule="not-found", exit_code=2):
+    """No such application, enterprise, panel, … (or none the reader may see)."""
 
 
-class NotFound(ReviewError, LookupError):
-    default_rule = "not-found"
-    exit_code = 2
-
-
-class NotAuthorised(ReviewError, PermissionError):
+class NotAuthorised(ReviewError, PermissionError, rule="authorisation"):
     """The actor's role or unit does not allow this event on this application."""
 
-    default_rule = "authorisation"
 
-
-class NotAuthenticated(ReviewError, PermissionError):
+class NotAuthenticated(ReviewError, PermissionError, rule="authentication"):
     """No valid sign-in: unknown account, wrong password, expired or revoked token, no session at all."""
 
-    default_rule = "authentication"
 
-
-class AccountLocked(NotAuthenticated):
+class AccountLocked(NotAuthenticated, rule="lock-out"):
     """Too many wrong passwords in a row: the account is locked for a while (OWASP ASVS V2.2.1)."""
 
-    default_rule = "lock-out"
 
-
-class ReplayOnly(InvalidInput):
+class ReplayOnly(InvalidInput, rule="replay-only"):
     """`--now`, `FACTORY_REVIEW_NOW` or `--as` on a production database: only a replay may fix the clock."""
 
-    default_rule = "replay-only"
 
-
-class TransitionRefused(ReviewError):
+class TransitionRefused(ReviewError, rule="lifecycle"):
     """The event is not allowed from the application's current state (or a guard said no)."""
 
-    default_rule = "lifecycle"
 
-
-class ConcurrentUpdate(TransitionRefused):
+class ConcurrentUpdate(TransitionRefused, rule="concurrent-update"):
     """Another actor changed the application first; re-read and decide again."""
 
-    default_rule = "concurrent-update"
+
+class DeadlinePassed(ReviewError, rule="deadline"):
+    """The season's deadline for this step (and any extension of it) has passed."""
 
 
-class DeadlinePassed(ReviewError):
-    default_rule = "deadline"
+class QuotaExceeded(ReviewError, rule="quota"):
+    """A unit recommends more applications than its quota allows."""
 
 
-class QuotaExceeded(ReviewError):
-    default_rule = "quota"
-
-
-class QuotaUnknown(ReviewError):
+class QuotaUnknown(ReviewError, rule="quota-unknown"):
     """The season data has no rank or count to compute this unit's quota: we refuse, never guess."""
 
-    default_rule = "quota-unknown"
+
+class MaterialsIncomplete(ReviewError, rule="materials"):
+    """A required material, the pledge or a valid application file is missing."""
 
 
-class MaterialsIncomplete(ReviewError):
-    default_rule = "materials"
+class NotEligible(ReviewError, rule="eligibility"):
+    """The enterprise does not meet a condition of the call (jurisdiction, legal person, tier held, …)."""
 
 
-class NotEligible(ReviewError):
-    default_rule = "eligibility"
-
-
-class SeasonDataError(ReviewError):
+class SeasonDataError(ReviewError, rule="season-data", exit_code=2):
     """A season file is malformed; the message names the file, the line and the field."""
 
-    default_rule = "season-data"
-    exit_code = 2
 
-
-class CalendarNotCovered(ReviewError):
+class CalendarNotCovered(ReviewError, rule="calendar"):
     """A working-day period reaches past the years the official calendar covers."""
 
-    default_rule = "calendar"
 
-
-class AuditBroken(ReviewError):
+class AuditBroken(ReviewError, rule="audit", exit_code=3):
     """Audit verification found an edited, reordered, inserted or missing record."""
 
-    default_rule = "audit"
-    exit_code = 3
 
-
-class ServiceUnavailable(ReviewError, ConnectionError):
+class ServiceUnavailable(ReviewError, ConnectionError, rule="service-unavailable", exit_code=4):
     """An outside service (database, SMTP server, Prefect API) could not be reached."""
 
-    default_rule = "service-unavailable"
-    exit_code = 4
 
-
-class DatabaseUnavailable(ServiceUnavailable):
+class DatabaseUnavailable(ServiceUnavailable, rule="database-unavailable"):
     """The database connection dropped (server restart, `pg_terminate_backend`, network, a closed SQLite
     handle). The transaction in flight was rolled back by the server; nothing of it was applied, unless the
     drop hit the COMMIT itself, when the caller re-reads before deciding again (`retry_on_disconnect`)."""
-
-    default_rule = "database-unavailable"

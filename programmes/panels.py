@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from models.clock import local_date, to_utc
+from models.database import must_get
 from models.enums import Role
 from models.errors import InvalidInput, NotAuthorised, NotFound, TransitionRefused
 from models.tables import Actor, Application, Enterprise, Expert, Panel, PanelMember, ReviewAssignment
@@ -33,10 +34,8 @@ STAGE_LABELS = {
 }
 
 
-class PanelTooSmall(TransitionRefused):
+class PanelTooSmall(TransitionRefused, rule="panel-size"):
     """Fewer conflict-free members than the season's number of reviewers."""
-
-    default_rule = "panel-size"
 
 
 def rule_of(panel: Panel, season: Season | None = None) -> PanelRule:
@@ -140,10 +139,7 @@ def create_panel(
 
 
 def get_panel(session: Session, panel_id: int) -> Panel:
-    panel = session.get(Panel, panel_id)
-    if panel is None:
-        raise NotFound(f"panel {panel_id} does not exist", rule="not-found")
-    return panel
+    return must_get(session, Panel, panel_id, "panel")
 
 
 def add_members(session: Session, *, panel_id: int, expert_ids: list[int], actor: Actor, at: datetime) -> int:

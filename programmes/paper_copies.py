@@ -14,8 +14,9 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from models.clock import to_utc
+from models.database import must_get
 from models.enums import MINISTRY_UNIT, Role
-from models.errors import InvalidInput, NotAuthorised, NotFound, ReviewError
+from models.errors import InvalidInput, NotAuthorised, ReviewError
 from models.tables import Actor, Application, PaperCopy
 from states.audit import append_event
 
@@ -23,10 +24,8 @@ SOURCE = "251 §2(二)3 (纸质材料与线上一致); 430 §1(二)2"
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
-class PaperCopyMismatch(ReviewError):
+class PaperCopyMismatch(ReviewError, rule="paper-copy"):
     """The printed hash is not the frozen online content's: the paper copy differs from what was submitted."""
-
-    default_rule = "paper-copy"
 
 
 def _receiver(actor: Actor, application: Application) -> str:
@@ -48,9 +47,7 @@ def record_paper_copy(
     printed = re.sub(r"[\s:-]", "", printed_sha256).lower()
     if not _HEX.match(printed):
         raise InvalidInput("--hash: the 64 hexadecimal characters printed on the 申报书", rule="paper-copy-hash")
-    application = session.get(Application, application_id)
-    if application is None:
-        raise NotFound(f"application {application_id} does not exist", rule="not-found")
+    application = must_get(session, Application, application_id, "application")
     unit = _receiver(actor, application)
     if not application.content_sha256:
         raise InvalidInput(

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from models.clock import to_utc
+from models.database import must_get
 from models.enums import Role
 from models.errors import InvalidInput, NotAuthorised, NotFound, TransitionRefused
 from models.tables import Actor, Application, Enterprise, Expert, Panel, ReviewAssignment
@@ -129,9 +130,7 @@ def submit_review(
     findings: list[dict[str, Any]] | None = None,
 ) -> ReviewAssignment:
     """The assigned expert submits their review once; it cannot change afterwards. Audited on the panel."""
-    assignment = session.get(ReviewAssignment, assignment_id)
-    if assignment is None:
-        raise NotFound(f"review {assignment_id} does not exist", rule="not-found")
+    assignment = must_get(session, ReviewAssignment, assignment_id, "review")
     expert = _expert_of(session, actor)
     if expert is None or expert.id != assignment.expert_id:
         raise NotAuthorised(f"{actor.role}@{actor.unit} is not the reviewer of review {assignment_id}", rule="reviewer")
@@ -303,9 +302,7 @@ def weighted_score(rule: PanelRule, scores: dict[str, Any]) -> float:
 def panel_result(session: Session, *, application_id: int, stage: str) -> PanelResult:
     """Aggregate the submitted reviews of one application's stage (mean/median, spread, recommendations)."""
     rows = _assignments(session, application_id, stage)
-    application = session.get(Application, application_id)
-    if application is None:
-        raise NotFound(f"application {application_id} does not exist", rule="not-found")
+    application = must_get(session, Application, application_id, "application")
     rule = get_season(application.season).panel_rule(stage=stage, tier=application.tier, track=application.track)
     done = [a for a, _p, _e in rows if a.status == "submitted"]
     result = PanelResult(

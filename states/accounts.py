@@ -19,6 +19,7 @@ from sqlmodel import Session, col
 
 from models.clock import ensure_aware, to_utc
 from models.credit_code import CreditCodeError, validate_credit_code
+from models.database import must_get
 from models.enums import MINISTRY_UNIT, SYSTEM_UNIT, Role
 from models.errors import InvalidInput, NotAuthenticated, NotAuthorised, NotFound
 from models.tables import Account, Actor, Enterprise
@@ -188,10 +189,7 @@ def grant_account(session: Session, *, by: Account, email: str, password: str | 
 
 
 def _account(session: Session, account_id: int) -> Account:
-    account = session.get(Account, account_id)
-    if account is None:
-        raise NotFound(f"account {account_id} does not exist", rule="unknown-account")
-    return account
+    return must_get(session, Account, account_id, "account", rule="unknown-account")
 
 
 def _enterprise_of(session: Session, account: Account) -> Enterprise | None:

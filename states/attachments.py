@@ -46,10 +46,8 @@ EXTENSIONS = {".pdf": PDF, ".jpg": JPEG, ".jpeg": JPEG, ".png": PNG, ".xlsx": XL
 SOURCE = "issue 14 §2 (PDF/JPG/PNG/XLSX, checked by content, size-limited)"
 
 
-class AttachmentCorrupt(ReviewError):
+class AttachmentCorrupt(ReviewError, rule="attachment-integrity"):
     """The stored bytes no longer hash to the recorded SHA-256."""
-
-    default_rule = "attachment-integrity"
 
 
 def sniff(data: bytes) -> str | None:

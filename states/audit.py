@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from sqlalchemy import select
 from sqlmodel import Session, col
@@ -77,42 +77,41 @@ def _holder(session: Session, subject: str) -> Application | AuditChain:
     return chain
 
 
-def append_event(
-    session: Session,
-    *,
-    subject: str,
-    actor: Actor,
-    event: str,
-    at: datetime,
-    from_state: str | None = None,
-    to_state: str | None = None,
-    reason: str = "",
-    data: dict[str, Any] | None = None,
-    application_id: int | None = None,
-    record: Any = None,
-) -> AuditEvent:
+class EventArgs(TypedDict, total=False):
+    """What the writer of an audit event says about it; the chain adds its place (seq, hashes) and facts."""
+
+    actor: Required[Actor]
+    event: Required[str]
+    at: Required[datetime]  # the business instant
+    from_state: str | None
+    to_state: str | None
+    reason: str  # none: ""
+    data: dict[str, Any] | None
+    application_id: int | None
+    record: Any  # the audited row the event changed (see `append_event`)
+
+
+def append_event(session: Session, *, subject: str, **fields: Unpack[EventArgs]) -> AuditEvent:
     """Append one event to a subject's chain inside the caller's transaction (no commit).
 
     `record` is the audited row the event changed (an application's own row by default): its snapshot
     after the change goes into `data["row"]`, which `verify` compares with the live row."""
-    row = append_row(session, subject=subject, actor=actor, event=event, at=at, from_state=from_state,
-                     to_state=to_state, reason=reason, data=data, application_id=application_id,
-                     record=record)  # fmt: skip
-    written = AuditEvent(**row)
+    written = AuditEvent(**append_row(session, subject=subject, **fields))
     session.add(written)
     return written
 
 
-def append_row(session: Session, *, subject: str, record: Any = None, **fields: Any) -> dict[str, Any]:
+def append_row(session: Session, *, subject: str, **fields: Unpack[EventArgs]) -> dict[str, Any]:
     """The next event of the subject's chain as a row, its head moved on (the caller inserts the row in
     the same transaction: `append_event` one, `states.bulk` a batch's with one statement)."""
     holder = _holder(session, subject)
     if isinstance(holder, Application):
         prev, count = holder.audit_head or GENESIS, holder.audit_count
-        record = holder if record is None else record
+        if fields.get("record") is None:
+            fields["record"] = holder
     else:
         prev, count = holder.head or GENESIS, holder.count
-    row = chained_row(prev, count, subject=subject, record=record, **fields)
+    row = chained_row(prev, count, subject=subject, **fields)
     if isinstance(holder, Application):
         holder.audit_head, holder.audit_count = row["hash"], row["seq"]
     else:
@@ -121,37 +120,25 @@ def append_row(session: Session, *, subject: str, record: Any = None, **fields: 
 
 
 def chained_row(
-    prev: str,
-    count: int,
-    *,
-    subject: str,
-    actor: Actor,
-    event: str,
-    at: datetime,
-    from_state: str | None = None,
-    to_state: str | None = None,
-    reason: str = "",
-    data: dict[str, Any] | None = None,
-    application_id: int | None = None,
-    record: Any = None,
-    row_snapshot: dict[str, Any] | None = None,
+    prev: str, count: int, *, subject: str, row_snapshot: dict[str, Any] | None = None, **fields: Unpack[EventArgs]
 ) -> dict[str, Any]:
     """The columns of the next event of a chain, hashed, with its facts (the flow run, the snapshot of
     `record`, or `row_snapshot` already taken by `audit_rows.snapshot_of`): `append_event` makes one
     `AuditEvent` of it; `states.bulk` inserts many such rows with one statement (no ORM object per row)."""
+    actor, record = fields["actor"], fields.get("record")
     row: dict[str, Any] = {
         "subject": subject,
         "seq": count + 1,
-        "application_id": application_id,
+        "application_id": fields.get("application_id"),
         "actor_name": actor.name,
         "actor_role": actor.role,
         "actor_unit": actor.unit,
-        "event": event,
-        "from_state": from_state,
-        "to_state": to_state,
-        "reason": reason,
-        "data": _with_facts(data or {}, snapshot(record) if record is not None else row_snapshot),
-        "at": to_utc(at),
+        "event": fields["event"],
+        "from_state": fields.get("from_state"),
+        "to_state": fields.get("to_state"),
+        "reason": fields.get("reason", ""),
+        "data": _with_facts(fields.get("data") or {}, snapshot(record) if record is not None else row_snapshot),
+        "at": to_utc(fields["at"]),
         "recorded_at": datetime.now(UTC),
         "prev_hash": prev or GENESIS,
     }

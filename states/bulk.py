@@ -32,9 +32,10 @@ from models.tables import Actor, Application, AuditChain, AuditEvent, Enterprise
 from notifications.outbox import queue_many
 from states.audit import GENESIS, chained_row
 from states.audit_rows import snapshot_of
+from states.intake import Draft as Draft  # built by this module's callers, who import it from here
 from states.intake import (
     application_slot,
-    draft_event,
+    creation_event,
     live_applications,
     new_actor,
     new_draft,
@@ -77,20 +78,6 @@ class BulkReport:
     refused: list[Refusal] = field(default_factory=list)
     results: list[TransitionResult] = field(default_factory=list)
     mails_queued: int = 0
-
-
-@dataclass
-class Draft:
-    """One draft to create: what `states.intake.create_application` takes."""
-
-    enterprise_code: str
-    tier: str
-    track: str
-    season: str
-    title: str
-    content: dict[str, Any]
-    pledge: dict[str, Any] | None
-    actor: Actor
 
 
 @dataclass
@@ -270,8 +257,7 @@ def _insert_drafts(session: Session, built: list[tuple[int, Draft, dict[str, Any
     events = []
     for ident, (index, d, row) in zip(ids, built, strict=True):
         report.by_index[index] = ident
-        events.append(chained_row(GENESIS, 0, subject=f"application:{ident}", application_id=ident, actor=d.actor,
-                                  event="create", at=at, to_state=State.DRAFT, data=draft_event(row),
+        events.append(chained_row(GENESIS, 0, **creation_event(ident, row, actor=d.actor, at=at),
                                   row_snapshot=snapshot_of(Application, {**row, "id": ident})))  # fmt: skip
     session.execute(insert(AUDIT_EVENT), events)
     session.execute(update(APPLICATION).where(APPLICATION.c.id == bindparam("i"))
@@ -297,9 +283,7 @@ def _draft_row(enterprises: dict[str, Enterprise], d: Draft, at: datetime,
             rulebooks[d.season] = get_season(d.season)
         except ReviewError:
             rulebooks[d.season] = None  # `new_draft` refuses it, after the checks it makes first
-    return new_draft(enterprises[code], tier=d.tier, track=d.track, season=d.season, title=d.title,
-                     content=d.content, pledge=d.pledge, actor=d.actor, at=at,
-                     rulebook=rulebooks[d.season])  # fmt: skip
+    return new_draft(enterprises[code], d, at=at, rulebook=rulebooks[d.season])
 
 
 @cache

@@ -7,8 +7,9 @@ Content may change only while an application is a draft or returned for revision
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from pydantic import ValidationError, create_model
 from sqlalchemy import select
@@ -16,7 +17,7 @@ from sqlmodel import Session, col
 
 from models.clock import ensure_aware, to_utc
 from models.credit_code import CreditCodeError, validate_credit_code
-from models.database import unit_of_work
+from models.database import must_get, unit_of_work
 from models.enums import MINISTRY_UNIT, SYSTEM_UNIT, Role, Tier, Track
 from models.errors import InvalidInput, NotAuthorised, NotFound, TransitionRefused
 from models.limits import MAX_SHORT_TEXT, check_text, check_tree
@@ -281,6 +282,20 @@ def _may_apply_for(actor: Actor, code: str) -> None:
         raise NotAuthorised(f"{actor.role}@{actor.unit} may not create an application for {code}", rule="authorisation")
 
 
+@dataclass
+class Draft:
+    """One draft to create: what `create_application` takes (`states.bulk.create_drafts`: many)."""
+
+    enterprise_code: str
+    tier: str
+    track: str
+    season: str
+    title: str
+    content: dict[str, Any]
+    pledge: dict[str, Any] | None
+    actor: Actor
+
+
 def create_application(
     session: Session,
     *,
@@ -300,61 +315,42 @@ def create_application(
     at = ensure_aware(at)
     _track_and_tier(track, tier, season)
     enterprise = _applicant(session, enterprise_code, actor)
-    row = new_draft(enterprise, tier=tier, track=track, season=season, title=title, content=content,
-                    pledge=pledge, actor=actor, at=at)  # fmt: skip
+    draft = Draft(enterprise_code=enterprise_code, tier=tier, track=track, season=season, title=title,
+                  content=content, pledge=pledge, actor=actor)  # fmt: skip
+    row = new_draft(enterprise, draft, at=at)
     refuse_second_application(enterprise, live_application(session, row), tier=tier, track=row["track"],
                               season=season)  # fmt: skip
     application = Application(**row)
     with unit_of_work(session):
         session.add(application)
         session.flush()
-        append_event(
-            session,
-            subject=f"application:{application.id}",
-            application_id=application.id,
-            actor=actor,
-            event="create",
-            at=at,
-            to_state=State.DRAFT,
-            data=draft_event(row),
-        )
+        assert application.id is not None
+        append_event(session, **creation_event(application.id, row, actor=actor, at=at))
     return application
 
 
-def new_draft(
-    enterprise: Enterprise,
-    *,
-    tier: str,
-    track: str,
-    season: str,
-    title: str,
-    content: dict[str, Any],
-    pledge: dict[str, Any] | None,
-    actor: Actor,
-    at: datetime,
-    rulebook: Season | None = None,
-) -> dict[str, Any]:
-    """The row of a draft for a registered enterprise: tier and track checked, the actor authorised (the
-    applicant itself, an admin or the scheduler), the chain from the season data (`rulebook`: the season
-    named `season`, if the caller has it loaded already). The caller refuses a second live application
+def new_draft(enterprise: Enterprise, draft: Draft, *, at: datetime, rulebook: Season | None = None) -> dict[str, Any]:
+    """The row of `draft` for its registered `enterprise`: tier and track checked, the actor authorised (the
+    applicant itself, an admin or the scheduler), the chain from the season data (`rulebook`: the draft's
+    season, if the caller has it loaded already). The caller refuses a second live application
     (`refuse_second_application`)."""
     from programmes.season import get_season
 
-    track_value = _track_and_tier(track, tier, season)
-    _may_apply_for(actor, enterprise.credit_code)
-    rulebook = rulebook or get_season(season)
-    chain = rulebook.chain_for(enterprise, track_value, tier)
+    track_value = _track_and_tier(draft.track, draft.tier, draft.season)
+    _may_apply_for(draft.actor, enterprise.credit_code)
+    rulebook = rulebook or get_season(draft.season)
+    chain = rulebook.chain_for(enterprise, track_value, draft.tier)
     now = to_utc(ensure_aware(at))
     assert enterprise.id is not None
     return {
         "enterprise_id": enterprise.id,
-        "tier": tier,
+        "tier": draft.tier,
         "track": track_value,
-        "season": season,
+        "season": draft.season,
         "state": State.DRAFT,
-        "title": title,
-        "content": content,
-        "pledge": pledge or {},
+        "title": draft.title,
+        "content": draft.content,
+        "pledge": draft.pledge or {},
         "chain": chain,
         "review_level": 0,
         "rulebook_sha256": rulebook.sha256,  # the rulebook it is judged by (issue #11 §6)
@@ -363,10 +359,12 @@ def new_draft(
     }
 
 
-def draft_event(row: dict[str, Any]) -> dict[str, Any]:
-    """The audit data of a draft's creation (the single and the bulk path write the same)."""
-    return {"tier": row["tier"], "track": row["track"], "chain": row["chain"],
+def creation_event(application_id: int, row: dict[str, Any], *, actor: Actor, at: datetime) -> dict[str, Any]:
+    """The `create` event of the draft `row`, the first of its chain (the single and the bulk path write the same)."""
+    data = {"tier": row["tier"], "track": row["track"], "chain": row["chain"],
             "content_sha256": content_digest(row["content"]), "rulebook_sha256": row["rulebook_sha256"]}  # fmt: skip
+    return {"subject": f"application:{application_id}", "application_id": application_id, "actor": actor,
+            "event": "create", "at": at, "to_state": State.DRAFT, "data": data}  # fmt: skip
 
 
 def application_slot(row: dict[str, Any]) -> tuple[Any, ...]:
@@ -420,26 +418,25 @@ def refuse_second_application(enterprise: Enterprise, existing: Any, *, tier: st
     )
 
 
-def update_content(
-    session: Session,
-    application_id: int,
-    *,
-    content: dict[str, Any],
-    pledge: dict[str, Any] | None,
-    actor: Actor,
-    at: datetime,
-) -> Application:
+class ContentEdit(TypedDict):
+    """An applicant's new content: the content, the pledge (None: unchanged), who edits and when."""
+
+    content: dict[str, Any]
+    pledge: dict[str, Any] | None
+    actor: Actor
+    at: datetime
+
+
+def update_content(session: Session, application_id: int, **edit: Unpack[ContentEdit]) -> Application:
     """Replace a draft's (or returned application's) content; anything later is frozen. Commits."""
     with unit_of_work(session):
-        return edit_content(session, application_id, content=content, pledge=pledge, actor=actor, at=at)
+        return edit_content(session, application_id, **edit)
 
 
-def edit_content(session: Session, application_id: int, *, content: dict[str, Any], pledge: dict[str, Any] | None,
-                 actor: Actor, at: datetime) -> Application:  # fmt: skip
+def edit_content(session: Session, application_id: int, **edit: Unpack[ContentEdit]) -> Application:
     """`update_content` inside the caller's transaction (e.g. saved and submitted at once), not committed."""
-    application = session.get(Application, application_id)
-    if application is None:
-        raise NotFound(f"application {application_id} does not exist")
+    content, pledge, actor, at = edit["content"], edit["pledge"], edit["actor"], edit["at"]
+    application = must_get(session, Application, application_id, "application")
     enterprise = session.get(Enterprise, application.enterprise_id)
     assert enterprise is not None
     if not (actor.role == Role.ENTERPRISE and actor.unit == enterprise.credit_code):

@@ -10,6 +10,7 @@ from sqlalchemy import String, cast, func, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
 
+from models.database import must_get
 from models.tables import Application, Enterprise
 from states.lifecycle import State
 
@@ -45,11 +46,7 @@ def find_application(session: Session, *, credit_code: str, tier: str, track: st
 
 def application_and_enterprise(session: Session, application_id: int) -> tuple[Application, Enterprise]:
     """The application and its enterprise; `NotFound` if there is no such application."""
-    from models.errors import NotFound
-
-    application = session.get(Application, application_id)
-    if application is None:
-        raise NotFound(f"application {application_id} does not exist")
+    application = must_get(session, Application, application_id, "application")
     enterprise = session.get(Enterprise, application.enterprise_id)
     assert enterprise is not None
     return application, enterprise

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
-from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from models.clock import ensure_aware, to_utc
-from models.database import unit_of_work
-from models.errors import ConcurrentUpdate, NotFound, TransitionRefused
+from models.database import must_get, unit_of_work
+from models.errors import ConcurrentUpdate, TransitionRefused
 from models.tables import Actor, Application, Enterprise
 from notifications.outbox import Outgoing
 from notifications.transitions import mail_for_transition, queue_for_transition
@@ -27,6 +26,15 @@ from states.effects import apply_effects
 from states.guards import EVIDENCE, GuardContext
 from states.lifecycle import State, Step, steps_for, table_key
 from states.machine import ApplicationAdapter, fire
+
+
+class DecisionArgs(TypedDict, total=False):
+    """Who decides, when and why: what every door of a transition takes beside the application and the event."""
+
+    actor: Required[Actor]
+    at: Required[datetime]
+    reason: str  # none: ""
+    data: dict[str, Any] | None  # the step's decision data (`states.decision_data`)
 
 
 @dataclass
@@ -51,26 +59,11 @@ class TransitionResult:
 def _load_for_update(session: Session, application_id: int) -> Application:
     """Lock the row: SELECT … FOR UPDATE on PostgreSQL; on SQLite the write transaction (BEGIN
     IMMEDIATE) serialises writers and the version column catches a stale writer."""
-    application = session.scalars(
-        select(Application)
-        .where(col(Application.id) == application_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).first()
-    if application is None:
-        raise NotFound(f"application {application_id} does not exist", rule="not-found")
-    return application
+    return must_get(session, Application, application_id, "application", with_for_update=True, populate_existing=True)
 
 
 def apply_transition(
-    session: Session,
-    application_id: int,
-    event: str,
-    *,
-    actor: Actor,
-    at: datetime,
-    reason: str = "",
-    data: dict[str, Any] | None = None,
+    session: Session, application_id: int, event: str, **decision: Unpack[DecisionArgs]
 ) -> TransitionResult:
     """Do a transition inside the caller's transaction, without committing. Steps:
 
@@ -82,7 +75,7 @@ def apply_transition(
     6. queue outbox mail for the step's recipients.
     """
     application = _load_for_update(session, application_id)
-    return apply_to_locked(session, application, event, actor=actor, at=at, reason=reason, data=data)
+    return apply_to_locked(session, application, event, **decision)
 
 
 def apply_to_locked(
@@ -90,11 +83,8 @@ def apply_to_locked(
     application: Application,
     event: str,
     *,
-    actor: Actor,
-    at: datetime,
-    reason: str = "",
-    data: dict[str, Any] | None = None,
     batch: Batch | None = None,
+    **decision: Unpack[DecisionArgs],
 ) -> TransitionResult:
     """Steps 2–6 of `apply_transition` on a row the caller has loaded and locked (`states.bulk` locks a
     whole batch with one SELECT … FOR UPDATE). A refusal raises before anything is changed.
@@ -109,10 +99,11 @@ def apply_to_locked(
     key = table_key(application.season, application.track, enterprise.jurisdiction)
     from_state = application.state
     candidates = _candidates(key, event, from_state, application_id)
+    actor = decision["actor"]
     authz.authorise(_merged_who(candidates), actor, application, enterprise)
-    at = ensure_aware(at)
-    data = checked_data(event, candidates[0].data, dict(data or {}), source=candidates[0].source)
-    ctx = GuardContext(session, application, enterprise, actor, candidates[0], at, reason, data)
+    at = ensure_aware(decision["at"])
+    data = checked_data(event, candidates[0].data, dict(decision.get("data") or {}), source=candidates[0].source)
+    ctx = GuardContext(session, application, enterprise, actor, candidates[0], at, decision.get("reason", ""), data)
     adapter = ApplicationAdapter(ctx)
     step = fire(key, adapter, event)
 
@@ -165,20 +156,11 @@ def _record(session: Session, ctx: GuardContext, step: Step, *, from_state: str,
                             mails)  # fmt: skip
 
 
-def transition(
-    session: Session,
-    application_id: int,
-    event: str,
-    *,
-    actor: Actor,
-    at: datetime,
-    reason: str = "",
-    data: dict[str, Any] | None = None,
-) -> TransitionResult:
+def transition(session: Session, application_id: int, event: str, **decision: Unpack[DecisionArgs]) -> TransitionResult:
     """The one door: `apply_transition` and commit — all or nothing. A refusal leaves the database as it
     was and raises a typed `ReviewError`."""
     with unit_of_work(session, f"application {application_id}"):
-        return apply_transition(session, application_id, event, actor=actor, at=at, reason=reason, data=data)
+        return apply_transition(session, application_id, event, **decision)
 
 
 def _candidates(key: str, event: str, from_state: str, application_id: int) -> list[Step]:

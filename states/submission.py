@@ -14,9 +14,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from models.database import unit_of_work
+from models.database import must_get, unit_of_work
 from models.enums import Role
-from models.errors import NotFound
 from models.tables import Actor, Application
 from states.audit import content_digest
 from states.intake import create_from_file, edit_content, parse_actor, update_content
@@ -34,9 +33,7 @@ def save_and_submit(session: Session, application_id: int, *, content: dict[str,
                     actor: Actor, at: datetime) -> TransitionResult:  # fmt: skip
     """Save the content and submit it, in one transaction (steps in the module docstring)."""
     with unit_of_work(session, f"application {application_id}"):
-        application = session.get(Application, application_id, populate_existing=True)
-        if application is None:
-            raise NotFound(f"application {application_id} does not exist", rule="not-found")
+        application = must_get(session, Application, application_id, "application", populate_existing=True)
         event = submit_event(application.state)
         if application.content != content or application.pledge != pledge:
             edit_content(session, application_id, content=content, pledge=pledge, actor=actor, at=at)

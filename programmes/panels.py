@@ -22,7 +22,7 @@ from models.errors import InvalidInput, NotAuthorised, NotFound, TransitionRefus
 from models.tables import Actor, Application, Enterprise, Expert, Panel, PanelMember, ReviewAssignment
 from programmes.conflicts import Conflict, conflicts
 from programmes.season import PanelRule, Season, get_season
-from states.audit import append_event
+from states.audit import add_audited, append_event
 
 ORGANISER_ROLES = frozenset({Role.MINISTRY_OFFICER, Role.LOCAL_OFFICER, Role.ADMIN})
 # The stages as the notices name them (251 §3(二)4-5: 材料评审、现场核查、验收认定; 青浦 §5(二): 专家评审).
@@ -70,22 +70,9 @@ def add_expert(session: Session, *, data: dict[str, Any], actor: Actor, at: date
         raise InvalidInput("expert: name and province are required", rule="expert-schema")
     expert.email = expert.email.strip().lower()
     expert.ties = [t.strip().upper() for t in expert.ties]
-    session.add(expert)
-    session.flush()
-    append_event(
-        session,
-        subject=f"expert:{expert.id}",
-        actor=actor,
-        event="add_expert",
-        at=at,
-        data={
-            "name": expert.name,
-            "province": expert.province,
-            "employer": expert.employer,
-            "employer_credit_code": expert.employer_credit_code,
-            "ties": expert.ties,
-        },
-    )
+    shown = ("name", "province", "employer", "employer_credit_code", "ties")
+    add_audited(session, expert, lambda e: f"expert:{e.id}", actor=actor, event="add_expert", at=at,
+                data={k: getattr(expert, k) for k in shown})  # fmt: skip
     session.commit()
     return expert
 
@@ -124,16 +111,8 @@ def create_panel(
         created_by=f"{actor.role}@{actor.unit} {actor.name}",
         created_at=to_utc(at),
     )
-    session.add(panel)
-    session.flush()
-    append_event(
-        session,
-        subject=f"panel:{panel.id}",
-        actor=actor,
-        event="create_panel",
-        at=at,
-        data={"season": season, "stage": stage, "tier": tier, "track": track, "name": name},
-    )
+    add_audited(session, panel, lambda p: f"panel:{p.id}", actor=actor, event="create_panel", at=at,
+                data={"season": season, "stage": stage, "tier": tier, "track": track, "name": name})  # fmt: skip
     session.commit()
     return panel
 
@@ -334,10 +313,10 @@ def assign_manually(
         due_on=local_date(at) + timedelta(days=rule.review_days),
         assigned_at=to_utc(at),
     )
-    session.add(assignment)
-    append_event(
+    add_audited(
         session,
-        subject=f"panel:{panel_id}",
+        assignment,
+        f"panel:{panel_id}",
         actor=actor,
         event="assign",
         at=at,

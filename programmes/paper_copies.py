@@ -18,7 +18,7 @@ from models.database import must_get
 from models.enums import MINISTRY_UNIT, Role
 from models.errors import InvalidInput, NotAuthorised, ReviewError
 from models.tables import Actor, Application, PaperCopy
-from states.audit import append_event
+from states.audit import add_audited
 
 SOURCE = "251 §2(二)3 (纸质材料与线上一致); 430 §1(二)2"
 _HEX = re.compile(r"^[0-9a-f]{64}$")
@@ -65,10 +65,10 @@ def record_paper_copy(
         note=note,
         received_at=to_utc(at),
     )
-    session.add(copy)
-    append_event(
+    add_audited(
         session,
-        subject=f"paper-copy:{application_id}",
+        copy,
+        f"paper-copy:{application_id}",
         actor=actor,
         at=at,
         reason=note,

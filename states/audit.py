@@ -13,11 +13,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import SimpleNamespace
-from typing import Any, Required, TypedDict, Unpack
+from typing import Any, Required, TypedDict, TypeVar, Unpack
 
 from sqlalchemy import select
 from sqlmodel import Session, col
@@ -77,6 +77,9 @@ def _holder(session: Session, subject: str) -> Application | AuditChain:
     return chain
 
 
+R = TypeVar("R")
+
+
 class EventArgs(TypedDict, total=False):
     """What the writer of an audit event says about it; the chain adds its place (seq, hashes) and facts."""
 
@@ -99,6 +102,17 @@ def append_event(session: Session, *, subject: str, **fields: Unpack[EventArgs])
     written = AuditEvent(**append_row(session, subject=subject, **fields))
     session.add(written)
     return written
+
+
+def add_audited(session: Session, row: R, subject: str | Callable[[R], str], **fields: Unpack[EventArgs]) -> R:
+    """Add a new row and the audit event that made it, in the caller's transaction (no commit). `subject`
+    may be computed from the row once it has its id (`lambda e: f"expert:{e.id}"`)."""
+    session.add(row)
+    if callable(subject):
+        session.flush()  # the id the subject names
+        subject = subject(row)
+    append_event(session, subject=subject, **fields)
+    return row
 
 
 def append_row(session: Session, *, subject: str, **fields: Unpack[EventArgs]) -> dict[str, Any]:

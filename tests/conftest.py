@@ -221,6 +221,25 @@ def _cheap_password_hashing(request: pytest.FixtureRequest, monkeypatch: pytest.
 
 
 @pytest.fixture(autouse=True)
+def _no_event_loop_left_running(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A browser test (Playwright's sync API, one browser per session) leaves its event loop marked running
+    in the main thread; a later test in the same pytest-xdist worker that calls Prefect's sync API
+    (`resume_flow_run`, `read_flow_run_input`) would get an un-awaited coroutine back. Each test runs with no
+    loop marked, as a real process does; the browser's is put back afterwards."""
+    import asyncio
+
+    loop = asyncio._get_running_loop()
+    if loop is None or "browser" in request.fixturenames:  # a browser test drives the loop itself
+        yield
+        return
+    asyncio._set_running_loop(None)
+    try:
+        yield
+    finally:
+        asyncio._set_running_loop(loop)
+
+
+@pytest.fixture(autouse=True)
 def _environment_put_back() -> Iterator[None]:
     """Whatever a test sets in os.environ (a Prefect server's address, a database URL) ends with it: a
     later test, or the subprocess it starts, never talks to a server that is gone."""

@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, create_engine
 
-from models.errors import ConcurrentUpdate, DatabaseUnavailable, NotFound
+from models.errors import ConcurrentUpdate, DatabaseUnavailable, NotFound, SchemaUnknown
 from models.settings import get_settings
 
 __all__ = [
@@ -171,18 +171,36 @@ def _is_conflict(exc: OperationalError) -> bool:
     return "could not serialize" in text or "deadlock" in text or "database is locked" in text
 
 
-def migrate(engine: Engine | None = None) -> None:
-    """Bring the schema to the newest Alembic revision (idempotent)."""
-    from alembic import command
+def alembic_config(connection: Any) -> Any:
+    """Alembic's configuration for our migrations, run on `connection` (in its transaction)."""
     from alembic.config import Config
 
-    engine = engine or get_engine()
     here = Path(__file__).resolve().parent.parent / "migrations"
     config = Config(str(here / "alembic.ini"))
     config.set_main_option("script_location", str(here))
+    config.attributes["connection"] = connection
+    return config
+
+
+def migrate(engine: Engine | None = None) -> None:
+    """Bring the schema to the newest Alembic revision (idempotent)."""
+    from alembic import command
+    from alembic.util.exc import CommandError
+
+    engine = engine or get_engine()
     with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        config = alembic_config(connection)
+        try:
+            command.upgrade(config, "head")
+        except CommandError as exc:
+            if "Can't locate revision" not in str(exc):
+                raise
+            raise SchemaUnknown(
+                f"the database's schema revision is unknown to this build ({exc}): a database made by a pre-release "
+                "build (before the 0012 baseline) is made again with `factory-review init` on a new database; "
+                "one made by a newer build needs that build",
+                source="migrations/versions/0012_baseline.py",
+            ) from None
 
 
 def drop_database(admin: Engine, name: str, *, attempts: int = 40) -> None:

@@ -113,6 +113,11 @@ class AuditBroken(ReviewError, rule="audit", exit_code=3):
     """Audit verification found an edited, reordered, inserted or missing record."""
 
 
+class SchemaUnknown(ReviewError, rule="schema-revision", exit_code=2):
+    """The database is stamped with a schema revision this build does not have: a pre-release one (squashed
+    into the 0012 baseline before the first release) or one from a newer build."""
+
+
 class ServiceUnavailable(ReviewError, ConnectionError, rule="service-unavailable", exit_code=4):
     """An outside service (database, SMTP server, Prefect API) could not be reached."""
 

@@ -7,16 +7,19 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import Engine, ExceptionContext
+from sqlalchemy.engine import Connection, Engine, ExceptionContext
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, create_engine
 
 from models.errors import ConcurrentUpdate, DatabaseUnavailable, NotFound, SchemaUnknown
 from models.settings import get_settings
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 __all__ = [
     "DatabaseUnavailable",
@@ -171,7 +174,7 @@ def _is_conflict(exc: OperationalError) -> bool:
     return "could not serialize" in text or "deadlock" in text or "database is locked" in text
 
 
-def alembic_config(connection: Any) -> Any:
+def alembic_config(connection: Connection) -> Config:
     """Alembic's configuration for our migrations, run on `connection` (in its transaction)."""
     from alembic.config import Config
 

@@ -38,11 +38,12 @@ def _warn(ctx: GuardContext, rule: str, source: str, message: str) -> None:
 
 def parsed_content(ctx: GuardContext) -> ApplicationFile:
     """The stored content, re-validated (the schema is the first material check); once per decision."""
-    if "content" in ctx.memo:
-        return ctx.memo["content"]  # type: ignore[no-any-return]
+    known: ApplicationFile | None = ctx.memo.get("content")
+    if known is not None:
+        return known
     try:
-        ctx.memo["content"] = ApplicationFile.model_validate(ctx.application.content)
-        return ctx.memo["content"]  # type: ignore[no-any-return]
+        known = ctx.memo["content"] = ApplicationFile.model_validate(ctx.application.content)
+        return known
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())) or "content"

@@ -29,8 +29,8 @@ from programmes.statistics import with_statistics
 from programmes.tracks import notice_milestone
 from replay.panels import DemoPanels
 from replay.synthetic import MINISTRY_ACTOR, SEASON, Season2025, Spec, at
+from states.bulk import Decision, transition_many
 from states.intake import resolve_actor
-from states.service import transition
 
 NOTICE = {"notice_opens_on": "2025-09-04", "notice_closes_on": "2025-09-11", "notice_id": "miit-excellent-2025"}
 REMINDER_DAYS = (date(2025, 7, 1), date(2025, 8, 31))
@@ -77,13 +77,15 @@ class DirectBackend:
         return self._actors[spec]
 
     def fire(self, items: list[Item], when: datetime, *, stage: str) -> None:
+        """The stage's events at one instant through the bulk door (`states.bulk.transition_many`): each
+        guarded, audited and chained as `transition` does it, one commit per batch of 500."""
         with Session(self.engine) as session:
-            for item in items:
-                try:
-                    transition(session, item.application_id, item.event, actor=self._actor(session, item.actor),
-                               at=when, reason=item.reason, data=dict(item.data))  # fmt: skip
-                except ReviewError as error:
-                    self.refused(when, item.event, error, application_id=item.application_id)
+            decisions = [Decision(item.application_id, item.event, self._actor(session, item.actor),
+                                  reason=item.reason, data=dict(item.data)) for item in items]  # fmt: skip
+            report = transition_many(session, decisions, at=when)
+        for refusal in report.refused:
+            item = items[refusal.index]
+            self.refused(when, item.event, refusal.error, application_id=item.application_id)
 
     def ranked(self, unit: str, tier: str, ranked: list[int], rejected: list[Item], when: datetime) -> str | None:
         """Reject the ones below the cut, then forward the ranked list in one round; the refusal key or None."""
@@ -147,22 +149,22 @@ class Replay:
     def spec(self, application_id: int) -> Spec:
         return self.season.applications[application_id]
 
-    def applicant(self, application_id: int) -> str:
+    def applicants(self, application_ids: Iterable[int]) -> dict[int, str]:
+        """Who acts for each application's enterprise (`enterprise@credit code`), in one query."""
         with Session(self.engine) as session:
-            app = session.get(Application, application_id)
-            assert app is not None
-            ent = session.get(Enterprise, app.enterprise_id)
-            assert ent is not None
-            return f"enterprise@{ent.credit_code}"
+            rows = session.execute(
+                select(col(Application.id), col(Enterprise.credit_code))
+                .join(Enterprise, col(Enterprise.id) == col(Application.enterprise_id))
+                .where(col(Application.id).in_(list(application_ids)))
+            )
+            return {ident: f"enterprise@{code}" for ident, code in rows}
 
     # steps ---------------------------------------------------------------------------------------------------
 
     def submissions(self, day: date) -> None:
-        items = [
-            Item(app_id, "submit", self.applicant(app_id))
-            for app_id, spec in sorted(self.season.applications.items())
-            if spec.submit_day == day
-        ]
+        ids = [app_id for app_id, spec in sorted(self.season.applications.items()) if spec.submit_day == day]
+        applicants = self.applicants(ids)
+        items = [Item(app_id, "submit", applicants[app_id]) for app_id in ids]
         if items:
             self.backend.fire(items, at(day, 10), stage="intake")
 
@@ -267,17 +269,11 @@ class Replay:
         if event == "accept":
             ready = [a.id for a in self._rows([source], tiers=["leading"]) if self.spec(a.id).fate == "accept"]
             self.panels.run("acceptance", "leading", ready, when, weak=set())
-        items = []
-        for a in self._rows([source]):
-            if self.spec(a.id).fate != "accept":
-                continue
-            actors = {
-                "request_acceptance": self.applicant(a.id),
-                "pass_preliminary_review": f"local_officer@{a.chain[-1]}",
-                "accept": MINISTRY_ACTOR,
-            }
-            actor = actors[event]
-            items.append(Item(a.id, event, actor))
+        rows = [a for a in self._rows([source]) if self.spec(a.id).fate == "accept"]
+        applicants = self.applicants(a.id for a in rows) if event == "request_acceptance" else {}
+        actors = {"pass_preliminary_review": lambda a: f"local_officer@{a.chain[-1]}",
+                  "request_acceptance": lambda a: applicants[a.id], "accept": lambda a: MINISTRY_ACTOR}  # fmt: skip
+        items = [Item(a.id, event, actors[event](a)) for a in rows]
         self.backend.fire(items, when, stage="acceptance")
 
     def expire(self, when: datetime) -> None:

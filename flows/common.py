@@ -32,18 +32,15 @@ from sqlmodel import Session
 
 from models import database
 from models.clock import clock_from_env, local_date, parse_instant
-from models.errors import ConcurrentUpdate, InvalidInput, NotFound, ReviewError
+from models.errors import ConcurrentUpdate, InvalidInput, ReviewError
 from models.limits import check_tree, load_file_bounded
 from models.settings import get_settings
 from models.tables import Actor, Application
 from programmes.season import get_season
 from programmes.wiring import assemble
-from states.audit import history
-from states.idempotency import already_applied, current_state
 from states.identity import TOKEN_ENV, flow_actor
 from states.intake import parse_actor
 from states.queries import describe, markdown_table
-from states.service import transition
 
 ACTOR_PATTERN = r"^[a-z_]+@\S+$"
 CHUNK = 100  # applications per task run: a task costs ~5 ms, so a flow works in chunks, not per item
@@ -192,51 +189,13 @@ class EventItem(BaseModel):
         return check_tree(data, field="event")
 
 
-def _fire_one(session: Any, actor: Actor, item: EventItem, at: datetime) -> Outcome:
-    def outcome(result: Literal["applied", "skipped", "refused"], **fields: Any) -> Outcome:
-        return Outcome(application_id=item.application_id, event=item.event, result=result, **fields)
-
-    for attempt in range(3):
-        events = history(session, f"application:{item.application_id}")
-        if not events:
-            error = NotFound(f"application {item.application_id} does not exist")
-            return outcome("refused", rule=error.rule, message=error.message)
-        state = current_state(events)
-        if already_applied(events, item.event, actor, key=item.key):
-            return outcome("skipped", from_state=state, to_state=state, message="already applied")
-        if item.only_from is not None and state not in item.only_from:
-            return outcome("skipped", from_state=state, to_state=state, message=f"no longer applies ({state})")
-        data = {**item.data, **({"flow_key": item.key} if item.key else {})}
-        try:
-            result = transition(
-                session, item.application_id, item.event, actor=actor, at=at, reason=item.reason, data=data
-            )
-        except ConcurrentUpdate:
-            if attempt == 2:
-                raise
-            continue  # someone else moved it: re-read and decide again
-        except ReviewError as error:
-            return outcome("refused", from_state=state, rule=error.rule, message=error.message)
-        return outcome(
-            "applied",
-            from_state=result.from_state,
-            to_state=result.to_state,
-            mails_queued=result.mails_queued,
-        )
-    raise AssertionError("unreachable")
-
-
 def fire_batch(items: Sequence[EventItem], actor: str, at: datetime) -> list[Outcome]:
-    """Fire each item through the one door (`states.service.transition`), skipping what was applied."""
+    """Fire the items through the bulk door in one transaction (`flows.firing`), skipping what was applied."""
+    from flows.firing import fire_chunk
+
     with session_scope() as session:
-        actors = {actor: resolve_actor(session, actor)}
-        outcomes = []
-        for item in items:
-            spec = item.actor or actor
-            if spec not in actors:
-                actors[spec] = resolve_actor(session, spec)
-            outcomes.append(_fire_one(session, actors[spec], item, at))
-        return outcomes
+        actors = {spec: resolve_actor(session, spec) for spec in {actor, *(i.actor for i in items if i.actor)}}
+        return fire_chunk(session, items, lambda item: actors[item.actor or actor], at)
 
 
 def _retry_on_database(_task: Any, _run: Any, state: Any) -> bool:

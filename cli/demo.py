@@ -126,25 +126,25 @@ def run_season(output: Path, *, enterprises: int, seed: int, fast: bool, console
     refusals: Counter[str] = Counter()
     log: list[dict[str, Any]] = []
     specs = plan_season(enterprises, seed)
-    with _progress(console) as progress:
-        task = progress.add_task("registering enterprises, drafts", total=2 * len(specs))
-        with Session(engine) as session:
-            season = build_season(session, specs, refusals, progress=lambda n: progress.advance(task, n))
-        if fast:
-            backend: Any = DirectBackend(engine, output / "mail", refusals, log)
-        else:
-            from replay.flows_backend import FlowBackend
+    if fast:
+        backend: Any = DirectBackend(engine, output / "mail", refusals, log)
+    else:  # first: its Prefect server starts while the enterprises register
+        from replay.flows_backend import FlowBackend
 
-            backend = FlowBackend(engine, output / "mail", refusals, log, prefect_home=output / "prefect")
-        replay = Replay(engine, season, backend, reminder_days=reminder_days or REMINDER_DAYS)
-        steps = replay.steps(until)
-        task = progress.add_task(f"replaying the calendar ({backend.name})", total=len(steps))
-        replay.tick = lambda label: progress.update(task, advance=1, description=label[:34])
-        try:
+        backend = FlowBackend(engine, output / "mail", refusals, log, prefect_home=output / "prefect")
+    try:
+        with _progress(console) as progress:
+            task = progress.add_task("registering enterprises, drafts", total=2 * len(specs))
+            with Session(engine) as session:
+                season = build_season(session, specs, refusals, progress=lambda n: progress.advance(task, n))
+            replay = Replay(engine, season, backend, reminder_days=reminder_days or REMINDER_DAYS)
+            steps = replay.steps(until)
+            task = progress.add_task(f"replaying the calendar ({backend.name})", total=len(steps))
+            replay.tick = lambda label: progress.update(task, advance=1, description=label[:34])
             stop = replay.run(until)
-        finally:
-            backend.close()
-        progress.update(task, description=f"replayed the calendar ({backend.name})")
+            progress.update(task, description=f"replayed the calendar ({backend.name})")
+    finally:
+        backend.close()
     _keep_clock(engine, stop)
     with Session(engine) as session:
         summary = summarise(session, refusals=refusals)

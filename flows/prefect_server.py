@@ -110,7 +110,7 @@ def wait_until_healthy(
 
 
 @contextlib.contextmanager
-def local_server(
+def started_server(
     home: Path,
     *,
     host: str = "127.0.0.1",
@@ -118,8 +118,10 @@ def local_server(
     services: bool = True,
     timeout: float | None = None,
     report: Callable[[str], None] = _say,
-) -> Iterator[str]:
-    """Start `prefect server start` (own process group, dies with us); yield its API URL; stop it on exit.
+) -> Iterator[Callable[[], str]]:
+    """Start `prefect server start` (own process group, dies with us); yield `ready`, which waits for its
+    health endpoint (the first time) and returns its API URL; stop it on exit. The caller works meanwhile:
+    the server's start (10–30 s on 2 cores) runs beside whatever it does before it calls `ready`.
 
     `services=False` runs only the API (no scheduler, no UI): what a replay that runs its flows directly
     needs."""
@@ -144,15 +146,29 @@ def local_server(
         )  # fmt: skip
     (home / "server.pid").write_text(str(process.pid), encoding="utf-8")
     api_url = f"http://{host}:{port}/api"
+    answered: list[str] = []
+
+    def ready() -> str:
+        if not answered:
+            wait_until_healthy(api_url, process, log_path, timeout=timeout or startup_timeout(), report=report)
+            answered.append(api_url)
+        return api_url
+
     try:
         report(f"starting a Prefect server at {api_url} (home {home}, log {log_path})")
-        wait_until_healthy(api_url, process, log_path, timeout=timeout or startup_timeout(), report=report)
-        yield api_url
+        yield ready
     finally:
         stop_process_group(process)
         with contextlib.suppress(OSError):
             (home / "server.pid").unlink()
         report(f"Prefect server stopped (pid {process.pid})")
+
+
+@contextlib.contextmanager
+def local_server(home: Path, **options: Any) -> Iterator[str]:
+    """`started_server`, waited for: yield its API URL once it answers; stop it on exit."""
+    with started_server(home, **options) as ready:
+        yield ready()
 
 
 def stop_process_group(process: subprocess.Popen[Any], timeout: float = 20.0) -> None:
@@ -170,14 +186,33 @@ def stop_process_group(process: subprocess.Popen[Any], timeout: float = 20.0) ->
 
 
 @contextlib.contextmanager
-def prefect_api(home: Path, *, services: bool = False, report: Callable[[str], None] = _say) -> Iterator[str]:
-    """The Prefect API for this process: `PREFECT_API_URL` if set (somebody else's server, left alone),
-    otherwise a local server started and stopped here. Prefect's settings point at it meanwhile."""
+def deferred_prefect_api(
+    home: Path, *, services: bool = False, report: Callable[[str], None] = _say
+) -> Iterator[Callable[[], str]]:
+    """The Prefect API for this process, waited for when first needed: yields `ready`, which returns
+    `PREFECT_API_URL` if set (somebody else's server, left alone), otherwise waits for the local server
+    started here, and points Prefect's settings at it until the block ends."""
     from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
 
     with contextlib.ExitStack() as stack:
-        api_url = os.environ.get("PREFECT_API_URL")
-        if not api_url:
-            api_url = stack.enter_context(local_server(home, services=services, report=report))
-        stack.enter_context(temporary_settings(updates={PREFECT_API_URL: api_url, PREFECT_HOME: str(home.resolve())}))
-        yield api_url
+        given = os.environ.get("PREFECT_API_URL", "")
+        wait: Callable[[], str] = (
+            (lambda: given) if given else stack.enter_context(started_server(home, services=services, report=report))
+        )
+        pointed: list[str] = []
+
+        def ready() -> str:
+            if not pointed:
+                pointed.append(wait())
+                updates = {PREFECT_API_URL: pointed[0], PREFECT_HOME: str(home.resolve())}
+                stack.enter_context(temporary_settings(updates=updates))
+            return pointed[0]
+
+        yield ready
+
+
+@contextlib.contextmanager
+def prefect_api(home: Path, *, services: bool = False, report: Callable[[str], None] = _say) -> Iterator[str]:
+    """`deferred_prefect_api`, waited for at once: yields the API URL."""
+    with deferred_prefect_api(home, services=services, report=report) as ready:
+        yield ready()

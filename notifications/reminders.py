@@ -326,6 +326,16 @@ def sweep(session: Session, *, now: datetime, season: Any | None = None, policy:
     return report
 
 
+def sweep_has_work(session: Session, *, now: datetime, season: Any | None = None) -> bool:
+    """Whether `sweep(now=now)` would look at anything: an application due in the index, or a late expert
+    review to remind. No writes. A replay skips the day's sweep run when not (its outbox stays the same)."""
+    now = ensure_aware(now)
+    season, policy = _context(session, season, None)
+    if due.anything_due(session, now):
+        return True
+    return bool(late_review_mail(session, season=season, policy=policy, now=now, mode="due"))
+
+
 @dataclass(frozen=True)
 class Planned:
     send_at: datetime

@@ -51,11 +51,13 @@ class FlowBackend(DirectBackend):
         self.runs: Counter[str] = Counter()
         from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-        from flows.prefect_server import prefect_api
+        from flows.prefect_server import deferred_prefect_api
 
         self._stack = contextlib.ExitStack()
         try:
-            self.api_url = self._stack.enter_context(prefect_api(prefect_home, services=False))
+            # The server starts now and is waited for at the first flow run: the caller registers the
+            # season's enterprises meanwhile (the two together on 2 cores instead of one after the other).
+            self._api = self._stack.enter_context(deferred_prefect_api(prefect_home, services=False))
             self._stack.enter_context(temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}))
         except BaseException:
             self._stack.close()
@@ -77,6 +79,7 @@ class FlowBackend(DirectBackend):
         from flows.common import StageRefused
 
         self.runs[flow.name] += 1
+        self._api()
         try:
             report = flow(params)
         except StageRefused as refused:
@@ -197,8 +200,17 @@ class FlowBackend(DirectBackend):
             return {i: session.get(Application, i).tier for i in ids}  # type: ignore[union-attr]
 
     def reminders(self, when: datetime) -> None:
-        from flows.reminders import ReminderParams, reminder_sweep
+        """The day's `reminder-sweep` run, on the days it has something to look at: on the others the
+        scheduled run would probe the due-item index and queue nothing, and its flow run is what costs."""
+        from sqlmodel import Session
 
-        self.runs["reminder-sweep"] += 1
-        reminder_sweep(ReminderParams(now=when.isoformat(), send=False))
+        from flows.reminders import ReminderParams, reminder_sweep
+        from notifications.reminders import sweep_has_work
+
+        with Session(self.engine) as session:
+            needed = sweep_has_work(session, now=when)
+        if needed:
+            self.runs["reminder-sweep"] += 1
+            self._api()
+            reminder_sweep(ReminderParams(now=when.isoformat(), send=False))
         self.send(when)

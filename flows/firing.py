@@ -15,11 +15,11 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from models.errors import ConcurrentUpdate, NotFound
-from models.tables import Actor, AuditEvent
+from models.tables import Actor
+from states.audit import application_histories
 from states.bulk import Decision, transition_many
 from states.idempotency import already_applied, current_state
 
@@ -59,15 +59,6 @@ def _rounds(items: Sequence[EventItem]) -> list[list[int]]:
     return rounds
 
 
-def _histories(session: Session, application_ids: set[int]) -> dict[int, list[AuditEvent]]:
-    subjects = [f"application:{i}" for i in sorted(application_ids)]
-    found: dict[int, list[AuditEvent]] = {}
-    query = select(AuditEvent).where(col(AuditEvent.subject).in_(subjects)).order_by(col(AuditEvent.seq))
-    for event in session.scalars(query):
-        found.setdefault(int(event.subject.split(":", 1)[1]), []).append(event)
-    return found
-
-
 def _outcome(item: EventItem, result: Result, **fields: Any) -> Outcome:
     from flows.common import Outcome
 
@@ -75,7 +66,7 @@ def _outcome(item: EventItem, result: Result, **fields: Any) -> Outcome:
 
 
 def _fire_round(session: Session, part: list[tuple[int, EventItem]], who: Who, at: datetime) -> dict[int, Outcome]:
-    histories = _histories(session, {item.application_id for _, item in part})
+    histories = application_histories(session, (item.application_id for _, item in part))
     outcomes: dict[int, Outcome] = {}
     pending: Pending = []
     for position, item in part:

@@ -28,7 +28,7 @@ from models.tables import Actor, Application, DeadlineExtension, Enterprise, Rec
 from programmes.deadlines import effective_deadline
 from programmes.season import QuotaRule, Season, get_season
 from programmes.statistics import with_statistics
-from states.audit import append_event, history
+from states.audit import append_event, application_histories
 from states.idempotency import already_applied, current_state
 from states.lifecycle import AWAITING_LOCAL_REVIEW
 
@@ -177,9 +177,10 @@ def forward_unless_forwarded(
     unless this unit already recommended every one of them in their current pass (a re-run): then skip."""
     if not ranked:
         return []
+    histories = application_histories(session, ranked)
     done: dict[int, str] = {}
     for application_id in ranked:
-        events = history(session, f"application:{application_id}")
+        events = histories.get(application_id, [])
         if events and already_applied(events, "recommend", actor):
             done[application_id] = current_state(events)
     if len(done) == len(ranked):
@@ -190,9 +191,9 @@ def forward_unless_forwarded(
         )
     except ReviewError as error:
         return [Forwarded(i, "refused", rule=error.rule, message=error.message) for i in ranked]
-    return [
-        Forwarded(i, "applied", to_state=current_state(history(session, f"application:{i}"))) for i in ranked
-    ]
+    rows = session.execute(select(col(Application.id), col(Application.state)).where(col(Application.id).in_(ranked)))
+    states = {ident: state for ident, state in rows}
+    return [Forwarded(i, "applied", to_state=states[i]) for i in ranked]
 
 
 def _check_round(
@@ -256,11 +257,20 @@ def _counted_within_quota(
     return quota, counted, exempt_ids
 
 
+def _locked(session: Session, ids: list[int]) -> list[Application]:
+    """The round's rows, locked in one lock order (SELECT … FOR UPDATE on PostgreSQL, as the one door locks
+    one row) and read afresh; in the order of `ids`."""
+    rows = session.scalars(select(Application).where(col(Application.id).in_(ids)).order_by(col(Application.id))
+                           .with_for_update().execution_options(populate_existing=True))  # fmt: skip
+    by_id = {a.id: a for a in rows}
+    return [by_id[i] for i in ids]
+
+
 def _ranked_round(
     session: Session, unit: str, tier: str, ids: list[int], actor: Actor, at: datetime, season_name: str | None,
     reason: str = "",
 ) -> RecommendationRound:
-    from states.service import apply_transition
+    from states.service import Batch, apply_to_locked
 
     if actor.role != Role.LOCAL_OFFICER or actor.unit != unit:
         raise NotAuthorised(
@@ -287,14 +297,14 @@ def _ranked_round(
 
         raise deadline_error("recommend", unit, deadline.on, deadline.source, at, deadline.extended)
 
-    by_id = {a.id: a for a in held}
-    ordered = [by_id[i] for i in ids]
+    ordered = _locked(session, ids)
     quota, counted, exempt_ids = _counted_within_quota(session, season, unit, tier, ordered)
+    batch = Batch()  # the round's audit events and mail, written with one statement each
     for rank, application in enumerate(ordered, start=1):
         application.ranks = {**(application.ranks or {}), unit: rank}
-        session.flush()
-        apply_transition(session, application.id, "recommend", actor=actor, at=at, reason=reason,  # type: ignore[arg-type]
-                         data={"rank": rank})  # fmt: skip
+        apply_to_locked(session, application, "recommend", actor=actor, at=at, reason=reason, data={"rank": rank},
+                        batch=batch)  # fmt: skip
+    batch.write(session, at=at)
 
     round_ = RecommendationRound(
         season=season.name, unit=unit, tier=tier, ranked_application_ids=ids, counted_against_quota=counted,

@@ -29,7 +29,6 @@ from models.enums import Role
 from models.errors import ConcurrentUpdate, NotFound, ReviewError
 from models.memo import batch_memo
 from models.tables import Actor, Application, AuditChain, AuditEvent, Enterprise
-from notifications.outbox import queue_many
 from states.audit import GENESIS, chained_row
 from states.audit_rows import snapshot_of
 from states.intake import Draft as Draft  # built by this module's callers, who import it from here
@@ -337,12 +336,9 @@ def _transitions_batch(session: Session, start: int, part: list[Decision], at: d
                                                reason=d.reason, data=d.data, batch=batch))  # fmt: skip
             except ReviewError as error:
                 report.refused.append(Refusal(start + offset, str(d.application_id), error))
-    session.flush()
-    if batch.events:
-        session.execute(insert(AUDIT_EVENT), batch.events)
-    # Rendered when sent, as a sweep's reminders are (notifications.outbox.render_queued): a batch of filings
-    # spent a quarter of its time in Jinja2 for mail the sender reads minutes later.
-    report.mails_queued += len(queue_many(session, batch.mail, at=at, render_now=False))
+    # Mail rendered when sent: a batch of filings spent a quarter of its time in Jinja2 for mail the sender
+    # reads minutes later.
+    report.mails_queued += batch.write(session, at=at)
     report.results += results
     report.done += [r.application_id for r in results]
     del held

@@ -10,14 +10,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Required, TypedDict, Unpack
 
+from sqlalchemy import insert
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
 from models.clock import ensure_aware, to_utc
 from models.database import must_get, unit_of_work
 from models.errors import ConcurrentUpdate, TransitionRefused
-from models.tables import Actor, Application, Enterprise
-from notifications.outbox import Outgoing
+from models.tables import Actor, Application, AuditEvent, Enterprise
+from notifications.outbox import Outgoing, queue_many
 from notifications.transitions import mail_for_transition, queue_for_transition
 from states import authz
 from states.audit import append_event, append_row
@@ -43,6 +44,15 @@ class Batch:
 
     events: list[dict[str, Any]] = field(default_factory=list)
     mail: list[Outgoing] = field(default_factory=list)
+
+    def write(self, session: Session, *, at: datetime) -> int:
+        """Flush the batch's rows, insert its audit events with one statement and queue its mail with another
+        (rendered when sent, as a sweep's reminders are: `notifications.outbox.render_queued`); returns how
+        many messages were new. Inside the caller's transaction."""
+        session.flush()
+        if self.events:
+            session.execute(insert(AuditEvent.__table__), self.events)  # type: ignore[attr-defined]
+        return len(queue_many(session, self.mail, at=at, render_now=False))
 
 
 @dataclass

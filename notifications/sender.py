@@ -6,7 +6,8 @@ A sender runs `concurrency` workers; each keeps one SMTP connection open and rep
    attempts + 1, in ONE commit (`SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL, so concurrent senders
    take disjoint rows; on SQLite the claim runs in a `BEGIN IMMEDIATE` write transaction);
 2. hand the batch to SMTP, pipelined (notifications.smtp_client), or to the .eml folder;
-3. write every row's result in ONE commit: `sent` only for rows the server accepted, each with its time.
+3. write every row's result in ONE commit: `sent` only for rows the server accepted, each with its time;
+   the same commit claims the worker's next batch (step 1), so a batch costs one commit, not two.
 
 A row is never marked sent before the server accepted it. A crash between 2 and 3 leaves the batch in
 `sending` with a lease: when the lease expires (`lease_seconds`, default 300), any sender turns those
@@ -257,6 +258,27 @@ _RECORD = (
 )
 
 
+# What building and recording a message read from its row (notifications.wire, _Run._result): the claim
+# returns these columns only, so no JSON context or unused timestamps are decoded for every row.
+_SEND_COLUMNS = (T.c.id, T.c.kind, T.c.recipient, T.c.recipient_name, T.c.subject, T.c.body_text, T.c.body_html,
+                 T.c.message_id, T.c.created_at, T.c.attempts)  # fmt: skip
+_TAKE = (
+    update(T)
+    .where(T.c.id.in_(bindparam("c_ids", expanding=True)))
+    .values(status="sending", claimed_by=bindparam("c_token"), lease_until=bindparam("c_lease"),
+            attempts=T.c.attempts + 1, attempted_at=bindparam("c_now"))
+    .returning(*_SEND_COLUMNS)
+)  # fmt: skip
+
+
+def _pick(batch_size: int, *, postgres: bool) -> Any:
+    """Due `pending|uncertain` rows, oldest first, with their status before the claim; on PostgreSQL
+    locked with SKIP LOCKED, so concurrent senders take disjoint rows."""
+    due = or_(T.c.next_attempt_at.is_(None), T.c.next_attempt_at <= bindparam("c_now"))
+    pick = select(T.c.id, T.c.status).where(T.c.status.in_(SENDABLE), due).order_by(T.c.id).limit(batch_size)
+    return pick.with_for_update(skip_locked=True) if postgres else pick
+
+
 @dataclass
 class _Batch:
     """A claimed batch: its rows, the rows that were uncertain before this claim, and their results."""
@@ -286,6 +308,7 @@ class _Run:
         self.token = sender_token()
         self.report = SendReport()
         self.postgres = engine.dialect.name == "postgresql"
+        self.pick = _pick(batch_size, postgres=self.postgres)
 
     def now(self) -> datetime:
         """The injected start instant plus real elapsed time: replays keep their date, backoff still works."""
@@ -310,33 +333,16 @@ class _Run:
         with self.engine.connect() as conn:
             self._count_uncertain(list(conn.scalars(select(T.c.id).where(T.c.status == "uncertain").order_by(T.c.id))))
 
-    def _due(self) -> Any:
-        return or_(T.c.next_attempt_at.is_(None), T.c.next_attempt_at <= self.now())
-
-    def claim(self) -> _Batch | None:
-        """Take up to batch_size due rows under this sender's lease, in one commit."""
-        pick = select(T.c.id, T.c.status).where(T.c.status.in_(SENDABLE), self._due()).order_by(T.c.id)
-        pick = pick.limit(self.batch_size)
-        if self.postgres:
-            pick = pick.with_for_update(skip_locked=True)  # concurrent senders take disjoint rows
+    def claim(self, conn: DbConnection) -> _Batch | None:
+        """Take up to batch_size due rows under this sender's lease, in the caller's transaction: pick the
+        ids, then one UPDATE that returns the columns to send (prebuilt statements, compiled once)."""
         now = self.now()
-        with self.engine.begin() as conn:
-            picked = conn.execute(pick).all()
-            if not picked:
-                return None
-            ids = [row.id for row in picked]
-            conn.execute(
-                update(T)
-                .where(T.c.id.in_(ids))
-                .values(
-                    status="sending",
-                    claimed_by=self.token,
-                    lease_until=now + self.lease,
-                    attempts=T.c.attempts + 1,
-                    attempted_at=now,
-                )
-            )
-            rows = list(conn.execute(select(T).where(T.c.id.in_(ids)).order_by(T.c.id)))
+        picked = conn.execute(self.pick, {"c_now": now}).all()
+        if not picked:
+            return None
+        params = {"c_ids": [row.id for row in picked], "c_token": self.token, "c_lease": now + self.lease,
+                  "c_now": now}  # fmt: skip
+        rows = sorted(conn.execute(_TAKE, params), key=lambda row: row.id)
         return _Batch(rows, {row.id for row in picked if row.status == "uncertain"})
 
     def _result(self, batch: _Batch, row: Any, exc: BaseException | None) -> None:
@@ -360,15 +366,14 @@ class _Run:
             self.report.failed_ids.append(row.id)
         batch.results.append(values)
 
-    def record(self, batch: _Batch) -> None:
-        """Every result of the batch in one commit; a row another sender took over is left to it."""
-        if batch.results:
-            with self.engine.begin() as conn:
-                self._execute_record(conn, batch.results)
-
-    @staticmethod
-    def _execute_record(conn: DbConnection, results: list[dict[str, Any]]) -> None:
-        conn.execute(_RECORD, results)
+    def record_and_claim(self, batch: _Batch | None) -> _Batch | None:
+        """Every result of `batch` (a row another sender took over is left to it) and the claim of the next
+        batch, in one commit: half the commits of recording and claiming apart, and a crash before it
+        leaves the same state as a crash before recording (the batch in `sending` under its lease)."""
+        with self.engine.begin() as conn:
+            if batch is not None and batch.results:
+                conn.execute(_RECORD, batch.results)
+            return self.claim(conn)
 
     def envelopes(self, batch: _Batch) -> list[tuple[int, Envelope]]:
         """Build each message; a row that can't be built is failed now, with the reason, and skipped."""
@@ -397,10 +402,11 @@ class _Run:
         """One connection for all of this worker's batches; claim, deliver, record until nothing is due."""
         connection = self.transport.connect()
         try:
-            while (batch := self.claim()) is not None:
+            batch = self.record_and_claim(None)
+            while batch is not None:
                 self.report.batches += 1
                 await self.deliver(connection, batch)
-                self.record(batch)
+                batch = self.record_and_claim(batch)
         finally:
             await connection.close()
 

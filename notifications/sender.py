@@ -32,7 +32,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -70,11 +70,14 @@ T: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 class Connection(Protocol):
     """One open channel, kept by a worker for all its batches."""
 
-    async def open(self) -> None: ...
+    async def open(self) -> None:
+        """Open the channel unless it is open."""
+        ...
 
-    async def send_many(self, items: Sequence[tuple[int, Envelope]]) -> list[BaseException | None]:
-        """Open the channel if needed and send; per item None when the server accepted it, else the
-        exception (InFlight: maybe delivered). Raises only when the channel cannot be opened."""
+    async def send_many(self, items: Iterable[tuple[int, Envelope]]) -> list[tuple[int, BaseException | None]]:
+        """Open the channel if needed and send, drawing items as it goes (building overlaps sending); per
+        item its id and None when the server accepted it, else the exception (InFlight: maybe delivered).
+        Raises only when the channel cannot be opened, before drawing any item."""
         ...
 
     async def close(self) -> None: ...
@@ -127,12 +130,20 @@ class SmtpConnection:
         )  # fmt: skip
 
     async def open(self) -> None:
-        await self.client.open()
-
-    async def send_many(self, items: Sequence[tuple[int, Envelope]]) -> list[BaseException | None]:
         if not self.client.is_connected:
             await self.client.open()
-        return await self.client.send_many([envelope for _id, envelope in items])
+
+    async def send_many(self, items: Iterable[tuple[int, Envelope]]) -> list[tuple[int, BaseException | None]]:
+        await self.open()
+        ids: list[int] = []
+
+        def envelopes() -> Iterator[Envelope]:
+            for outbox_id, envelope in items:
+                ids.append(outbox_id)
+                yield envelope
+
+        results = await self.client.send_many(envelopes())
+        return list(zip(ids, results, strict=True))
 
     async def close(self) -> None:
         await self.client.close()
@@ -155,18 +166,18 @@ class EmlFolderConnection:
     async def open(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
 
-    async def send_many(self, items: Sequence[tuple[int, Envelope]]) -> list[BaseException | None]:
+    async def send_many(self, items: Iterable[tuple[int, Envelope]]) -> list[tuple[int, BaseException | None]]:
         await self.open()
-        results: list[BaseException | None] = []
+        results: list[tuple[int, BaseException | None]] = []
         for outbox_id, envelope in items:
             target = self.directory / f"{outbox_id}.eml"
             partial = target.with_suffix(f".eml.{os.getpid()}.tmp")
             try:
                 partial.write_bytes(envelope.data)
                 os.replace(partial, target)  # atomic: a reader never sees half a message
-                results.append(None)
+                results.append((outbox_id, None))
             except OSError as exc:
-                results.append(exc)
+                results.append((outbox_id, exc))
         return results
 
     async def close(self) -> None:
@@ -289,8 +300,9 @@ class _Batch:
 
 
 class _Run:
-    """State of one `send_pending` call. DB writes are synchronous and never span an `await`, so each
-    commit is finished before the event loop can switch to another worker."""
+    """State of one `send_pending` call. The workers' claims and records run one at a time on one thread
+    of the run's own: the event loop keeps every other connection busy while a batch is committed (and
+    while SQLite checkpoints its WAL), and a run never waits for its own write lock."""
 
     def __init__(self, engine: Engine, transport: Transport, now: datetime, *, batch_size: int, max_attempts: int,
                  concurrency: int, backoff: Backoff, mail_from: str, lease_seconds: float) -> None:  # fmt: skip
@@ -309,6 +321,7 @@ class _Run:
         self.report = SendReport()
         self.postgres = engine.dialect.name == "postgresql"
         self.pick = _pick(batch_size, postgres=self.postgres)
+        self.db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-db")
 
     def now(self) -> datetime:
         """The injected start instant plus real elapsed time: replays keep their date, backoff still works."""
@@ -375,9 +388,9 @@ class _Run:
                 conn.execute(_RECORD, batch.results)
             return self.claim(conn)
 
-    def envelopes(self, batch: _Batch) -> list[tuple[int, Envelope]]:
-        """Build each message; a row that can't be built is failed now, with the reason, and skipped."""
-        out = []
+    def envelopes(self, batch: _Batch) -> Iterator[tuple[int, Envelope]]:
+        """Build each message when the connection draws it; a row that can't be built is failed then, with
+        the reason, and skipped."""
         for row in batch.rows:
             try:
                 recipient = normalise_address(row.recipient)
@@ -385,28 +398,30 @@ class _Run:
             except (BadAddress, UnicodeError, ValueError) as exc:
                 self._result(batch, row, exc)
                 continue
-            out.append((row.id, Envelope(self.envelope_from, recipient, data, needs_smtputf8(recipient))))
-        return out
+            yield row.id, Envelope(self.envelope_from, recipient, data, needs_smtputf8(recipient))
 
     async def deliver(self, connection: Connection, batch: _Batch) -> None:
         by_id = {row.id: row for row in batch.rows}
-        items = self.envelopes(batch)
+        results: list[tuple[int, BaseException | None]]
         try:
-            results = await connection.send_many(items) if items else []
+            await connection.open()
         except Exception as exc:  # could not open: nothing reached the server
-            results = [exc] * len(items)
-        for (outbox_id, _envelope), result in zip(items, results, strict=True):
+            results = [(outbox_id, exc) for outbox_id, _envelope in self.envelopes(batch)]
+        else:
+            results = await connection.send_many(self.envelopes(batch))
+        for outbox_id, result in results:
             self._result(batch, by_id[outbox_id], result)
 
     async def worker(self) -> None:
         """One connection for all of this worker's batches; claim, deliver, record until nothing is due."""
         connection = self.transport.connect()
         try:
-            batch = self.record_and_claim(None)
+            loop = asyncio.get_running_loop()
+            batch = await loop.run_in_executor(self.db_thread, self.record_and_claim, None)
             while batch is not None:
                 self.report.batches += 1
                 await self.deliver(connection, batch)
-                batch = self.record_and_claim(batch)
+                batch = await loop.run_in_executor(self.db_thread, self.record_and_claim, batch)
         finally:
             await connection.close()
 
@@ -417,16 +432,19 @@ class _Run:
 
     async def run(self, retry_within: float) -> SendReport:
         self.count_uncertain_at_start()
-        while True:
-            self.expire_leases()
-            await asyncio.gather(*(self.worker() for _ in range(self.concurrency)))
-            upcoming = self.next_due_at()
-            if upcoming is None:
-                break
-            wait = (upcoming - self.now()).total_seconds()
-            if wait > retry_within:
-                break  # later runs (the schedule) pick these up
-            await asyncio.sleep(max(0.0, wait))
+        try:
+            while True:
+                self.expire_leases()
+                await asyncio.gather(*(self.worker() for _ in range(self.concurrency)))
+                upcoming = self.next_due_at()
+                if upcoming is None:
+                    break
+                wait = (upcoming - self.now()).total_seconds()
+                if wait > retry_within:
+                    break  # later runs (the schedule) pick these up
+                await asyncio.sleep(max(0.0, wait))
+        finally:
+            self.db_thread.shutdown(wait=True)  # a transaction under way finishes (commits or rolls back)
         self.report.seconds = round(time.monotonic() - self.t0, 3)
         return self.report
 

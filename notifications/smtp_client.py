@@ -23,7 +23,7 @@ import contextlib
 import re
 import ssl
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import aiosmtplib
@@ -126,13 +126,15 @@ class _Replies(asyncio.Protocol):
 
 @dataclass
 class _Pipeline:
-    """Where a send_many call stands: each item's result so far, the item whose content was written and
-    whose reply is still to come, and the item accepted for DATA whose content goes out with the next
-    envelope."""
+    """Where a send_many call stands: each item's result so far, the item being sent, the item whose
+    content was written and whose reply is still to come, the item accepted for DATA whose content goes
+    out with the next envelope, and whether the next item was already drawn."""
 
     results: list[BaseException | None]
+    current: int | None = None
     awaiting: int | None = None
     held: tuple[int, bytes] | None = None
+    ahead: bool = False
 
 
 class PipelinedSmtp:
@@ -225,33 +227,64 @@ class PipelinedSmtp:
             b"DATA\r\n",
         ]
 
-    async def send_many(self, items: Sequence[Envelope]) -> list[BaseException | None]:
-        """Send each envelope; per item None (accepted) or the exception that refused it.
+    async def send_many(self, items: Iterable[Envelope]) -> list[BaseException | None]:
+        """Send each envelope; per item taken, in order, None (accepted) or the exception that refused it.
 
-        A broken connection ends the call: the item in flight gets `InFlight`, the rest the error."""
-        state = _Pipeline([None] * len(items))
-        results = state.results
-        index = 0
+        Items are taken one ahead: the next is drawn from `items` (a generator may build it then) after
+        a group is written and before its replies are read, so building overlaps the server's work.
+        A broken connection or a reply that makes no sense ends the call: the item in flight gets
+        `InFlight`, the rest (all remaining items are drawn) the error."""
+        state = _Pipeline([])
+        upcoming = iter(items)
         try:
-            for index, item in enumerate(items):
-                if item.smtputf8 and "SMTPUTF8" not in self.extensions:
-                    results[index] = aiosmtplib.SMTPNotSupported(
-                        f"{item.recipient}: a non-ASCII address needs SMTPUTF8, which the server does not offer"
-                    )
-                elif "PIPELINING" in self.extensions:
-                    await self._pipelined(item, index, state)
-                else:
-                    await self._stepwise(item, index, state)
-            if state.held is not None:
-                state.awaiting, content = state.held
-                state.held = None
-                self._write(content)
-                results[state.awaiting] = self._content_result(*(await self._replies(1))[0])
-        except (OSError, aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPReadTimeoutError) as exc:
-            await self._broken(exc, index, state)
-        return results
+            item = next(upcoming, None)
+            while item is not None:
+                state.current, state.ahead = len(state.results), False
+                state.results.append(None)
+                item = await self._send_one(item, state, upcoming)
+            state.current = None
+            await self._flush(state)
+        except (OSError, aiosmtplib.SMTPException) as exc:
+            await self._broken(exc, state, upcoming)
+        return state.results
 
-    async def _broken(self, exc: Exception, index: int, state: _Pipeline) -> None:
+    async def _send_one(self, item: Envelope, state: _Pipeline, upcoming: Iterator[Envelope]) -> Envelope | None:
+        """Send `item` (the current one); returns the next item, drawn while the server works."""
+        index = state.current
+        assert index is not None
+        if item.smtputf8 and "SMTPUTF8" not in self.extensions:
+            state.results[index] = aiosmtplib.SMTPNotSupported(
+                f"{item.recipient}: a non-ASCII address needs SMTPUTF8, which the server does not offer"
+            )
+            return next(upcoming, None)
+        if "PIPELINING" not in self.extensions:
+            await self._stepwise(item, index, state)
+            return next(upcoming, None)
+        group = b"".join(self._envelope(item))
+        if state.held is not None:  # content may open a group (RFC 2920 §3.1): one write for both
+            state.awaiting, content = state.held
+            state.held = None
+            group = content + group
+        self._write(group)
+        following = next(upcoming, None)
+        state.ahead = following is not None
+        replies = await self._replies(4 if state.awaiting is not None else 3)
+        if state.awaiting is not None:
+            state.results[state.awaiting] = self._content_result(*replies.pop(0))
+            state.awaiting = None
+        await self._after_envelope(item, index, state, replies)
+        return following
+
+    async def _flush(self, state: _Pipeline) -> None:
+        """The last held content, and its reply."""
+        if state.held is not None:
+            state.awaiting, content = state.held
+            state.held = None
+            self._write(content)
+            state.results[state.awaiting] = self._content_result(*(await self._replies(1))[0])
+            state.awaiting = None
+
+    async def _broken(self, exc: Exception, state: _Pipeline, upcoming: Iterator[Envelope]) -> None:
         """After a break: the written content's reply if it came, else InFlight; everything unsent gets exc."""
         results = state.results
         reply = self._arrived()
@@ -259,28 +292,14 @@ class PipelinedSmtp:
         if state.awaiting is not None:
             lost = InFlight(f"connection lost before the server's reply: {exc}")
             results[state.awaiting] = self._content_result(*reply) if reply is not None else lost
-        unsent = list(range(index, len(results))) + ([state.held[0]] if state.held is not None else [])
-        for rest in unsent:
-            if rest != state.awaiting and results[rest] is None:
-                results[rest] = exc
+        for unsent in (state.current, state.held[0] if state.held is not None else None):
+            if unsent is not None and unsent != state.awaiting and results[unsent] is None:  # keep a refusal
+                results[unsent] = exc
+        results.extend([exc] * (state.ahead + sum(1 for _ in upcoming)))
 
     @staticmethod
     def _content_result(code: int, text: str) -> BaseException | None:
         return None if code == 250 else aiosmtplib.SMTPDataError(code, text)
-
-    async def _pipelined(self, item: Envelope, index: int, state: _Pipeline) -> None:
-        """The held content and this envelope in one write, then one wait for the group's replies."""
-        group = b"".join(self._envelope(item))
-        if state.held is not None:
-            state.awaiting, content = state.held
-            state.held = None
-            group = content + group
-        self._write(group)
-        replies = await self._replies(4 if state.awaiting is not None else 3)
-        if state.awaiting is not None:
-            state.results[state.awaiting] = self._content_result(*replies.pop(0))
-            state.awaiting = None
-        await self._after_envelope(item, index, state, replies)
 
     async def _stepwise(self, item: Envelope, index: int, state: _Pipeline) -> None:
         """Without PIPELINING: each command waits for its reply, and the content for its own."""
@@ -291,12 +310,7 @@ class PipelinedSmtp:
             if replies[-1][0] >= 400:
                 break
         await self._after_envelope(item, index, state, replies)
-        if state.held is not None:
-            state.awaiting, content = state.held
-            state.held = None
-            self._write(content)
-            state.results[state.awaiting] = self._content_result(*(await self._replies(1))[0])
-            state.awaiting = None
+        await self._flush(state)
 
     async def _after_envelope(
         self, item: Envelope, index: int, state: _Pipeline, replies: list[tuple[int, str]]

@@ -456,7 +456,7 @@ async def send_pending_async(
     now: datetime,
     batch_size: int = 100,
     max_attempts: int = 5,
-    concurrency: int = 2,
+    concurrency: int = 4,
     backoff: Backoff | None = None,
     retry_within: float = 0.0,
     mail_from: str | None = None,
@@ -464,7 +464,9 @@ async def send_pending_async(
 ) -> SendReport:
     """Send every due outbox row; see the module docstring for the exactly-once discipline.
 
-    `concurrency` workers run at once, each over its own connection. Transient failures due again within
+    `concurrency` workers run at once, each over its own connection (4 by default: with one message in
+    flight per connection, four keep the server busy while our side builds and commits; the uncertain
+    window after a crash is one batch per worker). Transient failures due again within
     `retry_within` seconds are retried in this run; later ones are left for the next run. A batch not
     recorded within `lease_seconds` (on the run's clock) may be taken over by another sender.
     """

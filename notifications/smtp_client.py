@@ -245,6 +245,9 @@ class PipelinedSmtp:
             state.current = None
             await self._flush(state)
         except (OSError, aiosmtplib.SMTPException) as exc:
+            if isinstance(exc, aiosmtplib.SMTPResponseException):  # e.g. a refused RSET, a malformed reply:
+                # the messages not yet sent were not refused themselves, so they are retried, not failed
+                exc = aiosmtplib.SMTPServerDisconnected(f"the SMTP conversation broke off: {exc}")
             await self._broken(exc, state, upcoming)
         return state.results
 

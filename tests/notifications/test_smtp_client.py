@@ -17,6 +17,8 @@ import pytest
 from notifications.smtp_client import Envelope, InFlight, PipelinedSmtp
 
 ACCEPT, DROP, HANG, GARBAGE, REPLY_THEN_DROP = "accept", "drop", "hang", "garbage", "reply then drop"
+REFUSE = "refuse the recipient, then RSET"
+REFUSALS = {b"RCPT": b"550 no such user\r\n", b"DATA": b"554 no valid recipients\r\n"}
 
 
 async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, script: dict[int, str]) -> None:
@@ -27,6 +29,11 @@ async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, scr
         command = line[:4].upper()
         if command == b"EHLO":
             writer.write(b"250-scripted\r\n250-PIPELINING\r\n250 OK\r\n")
+        elif command == b"RSET":  # sent only after a refusal
+            writer.write(b"502 not today\r\n" if REFUSE in script.values() else b"250 OK\r\n")
+        elif script.get(message) == REFUSE and command in REFUSALS:
+            writer.write(REFUSALS[command])
+            message += command == b"DATA"
         elif command == b"DATA":
             writer.write(b"354 go on\r\n")
             while await reader.readline() not in (b".\r\n", b""):
@@ -79,6 +86,14 @@ def test_content_without_its_reply_is_in_flight_and_the_rest_get_the_error(actio
     assert isinstance(results[1], InFlight)  # maybe delivered: the sender records it uncertain
     assert all(isinstance(r, aiosmtplib.SMTPException) and not isinstance(r, InFlight) for r in results[2:])
     assert drawn == [0, 1, 2, 3]  # every item is drawn and gets a result, though not sent
+
+
+def test_a_refused_rset_ends_the_conversation_and_what_was_not_sent_is_retried() -> None:
+    results, _drawn = asyncio.run(_send({1: REFUSE}))
+    assert results[0] is None
+    assert isinstance(results[1], aiosmtplib.SMTPRecipientsRefused)  # the refusal itself is kept
+    # The rest were never offered: a transient error (retried with backoff), not the RSET's 502.
+    assert all(isinstance(r, aiosmtplib.SMTPServerDisconnected) and "502" in str(r) for r in results[2:])
 
 
 def test_a_reply_read_before_the_connection_broke_still_counts() -> None:

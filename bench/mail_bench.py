@@ -1,8 +1,8 @@
 """1,000 messages to the same local aiosmtpd: our sender against prefect-email and against raw aiosmtplib.
 
-- ours: `send_pending` — two workers, each with one connection; per batch of 100: claim under a lease +
-  commit, build the messages, send them pipelined, record every result + commit; the exactly-once
-  bookkeeping and the message building are included in the time;
+- ours: `send_pending` with its defaults — four workers, each with one connection; per batch of 100: claim
+  under a lease, build each message as it is sent, send them pipelined, record every result and claim the
+  next batch in one commit; the exactly-once bookkeeping and the message building are included in the time;
 - raw aiosmtplib: the same messages built beforehand (off the clock), sent one after the other over one
   connection with `SMTP.sendmail`, nothing recorded: the speed of the library alone;
 - prefect-email: `email_send_message` as its docs show, with an `EmailServerCredentials` block pointed at

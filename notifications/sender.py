@@ -6,7 +6,8 @@ A sender runs `concurrency` workers; each keeps one SMTP connection open and rep
    attempts + 1, in ONE commit (`SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL, so concurrent senders
    take disjoint rows; on SQLite the claim runs in a `BEGIN IMMEDIATE` write transaction);
 2. hand the batch to SMTP, pipelined (notifications.smtp_client), or to the .eml folder;
-3. write every row's result in ONE commit: `sent` only for rows the server accepted, each with its time.
+3. write every row's result in ONE commit: `sent` only for rows the server accepted, each with its time;
+   the same commit claims the worker's next batch (step 1), so a batch costs one commit, not two.
 
 A row is never marked sent before the server accepted it. A crash between 2 and 3 leaves the batch in
 `sending` with a lease: when the lease expires (`lease_seconds`, default 300), any sender turns those
@@ -31,7 +32,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -69,11 +70,14 @@ T: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 class Connection(Protocol):
     """One open channel, kept by a worker for all its batches."""
 
-    async def open(self) -> None: ...
+    async def open(self) -> None:
+        """Open the channel unless it is open."""
+        ...
 
-    async def send_many(self, items: Sequence[tuple[int, Envelope]]) -> list[BaseException | None]:
-        """Open the channel if needed and send; per item None when the server accepted it, else the
-        exception (InFlight: maybe delivered). Raises only when the channel cannot be opened."""
+    async def send_many(self, items: Iterable[tuple[int, Envelope]]) -> list[tuple[int, BaseException | None]]:
+        """Open the channel if needed and send, drawing items as it goes (building overlaps sending); per
+        item its id and None when the server accepted it, else the exception (InFlight: maybe delivered).
+        Raises only when the channel cannot be opened, before drawing any item."""
         ...
 
     async def close(self) -> None: ...
@@ -126,12 +130,20 @@ class SmtpConnection:
         )  # fmt: skip
 
     async def open(self) -> None:
-        await self.client.open()
-
-    async def send_many(self, items: Sequence[tuple[int, Envelope]]) -> list[BaseException | None]:
         if not self.client.is_connected:
             await self.client.open()
-        return await self.client.send_many([envelope for _id, envelope in items])
+
+    async def send_many(self, items: Iterable[tuple[int, Envelope]]) -> list[tuple[int, BaseException | None]]:
+        await self.open()
+        ids: list[int] = []
+
+        def envelopes() -> Iterator[Envelope]:
+            for outbox_id, envelope in items:
+                ids.append(outbox_id)
+                yield envelope
+
+        results = await self.client.send_many(envelopes())
+        return list(zip(ids, results, strict=True))
 
     async def close(self) -> None:
         await self.client.close()
@@ -154,18 +166,18 @@ class EmlFolderConnection:
     async def open(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
 
-    async def send_many(self, items: Sequence[tuple[int, Envelope]]) -> list[BaseException | None]:
+    async def send_many(self, items: Iterable[tuple[int, Envelope]]) -> list[tuple[int, BaseException | None]]:
         await self.open()
-        results: list[BaseException | None] = []
+        results: list[tuple[int, BaseException | None]] = []
         for outbox_id, envelope in items:
             target = self.directory / f"{outbox_id}.eml"
             partial = target.with_suffix(f".eml.{os.getpid()}.tmp")
             try:
                 partial.write_bytes(envelope.data)
                 os.replace(partial, target)  # atomic: a reader never sees half a message
-                results.append(None)
+                results.append((outbox_id, None))
             except OSError as exc:
-                results.append(exc)
+                results.append((outbox_id, exc))
         return results
 
     async def close(self) -> None:
@@ -257,6 +269,27 @@ _RECORD = (
 )
 
 
+# What building and recording a message read from its row (notifications.wire, _Run._result): the claim
+# returns these columns only, so no JSON context or unused timestamps are decoded for every row.
+_SEND_COLUMNS = (T.c.id, T.c.kind, T.c.recipient, T.c.recipient_name, T.c.subject, T.c.body_text, T.c.body_html,
+                 T.c.message_id, T.c.created_at, T.c.attempts)  # fmt: skip
+_TAKE = (
+    update(T)
+    .where(T.c.id.in_(bindparam("c_ids", expanding=True)))
+    .values(status="sending", claimed_by=bindparam("c_token"), lease_until=bindparam("c_lease"),
+            attempts=T.c.attempts + 1, attempted_at=bindparam("c_now"))
+    .returning(*_SEND_COLUMNS)
+)  # fmt: skip
+
+
+def _pick(batch_size: int, *, postgres: bool) -> Any:
+    """Due `pending|uncertain` rows, oldest first, with their status before the claim; on PostgreSQL
+    locked with SKIP LOCKED, so concurrent senders take disjoint rows."""
+    due = or_(T.c.next_attempt_at.is_(None), T.c.next_attempt_at <= bindparam("c_now"))
+    pick = select(T.c.id, T.c.status).where(T.c.status.in_(SENDABLE), due).order_by(T.c.id).limit(batch_size)
+    return pick.with_for_update(skip_locked=True) if postgres else pick
+
+
 @dataclass
 class _Batch:
     """A claimed batch: its rows, the rows that were uncertain before this claim, and their results."""
@@ -267,8 +300,9 @@ class _Batch:
 
 
 class _Run:
-    """State of one `send_pending` call. DB writes are synchronous and never span an `await`, so each
-    commit is finished before the event loop can switch to another worker."""
+    """State of one `send_pending` call. The workers' claims and records run one at a time on one thread
+    of the run's own: the event loop keeps every other connection busy while a batch is committed (and
+    while SQLite checkpoints its WAL), and a run never waits for its own write lock."""
 
     def __init__(self, engine: Engine, transport: Transport, now: datetime, *, batch_size: int, max_attempts: int,
                  concurrency: int, backoff: Backoff, mail_from: str, lease_seconds: float) -> None:  # fmt: skip
@@ -286,6 +320,8 @@ class _Run:
         self.token = sender_token()
         self.report = SendReport()
         self.postgres = engine.dialect.name == "postgresql"
+        self.pick = _pick(batch_size, postgres=self.postgres)
+        self.db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-db")
 
     def now(self) -> datetime:
         """The injected start instant plus real elapsed time: replays keep their date, backoff still works."""
@@ -310,33 +346,16 @@ class _Run:
         with self.engine.connect() as conn:
             self._count_uncertain(list(conn.scalars(select(T.c.id).where(T.c.status == "uncertain").order_by(T.c.id))))
 
-    def _due(self) -> Any:
-        return or_(T.c.next_attempt_at.is_(None), T.c.next_attempt_at <= self.now())
-
-    def claim(self) -> _Batch | None:
-        """Take up to batch_size due rows under this sender's lease, in one commit."""
-        pick = select(T.c.id, T.c.status).where(T.c.status.in_(SENDABLE), self._due()).order_by(T.c.id)
-        pick = pick.limit(self.batch_size)
-        if self.postgres:
-            pick = pick.with_for_update(skip_locked=True)  # concurrent senders take disjoint rows
+    def claim(self, conn: DbConnection) -> _Batch | None:
+        """Take up to batch_size due rows under this sender's lease, in the caller's transaction: pick the
+        ids, then one UPDATE that returns the columns to send (prebuilt statements, compiled once)."""
         now = self.now()
-        with self.engine.begin() as conn:
-            picked = conn.execute(pick).all()
-            if not picked:
-                return None
-            ids = [row.id for row in picked]
-            conn.execute(
-                update(T)
-                .where(T.c.id.in_(ids))
-                .values(
-                    status="sending",
-                    claimed_by=self.token,
-                    lease_until=now + self.lease,
-                    attempts=T.c.attempts + 1,
-                    attempted_at=now,
-                )
-            )
-            rows = list(conn.execute(select(T).where(T.c.id.in_(ids)).order_by(T.c.id)))
+        picked = conn.execute(self.pick, {"c_now": now}).all()
+        if not picked:
+            return None
+        params = {"c_ids": [row.id for row in picked], "c_token": self.token, "c_lease": now + self.lease,
+                  "c_now": now}  # fmt: skip
+        rows = sorted(conn.execute(_TAKE, params), key=lambda row: row.id)
         return _Batch(rows, {row.id for row in picked if row.status == "uncertain"})
 
     def _result(self, batch: _Batch, row: Any, exc: BaseException | None) -> None:
@@ -360,19 +379,18 @@ class _Run:
             self.report.failed_ids.append(row.id)
         batch.results.append(values)
 
-    def record(self, batch: _Batch) -> None:
-        """Every result of the batch in one commit; a row another sender took over is left to it."""
-        if batch.results:
-            with self.engine.begin() as conn:
-                self._execute_record(conn, batch.results)
+    def record_and_claim(self, batch: _Batch | None) -> _Batch | None:
+        """Every result of `batch` (a row another sender took over is left to it) and the claim of the next
+        batch, in one commit: half the commits of recording and claiming apart, and a crash before it
+        leaves the same state as a crash before recording (the batch in `sending` under its lease)."""
+        with self.engine.begin() as conn:
+            if batch is not None and batch.results:
+                conn.execute(_RECORD, batch.results)
+            return self.claim(conn)
 
-    @staticmethod
-    def _execute_record(conn: DbConnection, results: list[dict[str, Any]]) -> None:
-        conn.execute(_RECORD, results)
-
-    def envelopes(self, batch: _Batch) -> list[tuple[int, Envelope]]:
-        """Build each message; a row that can't be built is failed now, with the reason, and skipped."""
-        out = []
+    def envelopes(self, batch: _Batch) -> Iterator[tuple[int, Envelope]]:
+        """Build each message when the connection draws it; a row that can't be built is failed then, with
+        the reason, and skipped."""
         for row in batch.rows:
             try:
                 recipient = normalise_address(row.recipient)
@@ -380,27 +398,30 @@ class _Run:
             except (BadAddress, UnicodeError, ValueError) as exc:
                 self._result(batch, row, exc)
                 continue
-            out.append((row.id, Envelope(self.envelope_from, recipient, data, needs_smtputf8(recipient))))
-        return out
+            yield row.id, Envelope(self.envelope_from, recipient, data, needs_smtputf8(recipient))
 
     async def deliver(self, connection: Connection, batch: _Batch) -> None:
         by_id = {row.id: row for row in batch.rows}
-        items = self.envelopes(batch)
+        results: list[tuple[int, BaseException | None]]
         try:
-            results = await connection.send_many(items) if items else []
+            await connection.open()
         except Exception as exc:  # could not open: nothing reached the server
-            results = [exc] * len(items)
-        for (outbox_id, _envelope), result in zip(items, results, strict=True):
+            results = [(outbox_id, exc) for outbox_id, _envelope in self.envelopes(batch)]
+        else:
+            results = await connection.send_many(self.envelopes(batch))
+        for outbox_id, result in results:
             self._result(batch, by_id[outbox_id], result)
 
     async def worker(self) -> None:
         """One connection for all of this worker's batches; claim, deliver, record until nothing is due."""
         connection = self.transport.connect()
         try:
-            while (batch := self.claim()) is not None:
+            loop = asyncio.get_running_loop()
+            batch = await loop.run_in_executor(self.db_thread, self.record_and_claim, None)
+            while batch is not None:
                 self.report.batches += 1
                 await self.deliver(connection, batch)
-                self.record(batch)
+                batch = await loop.run_in_executor(self.db_thread, self.record_and_claim, batch)
         finally:
             await connection.close()
 
@@ -411,16 +432,19 @@ class _Run:
 
     async def run(self, retry_within: float) -> SendReport:
         self.count_uncertain_at_start()
-        while True:
-            self.expire_leases()
-            await asyncio.gather(*(self.worker() for _ in range(self.concurrency)))
-            upcoming = self.next_due_at()
-            if upcoming is None:
-                break
-            wait = (upcoming - self.now()).total_seconds()
-            if wait > retry_within:
-                break  # later runs (the schedule) pick these up
-            await asyncio.sleep(max(0.0, wait))
+        try:
+            while True:
+                self.expire_leases()
+                await asyncio.gather(*(self.worker() for _ in range(self.concurrency)))
+                upcoming = self.next_due_at()
+                if upcoming is None:
+                    break
+                wait = (upcoming - self.now()).total_seconds()
+                if wait > retry_within:
+                    break  # later runs (the schedule) pick these up
+                await asyncio.sleep(max(0.0, wait))
+        finally:
+            self.db_thread.shutdown(wait=True)  # a transaction under way finishes (commits or rolls back)
         self.report.seconds = round(time.monotonic() - self.t0, 3)
         return self.report
 
@@ -432,7 +456,7 @@ async def send_pending_async(
     now: datetime,
     batch_size: int = 100,
     max_attempts: int = 5,
-    concurrency: int = 2,
+    concurrency: int = 4,
     backoff: Backoff | None = None,
     retry_within: float = 0.0,
     mail_from: str | None = None,
@@ -440,7 +464,9 @@ async def send_pending_async(
 ) -> SendReport:
     """Send every due outbox row; see the module docstring for the exactly-once discipline.
 
-    `concurrency` workers run at once, each over its own connection. Transient failures due again within
+    `concurrency` workers run at once, each over its own connection (4 by default: with one message in
+    flight per connection, four keep the server busy while our side builds and commits; the uncertain
+    window after a crash is one batch per worker). Transient failures due again within
     `retry_within` seconds are retried in this run; later ones are left for the next run. A batch not
     recorded within `lease_seconds` (on the run's clock) may be taken over by another sender.
     """

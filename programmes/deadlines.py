@@ -48,6 +48,12 @@ def effective_deadline(
 ) -> Deadline | None:
     """The season's deadline for (unit, step, tier, track), moved to the extension's date if one exists."""
     s = _season(season)
+    # Once per batch of transitions (`states.bulk`, which acts at one instant): a unit's 500 filings ask alike.
+    key = ("deadline", s.name, unit, step, str(tier), str(track))
+    return remembered(session, key, lambda: _effective_deadline(session, s, unit, step, tier, track))
+
+
+def _effective_deadline(session: Session, s: Season, unit: str, step: str, tier: str, track: str) -> Deadline | None:
     base = s.deadline_for(unit, step, tier, track)
     ext = extension_for(session, s, unit, step)
     if ext is None:

@@ -353,7 +353,7 @@ def diagram(
 def demo(
     output: Annotated[Path, typer.Option(help="Where summary tables, mails and the audit export go.")] = Path("out"),
     enterprises: Annotated[
-        int, typer.Option(help="Synthetic enterprises (the default takes about three minutes on 2 cores).")
+        int, typer.Option(help="Synthetic enterprises (the default takes about a minute on 2 cores, install excluded).")
     ] = 2400,
     seed: Annotated[int, typer.Option(help="Seed for a reproducible season.")] = 2025,
     fast: Annotated[bool, typer.Option("--fast", help="Direct service calls, no Prefect.")] = False,

@@ -44,7 +44,6 @@ from states.intake import (
 )
 from states.lifecycle import State
 from states.service import Batch, TransitionResult, apply_to_locked
-from states.versioned import write_versioned
 
 # What a chain is made of, and the name a refusal gives.
 LOCATION = ("id", "credit_code", "name", "province", "city", "district", "tax_district", "soe_group")
@@ -337,7 +336,6 @@ def _transitions_batch(session: Session, start: int, part: list[Decision], at: d
                                                reason=d.reason, data=d.data, batch=batch))  # fmt: skip
             except ReviewError as error:
                 report.refused.append(Refusal(start + offset, str(d.application_id), error))
-    write_versioned(session, Application, rows.values())  # one UPDATE per column set, not one per row
     # Mail rendered when sent: a batch of filings spent a quarter of its time in Jinja2 for mail the sender
     # reads minutes later.
     report.mails_queued += batch.write(session, at=at)

@@ -27,6 +27,7 @@ from states.effects import apply_effects
 from states.guards import EVIDENCE, GuardContext
 from states.lifecycle import State, Step, steps_for, table_key
 from states.machine import ApplicationAdapter, fire
+from states.versioned import write_versioned
 
 
 class DecisionArgs(TypedDict, total=False):
@@ -40,15 +41,18 @@ class DecisionArgs(TypedDict, total=False):
 
 @dataclass
 class Batch:
-    """What the transitions of one batch write besides their rows (`states.bulk` inserts it at the end)."""
+    """What the transitions of one batch write: its rows, audit events and mail (`Batch.write`, at the end)."""
 
+    rows: list[Application] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     mail: list[Outgoing] = field(default_factory=list)
 
     def write(self, session: Session, *, at: datetime) -> int:
-        """Flush the batch's rows, insert its audit events with one statement and queue its mail with another
-        (rendered when sent, as a sweep's reminders are: `notifications.outbox.render_queued`); returns how
-        many messages were new. Inside the caller's transaction."""
+        """Write the batch's rows with one UPDATE per set of changed columns (`states.versioned`), insert its
+        audit events with one statement and queue its mail with another (rendered when sent, as a sweep's
+        reminders are: `notifications.outbox.render_queued`); returns how many messages were new. Inside the
+        caller's transaction."""
+        write_versioned(session, Application, {id(row): row for row in self.rows}.values())  # a row fired twice: once
         session.flush()
         if self.events:
             session.execute(insert(AuditEvent.__table__), self.events)  # type: ignore[attr-defined]
@@ -148,6 +152,7 @@ def _record(session: Session, ctx: GuardContext, step: Step, *, from_state: str,
     if batch is not None:
         row = append_row(session, **fields)
         messages = mail_for_transition(session, **mail, seq=row["seq"])
+        batch.rows.append(application)
         batch.events.append(row)
         batch.mail.extend(messages)
         return TransitionResult(application_id, step.event, from_state, application.state, row["seq"],

@@ -137,6 +137,21 @@ def queue_many(
     return [m.dedupe_key for m in new]
 
 
+def _rendered(row: Any) -> dict[str, Any]:
+    """A queued row's values once rendered: its parts, its address checked (a bad one fails the row, as at
+    queue time), its name on one line and its Message-ID (a sweep queues rows without either)."""
+    name = one_line(row.recipient_name or "")[:200]
+    values = {"row_id": row.id, "recipient_name": name, "message_id": message_id_for(row.dedupe_key),
+              "status": "pending", "last_error": "", "recipient": row.recipient}  # fmt: skip
+    try:
+        values["recipient"] = validate_address(row.recipient)
+    except BadAddress as exc:
+        values.update(status="failed", last_error=str(exc)[:2000], recipient=one_line(row.recipient or "")[:254])
+    context = {**(row.context or {}), "recipient_name": name}
+    parts = render(context.get("template", row.kind), context)
+    return {**values, "subject": parts.subject[:500], "body_text": parts.text, "body_html": parts.html}
+
+
 def render_queued(engine: Any, *, batch: int = 1000) -> int:
     """Render the `queued` rows (a sweep's messages) and make them `pending`; one commit per batch.
 
@@ -146,24 +161,19 @@ def render_queued(engine: Any, *, batch: int = 1000) -> int:
     from sqlalchemy import update
 
     table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    names = ("subject", "body_text", "body_html", "recipient", "recipient_name", "message_id", "status", "last_error")
+    statement = update(table).where(table.c.id == bindparam("row_id"), table.c.status == "queued")
+    statement = statement.values(**{name: bindparam(name) for name in names})
     done = 0
     while True:
         with engine.begin() as conn:
             rows = conn.execute(
-                select(table.c.id, table.c.kind, table.c.recipient_name, table.c.context)
-                .where(table.c.status == "queued").order_by(table.c.id).limit(batch)
+                select(table.c.id, table.c.kind, table.c.dedupe_key, table.c.recipient, table.c.recipient_name,
+                       table.c.context).where(table.c.status == "queued").order_by(table.c.id).limit(batch)
             ).all()  # fmt: skip
             if not rows:
                 return done
-            values = []
-            for row in rows:
-                context = {**(row.context or {}), "recipient_name": row.recipient_name}
-                parts = render(context.get("template", row.kind), context)
-                values.append({"row_id": row.id, "subject": parts.subject[:500], "body_text": parts.text,
-                               "body_html": parts.html})  # fmt: skip
-            columns: dict[str, Any] = {name: bindparam(name) for name in ("subject", "body_text", "body_html")}
-            statement = update(table).where(table.c.id == bindparam("row_id"), table.c.status == "queued")
-            conn.execute(statement.values(**columns, status="pending"), values)
+            conn.execute(statement, [_rendered(row) for row in rows])
             done += len(rows)
 
 

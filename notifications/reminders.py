@@ -8,12 +8,14 @@ How a sweep works, per reminder kind:
 
 1. Deadlines, not rows: for every (unit, tier, track) of the season, the effective deadline (extensions
    honoured) and the reminder days that are due at `now` — a few hundred keys, however many applications.
-2. The due-item index: only applications whose `remind_at` has come are looked at (`notifications.due`);
-   with nothing due, a sweep is one indexed probe.
-3. One SQL query per (kind, audience) selects the applications under a due key that are still waiting,
-   joined to their recipients (`notifications.recipients`). Whoever already acted has no row.
-4. Rows are grouped by the kind's declared outbox key into one message listing the applications, queued
-   unrendered in one set-based insert that skips existing keys (the template is rendered at send time).
+2. The due-item index: only applications whose `remind_at` has come are looked at (`notifications.due`,
+   which claims them and afterwards writes each one's next instant in one UPDATE); with nothing due, a
+   sweep is one indexed probe.
+3. One INSERT … SELECT per (kind, audience) joins the applications still waiting under a due key to their
+   recipients (`notifications.recipients`) and groups them by the kind's declared outbox key into one
+   message listing them (`notifications.reminder_sql`). Whoever already acted has no row.
+4. One INSERT … SELECT … ON CONFLICT DO NOTHING queues the messages unrendered, skipping keys already
+   queued; the template is rendered at send time. No application passes through Python one by one.
 
 A reminder is due at `send_at` (09:00 Asia/Shanghai) on its day, until the end of the deadline day; an
 escalation from `send_at` on the day after the deadline, while the step is still open. A late expert review
@@ -23,22 +25,20 @@ escalation from `send_at` on the day after the deadline, while the step is still
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import select, tuple_
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import select
 from sqlmodel import Session, col
 
 from models.clock import end_of_day, ensure_aware, local_date
-from models.enums import TIER_LABELS
-from models.tables import Actor, Application, DeadlineExtension, Enterprise
-from notifications import due, facts, recipients
+from models.tables import Application, DeadlineExtension, Enterprise
+from notifications import due, recipients, reminder_sql
 from notifications.kinds import Kind, Policy, load_policy
 from notifications.late_reviews import late_review_mail
-from notifications.outbox import Outgoing, existing_keys, queue_many
+from notifications.outbox import existing_keys, queue_many
 
 Mode = Literal["due", "on_day"]  # sweep: everything due by now; plan: what falls on this very day
 
@@ -132,153 +132,54 @@ def _due_keys(deadlines: Deadlines, rule: Kind, policy: Policy, now: datetime, m
     return out
 
 
-# ---- candidates ----------------------------------------------------------------------------------------
+# ---- staging: the due keys, then the database groups -----------------------------------------------------
 
 
-@dataclass
-class _Group:
-    key: str
-    kind: str
-    email: str
-    name: str
-    recipient_unit: str
-    unit: str  # whose date it is (the overdue unit of an escalation)
-    track: str
-    deadline: date
-    offset: int
-    source: str
-    items: dict[int, dict[str, Any]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class _Dated:
-    """A date to remind about: a deadline, or a cultivation end shaped like one."""
-
-    on: date
-    source: str
-
-
-def _item(row: Any) -> dict[str, Any]:
-    return {
-        "application_id": row.application_id,
-        "title": row.title,
-        "tier": row.tier,
-        "tier_label": TIER_LABELS.get(row.tier, row.tier),
-        "enterprise_name": row.enterprise_name,
-    }
-
-
-def _tuple_in(columns: tuple[Any, ...], keys: Iterable[DueKey]) -> ColumnElement[bool]:
-    return tuple_(*columns).in_([(k.unit, k.tier, k.track) for k in keys])
-
-
-def _query(dialect: str, rule: Kind, audience: str, *, season: str, now: datetime, mode: Mode) -> Any:
-    """The applications `rule` is about, with one recipient each (a row per application × recipient)."""
+def _cultivation_keys(session: Session, rule: Kind, ctx: dict[str, Any]) -> list[dict[str, Any]]:
+    """The due keys of a cultivation kind: the (unit, track, end date) of the applications it may concern."""
+    dialect, now, policy = session.get_bind().dialect.name, ctx["now"], ctx["policy"]
+    today = local_date(now)
     unit = recipients.unit_column(dialect, rule.unit)
-    email, name, recipient_unit, on = recipients.audience_columns(dialect, audience, unit)
     query = (
-        select(col(Application.id).label("application_id"), col(Application.title), col(Application.tier),
-               col(Application.track), col(Application.cultivation_ends_on),
-               col(Enterprise.name).label("enterprise_name"), unit.label("unit"),
-               email.label("email"), name.label("name"), recipient_unit.label("recipient_unit"))
+        select(unit, col(Application.track), col(Application.cultivation_ends_on)).distinct()
         .join(Enterprise, col(Enterprise.id) == col(Application.enterprise_id))
-        .where(col(Application.season) == season, col(Application.state).in_(rule.states))
+        .where(col(Application.season) == ctx["season"].name, col(Application.state).in_(rule.states),
+               col(Application.cultivation_ends_on) >= today,
+               col(Application.cultivation_ends_on) <= today + timedelta(days=max(rule.offsets)))
     )  # fmt: skip
-    if on is not None:
-        query = query.join(Actor, on)
-    if rule.below_top:
-        query = query.where(recipients.below_top())
-    if mode == "due":
-        query = query.where(due.is_due(now))
-    return query
+    if ctx["due"] is not None:
+        query = query.where(ctx["due"])
+    return [
+        reminder_sql.key_row(rule, policy, ctx["season"], unit=code, tier=None, track=track, dated=on, offset=o,
+                             source=rule.source, now=now, memo=ctx["memo"])
+        for code, track, on in session.execute(query) if code is not None
+        for o in due_offsets(rule, policy, on, now, ctx["mode"])
+    ]  # fmt: skip
 
 
-def _dated_rows(session: Session, rule: Kind, audience: str, ctx: dict[str, Any]) -> Iterator[tuple[Any, Any, int]]:
-    """(row, dated, offset) for every reminder of `rule` to `audience` that is due."""
-    dialect = session.get_bind().dialect.name
-    query = _query(dialect, rule, audience, season=ctx["season"].name, now=ctx["now"], mode=ctx["mode"])
-    if rule.when == "cultivation":
-        today = local_date(ctx["now"])
-        window = (Application.cultivation_ends_on >= today,  # type: ignore[operator]
-                  Application.cultivation_ends_on <= today + timedelta(days=max(rule.offsets)))  # type: ignore[operator]
-        for row in session.execute(query.where(*window)):
-            dated = _Dated(on=row.cultivation_ends_on, source=rule.source)
-            for offset in due_offsets(rule, ctx["policy"], dated.on, ctx["now"], ctx["mode"]):
-                yield row, dated, offset
-        return
+def _deadline_keys(rule: Kind, ctx: dict[str, Any]) -> list[dict[str, Any]]:
     keys = _due_keys(ctx["deadlines"], rule, ctx["policy"], ctx["now"], ctx["mode"])
-    if not keys:
-        return
-    unit = recipients.unit_column(dialect, rule.unit)
-    for row in session.execute(query.where(_tuple_in((unit, col(Application.tier), col(Application.track)), keys))):
-        for deadline, offset in keys[DueKey(row.unit, row.tier, row.track)]:
-            yield row, deadline, offset
+    return [
+        reminder_sql.key_row(rule, ctx["policy"], ctx["season"], unit=k.unit, tier=k.tier, track=k.track,
+                             dated=deadline.on, offset=offset, source=deadline.source, now=ctx["now"],
+                             memo=ctx["memo"])
+        for k, pairs in keys.items() for deadline, offset in pairs
+    ]  # fmt: skip
 
 
-def _candidates(session: Session, *, season: Any, policy: Policy, now: datetime, mode: Mode) -> list[_Group]:
-    ctx = {"season": season, "policy": policy, "now": now, "mode": mode, "deadlines": Deadlines(session, season)}
-    groups: dict[str, _Group] = {}
-    for rule in policy.reminders():
+def _stage(session: Session, *, season: Any, policy: Policy, now: datetime, mode: Mode, due_rows: Any) -> None:
+    """Stage every reminder due at `now` (mode "due": of the claimed applications `due_rows`) or falling on
+    `now`'s day (mode "on_day"), one row per outbox key (notifications.reminder_sql)."""
+    ctx = {"season": season, "policy": policy, "now": now, "mode": mode, "due": due_rows, "memo": {},
+           "deadlines": Deadlines(session, season)}  # fmt: skip
+    reminder_sql.reset(session, season)
+    rules = policy.reminders()
+    for rule in rules:
+        keys = _cultivation_keys(session, rule, ctx) if rule.when == "cultivation" else _deadline_keys(rule, ctx)
+        reminder_sql.add_keys(session, keys)
+    for rule in rules:
         for audience in rule.to:
-            for row, dated, offset in _dated_rows(session, rule, audience, ctx):
-                if not row.email:
-                    continue
-                key = rule.key_for(deadline=dated.on.isoformat(), offset=offset, recipient_unit=row.recipient_unit,
-                                   unit=row.unit, email=row.email)  # fmt: skip
-                group = groups.get(key)
-                if group is None:
-                    group = groups[key] = _Group(key, rule.kind, row.email, row.name, row.recipient_unit, row.unit,
-                                                 row.track, dated.on, offset, dated.source)  # fmt: skip
-                group.items[row.application_id] = _item(row)
-    return sorted(groups.values(), key=lambda g: (g.deadline, -g.offset, g.kind, g.recipient_unit, g.unit, g.email))
-
-
-def _memo(memo: dict[tuple[Any, ...], Any], key: tuple[Any, ...], fn: Any, *args: Any) -> Any:
-    """A sweep asks for the same few hundred names and contacts thousands of times."""
-    if key not in memo:
-        memo[key] = fn(*args)
-    return memo[key]
-
-
-def _outgoing(group: _Group, policy: Policy, today: date, season: Any, memo: dict[tuple[Any, ...], Any]) -> Outgoing:
-    items = sorted(group.items.values(), key=lambda i: i["application_id"])
-    reminder_day = group.deadline - timedelta(days=group.offset)
-    unit_zh, unit_en = _memo(memo, ("n", group.recipient_unit), facts.unit_names, season, group.recipient_unit)
-    overdue_zh, overdue_en = (
-        _memo(memo, ("n", group.unit), facts.unit_names, season, group.unit) if group.kind == "escalation" else ("", "")
-    )
-    common = _memo(memo, ("c", group.unit, group.track, group.source), facts.common, season, group.unit,
-                   group.track, group.source)  # fmt: skip
-    context = {
-        "deadline": group.deadline.isoformat(),
-        "days_left": max(0, (group.deadline - max(today, reminder_day)).days),
-        "days_overdue": max(1, (max(today, reminder_day) - group.deadline).days),
-        "items": items,
-        "count": len(items),
-        "source": group.source,
-        "unit_zh": unit_zh,
-        "unit_en": unit_en,
-        "overdue_unit_zh": overdue_zh,
-        "overdue_unit_en": overdue_en,
-        **common,
-        "template": policy.kind(group.kind).template_name,  # rendered at send time, maybe by another process
-    }
-    return Outgoing(
-        kind=group.kind,
-        recipient=group.email,
-        recipient_name=group.name,
-        context=context,
-        dedupe_key=group.key,
-        application_id=items[0]["application_id"] if len(items) == 1 else None,
-        deadline_on=group.deadline,
-        offset_days=group.offset,
-        send_at=policy.send_instant(reminder_day),
-    )
-
-
-def dedupe_key(group: _Group) -> str:
-    """The kind's declared outbox key (kinds.yaml)."""
-    return group.key
+            reminder_sql.stage(session, rule, audience, season=season.name, due=due_rows)
 
 
 # ---- public API ----------------------------------------------------------------------------------------
@@ -312,17 +213,19 @@ def sweep(session: Session, *, now: datetime, season: Any | None = None, policy:
     now = ensure_aware(now)
     report = SweepReport(now=now)
     season, policy = _context(session, season, policy)
-    messages = late_review_mail(session, season=season, policy=policy, now=now, mode="due")  # a few open reviews
+    late = late_review_mail(session, season=season, policy=policy, now=now, mode="due")  # a few open reviews
+    queued = set(queue_many(session, late, at=now, render_now=False))
+    report.candidates, report.queued = len(late), len(queued)
+    report.by_kind.update(m.kind for m in late if m.dedupe_key in queued)
     if due.anything_due(session, now):  # else the steady state: one probe of the due-item index
-        groups = _candidates(session, season=season, policy=policy, now=now, mode="due")
-        memo: dict[tuple[Any, ...], Any] = {}
-        messages += [_outgoing(group, policy, local_date(now), season, memo) for group in groups]
+        claimed = due.claim(session, season=season.name, now=now)
+        _stage(session, season=season, policy=policy, now=now, mode="due", due_rows=claimed)
+        staged, kinds = reminder_sql.queue_staged(session, at=now)
+        report.candidates, report.queued = report.candidates + staged, report.queued + len(kinds)
+        report.by_kind.update(kinds)
         report.looked_at = due.advance(session, season=season, policy=policy, now=now,
-                                       deadlines=Deadlines(session, season))  # fmt: skip
-    queued = set(queue_many(session, messages, at=now, render_now=False))
+                                       deadlines=Deadlines(session, season), claimed=claimed)  # fmt: skip
     session.commit()  # also ends a read-only sweep's transaction: on SQLite it holds the write lock
-    report.candidates, report.queued = len(messages), len(queued)
-    report.by_kind.update(m.kind for m in messages if m.dedupe_key in queued)
     return report
 
 
@@ -379,13 +282,13 @@ def plan(
     out: list[Planned] = []
     for day in _days(start, end):
         at = policy.send_instant(day)
-        groups = _candidates(session, season=season, policy=policy, now=at, mode="on_day")
-        keys = existing_keys(session, (g.key for g in groups))
+        _stage(session, season=season, policy=policy, now=at, mode="on_day", due_rows=None)
         out += [
-            Planned(send_at=at, kind=g.kind, recipient=g.email, recipient_name=g.name, unit=g.recipient_unit,
-                    deadline=g.deadline, offset_days=g.offset, applications=tuple(sorted(g.items)),
-                    dedupe_key=g.key, queued=g.key in keys)
-            for g in groups
+            Planned(send_at=at, kind=r.kind, recipient=r.recipient, recipient_name=r.recipient_name,
+                    unit=r.recipient_unit, deadline=r.dated, offset_days=r.offset_days,
+                    applications=tuple(sorted(i["application_id"] for i in r.item_list)), dedupe_key=r.dedupe_key,
+                    queued=bool(r.queued))
+            for r in reminder_sql.planned(session)
         ]  # fmt: skip
         late = late_review_mail(session, season=season, policy=policy, now=at, mode="on_day")
         known = existing_keys(session, (m.dedupe_key for m in late))

@@ -10,16 +10,17 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from models.clock import SHANGHAI
 from models.settings import get_settings
 from models.tables import RECHECK, Application, OutboxMessage
+from notifications import due
 from notifications.kinds import POLICY_PATH, load_policy
 from notifications.outbox import render_queued
-from notifications.reminders import sweep
+from notifications.reminders import Deadlines, sweep
 from programmes.season import get_season
 from states.lifecycle import State
 from tests import factories as f
@@ -133,6 +134,34 @@ def test_due_index_follows_transitions(session: Session, engine: Engine) -> None
     assert sweep(session, now=at("2025-07-25"), season=season).queued == 0
     row = session.get(Application, app.id, populate_existing=True)
     assert row is not None and row.remind_at is None  # nothing more to remind about
+
+
+def test_a_change_committed_while_a_sweep_runs_waits_for_the_next_sweep(session: Session, engine: Engine) -> None:
+    """The sweep claims what is due, then reads and advances only that (notifications.due.claim): an
+    application changed meanwhile by another connection keeps RECHECK, never pushed past a reminder the
+    sweep didn't queue for it. PostgreSQL only: on SQLite the sweep's BEGIN IMMEDIATE keeps writers out."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite: the sweep holds the write lock from its BEGIN, nothing commits meanwhile")
+    season, policy = get_season("2025"), load_policy()
+    due_now = f.application(session, State.SUBMITTED)
+    later = f.application(session, State.SUBMITTED, unit="sh.pudong")
+    f.officer(session, "sh.qingpu"), f.officer(session, "sh.pudong"), f.officer(session, "sh")
+    sweep(session, now=at("2025-07-08"), season=season)  # both: next reminder on 07-10
+    with Session(engine) as other:  # `later` alone is looked at again now (e.g. an extension's recheck)
+        other.execute(update(Application).where(Application.id == later.id).values(remind_at=at("2025-07-09")))
+        other.commit()
+
+    now = at("2025-07-09", 10)
+    claimed = due.claim(session, season=season.name, now=now)  # the sweep starts: `later` is claimed
+    with Session(engine) as other:  # a row not due at the claim becomes due: a transition's RECHECK
+        other.execute(update(Application).where(Application.id == due_now.id).values(remind_at=RECHECK))
+        other.commit()
+    looked_at = due.advance(session, season=season, policy=policy, now=now, deadlines=Deadlines(session, season),
+                            claimed=claimed)  # fmt: skip
+    session.commit()
+    assert looked_at == 1
+    assert session.get(Application, later.id, populate_existing=True).remind_at == at("2025-07-10")  # type: ignore[union-attr]
+    assert session.get(Application, due_now.id, populate_existing=True).remind_at == RECHECK  # type: ignore[union-attr]
 
 
 def test_a_new_reminder_kind_is_one_declaration(session: Session, engine: Engine, tmp_path: Path) -> None:

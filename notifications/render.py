@@ -52,6 +52,7 @@ def environment() -> Environment:
         ),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
+        auto_reload=False,  # templates ship with the code: no stat() of three files per message rendered
     )
 
 

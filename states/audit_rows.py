@@ -71,6 +71,12 @@ def _plain(value: Any) -> Any:
         return to_utc(value).isoformat(timespec="microseconds")
     if isinstance(value, date):
         return value.isoformat()
+    # A StrEnum or IntEnum (an application's state and track): the text or number a JSON round trip gives
+    # back, without the exception and the round trip a bulk batch paid twice per draft.
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, int):  # bool is exact (above): it has no subclasses
+        return int.__int__(value)
     try:
         return _plain_copy(value)
     except _NotPlain:

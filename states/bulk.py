@@ -12,7 +12,9 @@ rolls the whole batch back and raises — the batches before it stay committed, 
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -98,11 +100,28 @@ def batches(items: Sequence[T], size: int) -> Iterator[tuple[int, list[T]]]:
 def _committed(session: Session, work: Callable[..., None], *args: Any) -> None:
     """One batch, all or nothing: `work(session, *args)`, then commit."""
     try:
-        work(session, *args)
+        with _collector_paused():
+            work(session, *args)
         session.commit()
     except BaseException:
         session.rollback()
         raise
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while a batch is built. A batch makes tens of thousands of
+    rows, snapshots and events (dicts and lists, none in a cycle) that live until its statements run; the
+    collector promoted them and then walked the whole heap for them (a full collection, 0.1-0.15 s, about a
+    sixth of registering the demo's 2,400 enterprises and drafts). What the batch frees is freed at once by
+    reference counting; a cycle it leaves is collected after it. Left off if the caller had turned it off."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 # ---- enterprises ----------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col
 
-from models.clock import ensure_aware
+from models.clock import ensure_aware, to_utc
 from models.enums import Role
 from models.errors import ConcurrentUpdate, NotFound, ReviewError
 from models.memo import batch_memo
@@ -131,7 +131,7 @@ def register_enterprises(session: Session, rows: Sequence[dict[str, Any]], *, ac
                          batch: int = BATCH, progress: Progress | None = None) -> BulkReport:  # fmt: skip
     """`add_enterprise` for many: validated one by one, written per batch (enterprise, its actor, the
     `register_enterprise` event on the enterprise's chain). An existing credit code is left as it is."""
-    at = ensure_aware(at)
+    at = to_utc(at)  # once: every row and event stores it in UTC (a zone conversion per row and event)
     report = BulkReport()
     for start, part in batches(rows, batch):
         _committed(session, _register_batch, start, part, actor, at, report)
@@ -223,7 +223,7 @@ def create_drafts(session: Session, drafts: Sequence[Draft], *, at: datetime, ba
     """`create_application` for many: each draft checked and authorised by `new_draft`, then written per
     batch with its `create` event (the first of the application's chain). `done` keeps the input order
     (refused drafts are missing from it and listed in `refused`)."""
-    at = ensure_aware(at)
+    at = to_utc(at)  # once: every row and event stores it in UTC (a zone conversion per row and event)
     report = BulkReport()
     for start, part in batches(drafts, batch):
         _committed(session, _drafts_batch, start, part, at, report)

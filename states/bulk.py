@@ -21,7 +21,7 @@ from functools import cache
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col
 
@@ -294,10 +294,11 @@ def _drafts_batch(session: Session, start: int, part: list[Draft], at: datetime,
 
 def _insert_drafts(session: Session, built: list[tuple[int, Draft, dict[str, Any]]], at: datetime,
                    report: BulkReport) -> None:  # fmt: skip
-    """The batch's drafts with one INSERT, their `create` events (each the first of its chain) with another."""
-    ids = _inserted_ids(session, [row for _, _, row in built])
-    events = []
-    for ident, (index, d, row) in zip(ids, built, strict=True):
+    """The batch's drafts with one INSERT, their `create` events (each the first of its chain) with another.
+    Their ids are reserved first, so each row goes in with its chain head: an UPDATE of every row after
+    its event (2,400 for the demo) and a RETURNING are saved."""
+    events, rows = [], []
+    for ident, (index, d, row) in zip(_reserved_ids(session, len(built)), built, strict=True):
         report.by_index[index] = ident
         report.chains[ident] = row["chain"]
         snapshot = snapshot_of(Application, {**row, "id": ident})
@@ -305,21 +306,22 @@ def _insert_drafts(session: Session, built: list[tuple[int, Draft, dict[str, Any
         digest = snapshot["content"].removeprefix("sha256:")
         created = creation_event(ident, row, actor=d.actor, at=at, content_sha256=digest)
         events.append(chained_row(GENESIS, 0, **created, row_snapshot=snapshot))
+        rows.append({**row, "id": ident, "audit_head": events[-1]["hash"], "audit_count": 1})
+    session.execute(insert(APPLICATION), rows)
     session.execute(insert(AUDIT_EVENT), events)
-    session.execute(update(APPLICATION).where(APPLICATION.c.id == bindparam("i"))
-                    .values(audit_head=bindparam("h"), audit_count=1),
-                    [{"i": ev["application_id"], "h": ev["hash"]} for ev in events])  # fmt: skip
-    report.done += ids
+    report.done += [row["id"] for row in rows]
 
 
-def _inserted_ids(session: Session, rows: list[dict[str, Any]]) -> list[int]:
-    """The ids of `rows`, inserted with one statement, in their order. RETURNING in parameter order made
-    SQLAlchemy insert row by row on SQLite (whose RETURNING order is not guaranteed), 2,400 statements for
-    the demo; a batch's slots are unique (twins wait for the first's id), so each id is matched by its slot."""
-    slot_columns = [APPLICATION.c[name] for name in ("enterprise_id", "track", "season", "tier")]
-    returned = session.execute(insert(APPLICATION).returning(APPLICATION.c.id, *slot_columns), rows)
-    by_slot = {application_slot(dict(r._mapping)): r.id for r in returned}
-    return [by_slot[application_slot(row)] for row in rows]
+def _reserved_ids(session: Session, count: int) -> list[int]:
+    """`count` ids for new applications, taken before they are inserted. PostgreSQL draws them from the id
+    column's sequence. SQLite gives a new row max(rowid) + 1 (no AUTOINCREMENT), and a batch holds the
+    write lock from its first statement (BEGIN IMMEDIATE, `models.database.make_engine`): no other writer
+    can take these ids before the batch commits."""
+    if session.get_bind().dialect.name == "postgresql":
+        sequence = func.nextval(func.pg_get_serial_sequence(APPLICATION.name, "id"))
+        return list(session.scalars(select(sequence).select_from(func.generate_series(1, count))))
+    top = session.scalar(select(func.max(APPLICATION.c.id))) or 0
+    return list(range(top + 1, top + count + 1))
 
 
 def _draft_row(enterprises: dict[str, Enterprise], d: Draft, at: datetime,

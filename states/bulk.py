@@ -181,12 +181,15 @@ def _chain_events(session: Session, subjects: list[tuple[str, dict[str, Any], in
     """The `register_enterprise` event of each subject, chained on its `audit_chain` row (created or moved),
     with the snapshot of the row as inserted (what `add_enterprise` records)."""
     names = [s for s, _, _ in subjects]
-    chains = {c.subject: c for c in session.scalars(
-        select(AuditChain).where(col(AuditChain.subject).in_(names)).with_for_update())}  # fmt: skip
+    # Core, not ORM: the heads are all it needs (an ORM select cost more than the rows it found) and they
+    # are moved below with Core, which would leave ORM copies stale.
+    chain_table = AUDIT_CHAIN.c
+    locked = select(chain_table.subject, chain_table.head, chain_table.count).where(chain_table.subject.in_(names))
+    chains = {name: (head, count) for name, head, count in session.execute(locked.with_for_update())}
     events, heads = [], []
     for subject, enterprise, ident in subjects:
         chain = chains.get(subject)
-        prev, count = (chain.head or GENESIS, chain.count) if chain else (GENESIS, 0)
+        prev, count = (chain[0] or GENESIS, chain[1]) if chain else (GENESIS, 0)
         event = chained_row(prev, count, subject=subject, actor=actor, event="register_enterprise", at=at,
                             data=registration_event(enterprise),
                             row_snapshot=snapshot_of(Enterprise, {**enterprise, "id": ident}))  # fmt: skip

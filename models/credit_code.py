@@ -6,9 +6,12 @@ organisation code (9), check character (1). The alphabet leaves out I, O, S, V a
 
 from __future__ import annotations
 
+from operator import mul
+
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
+_ALPHABET_SET = frozenset(ALPHABET)
 
 
 class CreditCodeError(ValueError):
@@ -17,7 +20,10 @@ class CreditCodeError(ValueError):
 
 def check_character(first17: str) -> str:
     """The check character for the first 17 characters (GB 32100-2015 §4.3)."""
-    total = sum(_VALUE[ch] * w for ch, w in zip(first17, WEIGHTS, strict=True))
+    if len(first17) != len(WEIGHTS):
+        raise ValueError(f"the check character is computed over 17 characters, got {len(first17)}")
+    # map, not a generator: every registration and draft of a bulk batch computes it
+    total = sum(map(mul, map(_VALUE.__getitem__, first17), WEIGHTS))
     return ALPHABET[(31 - total % 31) % 31]
 
 
@@ -28,8 +34,8 @@ def validate_credit_code(code: str) -> str:
     normalised = code.strip().upper()
     if len(normalised) != 18:
         raise CreditCodeError(f"credit code must have 18 characters, got {len(normalised)}")
-    bad = sorted({ch for ch in normalised if ch not in _VALUE})
-    if bad:
+    if not _ALPHABET_SET.issuperset(normalised):
+        bad = sorted({ch for ch in normalised if ch not in _VALUE})
         raise CreditCodeError(f"credit code has characters outside GB 32100-2015's set: {''.join(bad)}")
     if not normalised[2:8].isdigit():
         raise CreditCodeError("credit code characters 3-8 must be the 6-digit administrative division code")

@@ -571,6 +571,18 @@ class Season(_Model):
         track, tier = str(track), str(tier)
         soe = self.soe_group_of(enterprise)
         start = enterprise.jurisdiction if not str(enterprise.province).startswith("soe.") else enterprise.province
+        # Remembered per (start, group, track, tier), all it depends on: a bulk batch of drafts asked for the
+        # same few chains 2,400 times. A refusal raises and is not remembered (it names the enterprise).
+        key = (start, soe, track, tier)
+        if key not in self._chains_found:
+            self._chains_found[key] = tuple(self._chain(enterprise, start, soe, track, tier))
+        return list(self._chains_found[key])
+
+    @cached_property
+    def _chains_found(self) -> dict[tuple[str, str | None, str, str], tuple[str, ...]]:
+        return {}
+
+    def _chain(self, enterprise: Enterprise, start: str, soe: str | None, track: str, tier: str) -> list[str]:
         self.unit(start)
         usable = [r for r in self.chains if r.track == track and tier in r.tiers]
         # An SOE group's own channel first (251 §2(二)2; 430 §1(二)3); for tiers it has no channel for

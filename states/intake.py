@@ -359,10 +359,13 @@ def new_draft(enterprise: Enterprise, draft: Draft, *, at: datetime, rulebook: S
     }
 
 
-def creation_event(application_id: int, row: dict[str, Any], *, actor: Actor, at: datetime) -> dict[str, Any]:
-    """The `create` event of the draft `row`, the first of its chain (the single and the bulk path write the same)."""
+def creation_event(application_id: int, row: dict[str, Any], *, actor: Actor, at: datetime,
+                   content_sha256: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """The `create` event of the draft `row`, the first of its chain (the single and the bulk path write the same).
+    `content_sha256`: the content's digest if the caller took it already (`states.bulk`, from the row's snapshot)."""
+    digest = content_sha256 or content_digest(row["content"])
     data = {"tier": row["tier"], "track": row["track"], "chain": row["chain"],
-            "content_sha256": content_digest(row["content"]), "rulebook_sha256": row["rulebook_sha256"]}  # fmt: skip
+            "content_sha256": digest, "rulebook_sha256": row["rulebook_sha256"]}  # fmt: skip
     return {"subject": f"application:{application_id}", "application_id": application_id, "actor": actor,
             "event": "create", "at": at, "to_state": State.DRAFT, "data": data}  # fmt: skip
 

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from cli.main import main
 from models.database import get_engine
 from models.errors import InvalidInput
-from models.limits import MAX_APPLICATION_LIST, MAX_DEPTH, check_text, load_yaml_bounded
+from models.limits import MAX_APPLICATION_LIST, MAX_DEPTH, check_text, check_tree, load_yaml_bounded
 from models.tables import Actor, Application, AuditEvent, Enterprise
 from programmes.application_file import example
 
@@ -153,6 +153,23 @@ def test_nul_in_an_application_title_is_refused(
 def test_deep_nesting_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match=f"nested deeper than the limit of {MAX_DEPTH}"):
         load_yaml_bounded("a: " + "[" * 50_000 + "]" * 50_000, source="deep.yaml")
+
+
+def test_a_tree_the_quick_walk_passes_over_is_judged_by_the_full_walk() -> None:
+    """`check_tree` passes a plain tree at once; a shared node, a breach or too many values in all get the full
+    walk, so each is still accepted or refused as before, naming what it breaks."""
+    shared = ["能力"] * 10
+    assert check_tree({"a": shared, "b": [shared, shared]}, field="t") is not None  # aliases within the limits
+    with pytest.raises(InvalidInput, match="more than 100,000 values"):
+        check_tree([[0] * 4_000 for _ in range(30)], field="many")  # no list over MAX_LIST, 120,000 values
+    with pytest.raises(InvalidInput, match=r"^k\.k key: contains the control character U\+0007"):
+        check_tree({"k": {"bad\x07": 1}}, field="k")
+    with pytest.raises(InvalidInput, match=r"^deep\[0\]\[0\].*nested deeper"):
+        check_tree([[[[[[[[[[[[[[[[[[[[["x"]]]]]]]]]]]]]]]]]]]]], field="deep")
+    looped: list[object] = []
+    looped.append(looped)
+    with pytest.raises(InvalidInput, match="refers to itself"):
+        check_tree(looped, field="loop")
 
 
 @pytest.mark.parametrize(

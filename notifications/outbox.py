@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select
 from sqlmodel import Session, col
 
-from models.bulk_insert import insert_skipping
+from models.bulk_copy import insert_skipping
 from models.clock import to_utc
 from models.tables import OutboxMessage
 from notifications.addresses import BadAddress, validate_address

@@ -13,7 +13,7 @@ from typing import Any, Required, TypedDict, Unpack
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
-from models.bulk_insert import insert_rows
+from models.bulk_copy import insert_rows
 from models.clock import ensure_aware, to_utc
 from models.database import must_get, unit_of_work
 from models.errors import ConcurrentUpdate, TransitionRefused
@@ -49,7 +49,7 @@ class Batch:
 
     def write(self, session: Session, *, at: datetime) -> int:
         """Write the batch's rows with one UPDATE per set of changed columns (`states.versioned`), insert its
-        audit events with one COPY (`models.bulk_insert`; one statement off PostgreSQL) and queue its mail
+        audit events with one COPY (`models.bulk_copy`; one statement off PostgreSQL) and queue its mail
         with another (rendered when sent, as a sweep's reminders are: `notifications.outbox.render_queued`);
         returns how many messages were new. Inside the caller's transaction."""
         write_versioned(session, Application, {id(row): row for row in self.rows}.values())  # a row fired twice: once

@@ -1,6 +1,7 @@
 """How the bulk door writes a batch of transitions (states/versioned.py): one UPDATE statement per set of
-changed columns instead of one per row, the same row as the single path writes, the optimistic version
-still checked, and reads inside the batch still seeing the rows changed before them."""
+changed columns instead of one per row (on PostgreSQL one UPDATE … FROM the rows COPYed), the same row as
+the single path writes, the optimistic version still checked, and reads inside the batch still seeing the
+rows changed before them."""
 
 from __future__ import annotations
 
@@ -26,19 +27,20 @@ UNRELATED = {"id", "enterprise_id", "title", "content", "content_sha256", "audit
 
 @contextmanager
 def _updates(session: Session) -> Iterator[list[int]]:
-    """The number of parameter sets of each UPDATE of `application` sent while inside."""
+    """The rows each UPDATE of `application` sent while inside wrote (an executemany's parameter sets, or
+    the rows PostgreSQL's one UPDATE … FROM the COPYed rows wrote: `models.bulk_copy`)."""
     sent: list[int] = []
 
     def count(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
         if statement.lstrip().upper().startswith("UPDATE APPLICATION"):
-            sent.append(len(parameters) if executemany else 1)
+            sent.append(cursor.rowcount)
 
     engine = session.get_bind()
-    event.listen(engine, "before_cursor_execute", count)
+    event.listen(engine, "after_cursor_execute", count)
     try:
         yield sent
     finally:
-        event.remove(engine, "before_cursor_execute", count)
+        event.remove(engine, "after_cursor_execute", count)
 
 
 def _submits(session: Session, n: int) -> tuple[list[Application], list[Decision]]:

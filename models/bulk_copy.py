@@ -20,10 +20,15 @@ from typing import Any
 from sqlalchemy import Table, insert
 from sqlmodel import Session
 
+# Below this many rows one executemany is fewer round trips than a COPY (and, through a temporary table, the
+# three statements around it): the one door's single transition queues one to three messages.
+COPY_FROM = 20
 
-def copies(session: Session) -> bool:
+
+def copies(session: Session, rows: Sequence[Any]) -> bool:
+    """Whether these rows go by COPY: on PostgreSQL through psycopg, and enough of them to pay for it."""
     dialect = session.get_bind().dialect
-    return dialect.name == "postgresql" and dialect.driver == "psycopg"
+    return len(rows) >= COPY_FROM and dialect.name == "postgresql" and dialect.driver == "psycopg"
 
 
 def _copy(session: Session, table: Table, rows: Sequence[dict[str, Any]], target: str) -> None:
@@ -63,7 +68,7 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     """INSERT `rows` (dicts with the same keys) into `table`."""
     if not rows:
         return
-    if copies(session):
+    if copies(session, rows):
         _copy(session, table, rows, session.get_bind().dialect.identifier_preparer.format_table(table))
     else:
         session.connection().execute(insert(table), list(rows))
@@ -71,12 +76,10 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
 
 def insert_skipping(session: Session, table: Table, rows: Sequence[dict[str, Any]], *, key: str) -> int | None:
     """INSERT … ON CONFLICT (`key`) DO NOTHING of `rows` (dicts with the same keys, no two with the same
-    key); returns how many rows were new. None where COPY is not offered: the caller inserts them its own
-    way."""
-    if not copies(session):
+    key); returns how many rows were new. None where they don't go by COPY (`copies`): the caller inserts
+    them its own way."""
+    if not copies(session, rows):
         return None
-    if not rows:
-        return 0
     preparer = session.get_bind().dialect.identifier_preparer
     quoted = ", ".join(preparer.quote(name) for name in rows[0])
     with staged(session, table, rows) as twin:

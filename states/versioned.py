@@ -86,11 +86,11 @@ def _update_group(session: Session, mapper: Mapper[Any], columns: tuple[str, ...
 
 def _copied_update(session: Session, table: Table, version: str, params: list[dict[str, Any]]) -> int | None:
     """The group's UPDATE as one UPDATE … FROM the rows COPYed into a temporary table (`models.bulk_copy`),
-    each row still matched on its id and old version; returns the rows matched. None where COPY is not
-    offered or a column's `onupdate` is not a plain value: the caller's executemany does it then.
+    each row still matched on its id and old version; returns the rows matched. None where the rows don't
+    go by COPY (`copies`) or a column's `onupdate` is not a plain value: the caller's executemany does it then.
 
     psycopg's executemany sent, prepared and read back each of a batch's 500 UPDATEs in turn."""
-    if not copies(session):
+    if not copies(session, params):
         return None
     written = set(params[0])
     defaults = {c.name: c.onupdate for c in table.c if c.onupdate is not None and c.name not in written}

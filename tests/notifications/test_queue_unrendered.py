@@ -6,15 +6,23 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from models import bulk_copy
 from models.tables import OutboxMessage
 from notifications.outbox import Outgoing, queue_many, queue_unrendered
 from tests.notifications.helpers import T0, transition_context
 
 COMPARED = ("kind", "locale", "recipient", "recipient_name", "subject", "body_text", "body_html", "context",
             "status", "attempts", "last_error", "application_id", "created_at", "next_attempt_at")  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _copy_any_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests' few rows go by COPY on PostgreSQL, as a batch of hundreds does (`models.bulk_copy`)."""
+    monkeypatch.setattr(bulk_copy, "COPY_FROM", 1)
 
 
 def _message(n: int, key: str, **change: Any) -> Outgoing:
@@ -29,13 +37,15 @@ def _rows(session: Session, prefix: str) -> dict[str, dict[str, Any]]:
     return {m.dedupe_key.removeprefix(prefix): {c: getattr(m, c) for c in COMPARED} for m in found}
 
 
-def test_counts_only_the_new_keys_and_writes_the_row_queue_many_writes(session: Session) -> None:
+def test_counts_only_the_new_keys_and_writes_the_row_queue_many_writes(session: Session,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     first = [_message(n, f"batch:{n}") for n in range(3)]
     assert queue_unrendered(session, first, at=T0) == 3
     session.commit()
     again = [*first, _message(3, "batch:3"), _message(4, "batch:4", recipient="not an address")]
     assert queue_unrendered(session, again, at=T0) == 2  # the three queued before are skipped, not counted
     session.commit()
+    monkeypatch.setattr(bulk_copy, "COPY_FROM", 10**9)  # the rows to compare with: one executemany INSERT
     queue_many(session, [_message(n, f"many:{n}") for n in range(3)] + [_message(3, "many:3"),
                _message(4, "many:4", recipient="not an address")], at=T0, render_now=False)  # fmt: skip
     session.commit()

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import event, func, select, update
 from sqlmodel import Session, col
 
+from models import bulk_copy
 from models.errors import ConcurrentUpdate
 from models.tables import Application, AuditEvent, Enterprise
 from states import bulk
@@ -23,6 +24,12 @@ from tests import factories as f
 
 # What differs between two applications of two enterprises whatever the path (or is the path's own clock).
 UNRELATED = {"id", "enterprise_id", "title", "content", "content_sha256", "audit_head", "created_at"}
+
+
+@pytest.fixture(autouse=True)
+def _copy_any_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests' few rows go by COPY on PostgreSQL, as a batch of hundreds does (`models.bulk_copy`)."""
+    monkeypatch.setattr(bulk_copy, "COPY_FROM", 1)
 
 
 @contextmanager

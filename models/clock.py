@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -98,6 +99,7 @@ def to_utc(at: datetime) -> datetime:
     return ensure_aware(at).astimezone(UTC)
 
 
+@lru_cache(maxsize=256)  # pure; a batch of transitions' mail shows its one instant 1,000 times
 def shanghai_text(at: datetime) -> str:
     """Display form for people: Asia/Shanghai to the minute with its offset, `2025-07-11 23:59 (+08:00)`.
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from email.utils import formataddr
+from functools import lru_cache
 
 import idna
 
@@ -45,7 +46,15 @@ def normalise_address(address: str) -> str:
     """Return the address stripped, its domain in lower-case ASCII (IDNA); or raise `BadAddress`.
 
     Refused: CR/LF or other control characters, no or several `@`, a bad local part or domain."""
-    if not isinstance(address, str) or _CONTROL.search(address):
+    if not isinstance(address, str):
+        raise BadAddress(f"address contains a line break or control character: {address!r}")
+    return _normalised(address)
+
+
+# Pure (a refusal raises and is not remembered): a batch of filings mails the same officers hundreds of times.
+@lru_cache(maxsize=4096)
+def _normalised(address: str) -> str:
+    if _CONTROL.search(address):
         raise BadAddress(f"address contains a line break or control character: {address!r}")
     text = address.strip()
     local, at, domain = text.rpartition("@")

@@ -4,7 +4,8 @@ Two entry points, both idempotent on `dedupe_key`:
 
 - `queue(...)`: one message (the lifecycle door calls it for each recipient of a transition);
 - `queue_many(session, messages, at=...)`: a whole reminder sweep, rendered only for keys not yet queued
-  and inserted with one set-based statement that skips keys another sweep inserted meanwhile.
+  and inserted with one set-based statement that skips keys another sweep inserted meanwhile;
+- `queue_unrendered(session, messages, at=...)`: a batch of transitions' mail, rendered when sent.
 
 A recipient address that can't be used (bad form, CR/LF) is not silently dropped: its row is inserted as
 `failed` with the reason, so the administrator sees it in `outbox list --status failed`.
@@ -21,6 +22,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select
 from sqlmodel import Session, col
 
+from models.bulk_copy import insert_skipping
 from models.clock import to_utc
 from models.tables import OutboxMessage
 from notifications.addresses import BadAddress, validate_address
@@ -101,13 +103,24 @@ def existing_keys(session: Session, keys: Iterable[str]) -> set[str]:
     return found
 
 
-def _insert_skipping_existing(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+def _skips_conflicts(session: Session) -> bool:
+    """Whether the INSERT skips keys already queued (ON CONFLICT) and its row count, over many rows, says
+    how many it inserted."""
+    dialect = session.get_bind().dialect
+    return dialect.name in ("postgresql", "sqlite") and dialect.supports_sane_multi_rowcount
+
+
+def _insert_skipping_existing(session: Session, rows: Sequence[dict[str, Any]]) -> int:
     """INSERT … ON CONFLICT (dedupe_key) DO NOTHING: a concurrent sweep's rows win, ours are skipped.
+    Returns the statement's row count (the rows inserted where `_skips_conflicts`).
 
     A Core executemany on the table (one compiled statement, batched), not the ORM's per-row path."""
     if not rows:
-        return
+        return 0
     table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    copied = insert_skipping(session, table, rows, key="dedupe_key")  # PostgreSQL: COPY, not a row at a time
+    if copied is not None:
+        return copied
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects import postgresql
@@ -119,7 +132,22 @@ def _insert_skipping_existing(session: Session, rows: Sequence[dict[str, Any]]) 
         statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
     else:  # other backends: the pre-check in queue_many is the only guard
         statement = insert(table)
-    session.connection().execute(statement, list(rows))
+    # preserve_rowcount: SQLAlchemy keeps an INSERT's count only when asked (psycopg forgets it on close).
+    result = session.connection().execute(statement, list(rows), execution_options={"preserve_rowcount": True})
+    return int(result.rowcount)
+
+
+def queue_unrendered(session: Session, messages: Iterable[Outgoing], *, at: datetime) -> int:
+    """`queue_many(…, render_now=False)` that returns how many messages were new instead of which: a batch
+    of transitions (`states.service.Batch`) needs only the count.
+
+    Nothing is rendered now, so nothing is saved by looking for queued keys first: the INSERT skips them
+    (ON CONFLICT) and its row count is the number new — one statement per batch instead of a SELECT of
+    every key and then the INSERT (a sixth of a batch of filings' outbox time)."""
+    if not _skips_conflicts(session):
+        return len(queue_many(session, messages, at=at, render_now=False))
+    pending = {m.dedupe_key: m for m in messages}  # one row per key, the last message's, as queue_many keeps
+    return _insert_skipping_existing(session, [_row(m, at, rendered=False) for m in pending.values()])
 
 
 def queue_many(

@@ -9,21 +9,28 @@ from sqlmodel import Session
 
 from models.clock import shanghai_text
 from models.enums import Tier
+from models.memo import remembered
 from models.tables import Actor, Application, Enterprise
 from notifications import facts, recipients
 from notifications.kinds import load_policy
 from notifications.outbox import Outgoing, queue_many
 
 
-def _context(season: Any, application: Application, enterprise: Enterprise, change: dict[str, Any]) -> dict[str, Any]:
+def _context(session: Session, season: Any, application: Application, enterprise: Enterprise,
+             change: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
     from states.lifecycle import STATE_LABELS, State
 
-    tier = application.tier
-    if change["actor_unit"] == enterprise.credit_code:  # the applicant acted: its name, not its credit code
+    tier, acting = application.tier, change["actor_unit"]
+    # Season data, read once per batch of transitions (`models.memo`): a batch's 500 filings of a district
+    # ask for the same unit's names and footer.
+    if acting == enterprise.credit_code:  # the applicant acted: its name, not its credit code
         actor_zh = actor_en = enterprise.name
     else:
-        actor_zh, actor_en = facts.unit_names(season, change["actor_unit"])
-    unit = change["held_by"] or enterprise.jurisdiction
+        actor_zh, actor_en = remembered(session, ("unit-names", season.name, acting),
+                                        lambda: facts.unit_names(season, acting))  # fmt: skip
+    unit, track = change["held_by"] or enterprise.jurisdiction, application.track
+    footer = remembered(session, ("mail-footer", season.name, unit, str(track)),
+                        lambda: facts.common(season, unit, track))  # fmt: skip
     return {
         "application_id": application.id,
         "title": application.title,
@@ -42,7 +49,7 @@ def _context(season: Any, application: Application, enterprise: Enterprise, chan
         "at_local": shanghai_text(change["at"]),
         "reason": change["reason"],
         "source": change["source"],
-        **facts.common(season, unit, application.track),  # the contact nearest the unit that holds it
+        **footer,  # the contact nearest the unit that holds it
     }
 
 
@@ -79,7 +86,7 @@ def mail_for_transition(
               "actor_unit": actor.unit, "at": at, "reason": reason, "source": step.source,
               "held_by": recipients.holder(application, application.state, application.review_level)
               or held_by_before}  # fmt: skip
-    context = _context(season, application, enterprise, change)
+    context = _context(session, season, application, enterprise, change)
     kind = load_policy().kind("transition")
     messages: dict[str, Outgoing] = {}
     for who in step.notify:

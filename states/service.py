@@ -10,15 +10,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Required, TypedDict, Unpack
 
-from sqlalchemy import insert
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
+from models.bulk_copy import insert_rows
 from models.clock import ensure_aware, to_utc
 from models.database import must_get, unit_of_work
 from models.errors import ConcurrentUpdate, TransitionRefused
 from models.tables import Actor, Application, AuditEvent, Enterprise
-from notifications.outbox import Outgoing, queue_many
+from notifications.outbox import Outgoing, queue_unrendered
 from notifications.transitions import mail_for_transition, queue_for_transition
 from states import authz
 from states.audit import append_event, append_row
@@ -49,14 +49,13 @@ class Batch:
 
     def write(self, session: Session, *, at: datetime) -> int:
         """Write the batch's rows with one UPDATE per set of changed columns (`states.versioned`), insert its
-        audit events with one statement and queue its mail with another (rendered when sent, as a sweep's
-        reminders are: `notifications.outbox.render_queued`); returns how many messages were new. Inside the
-        caller's transaction."""
+        audit events with one COPY (`models.bulk_copy`; one statement off PostgreSQL) and queue its mail
+        with another (rendered when sent, as a sweep's reminders are: `notifications.outbox.render_queued`);
+        returns how many messages were new. Inside the caller's transaction."""
         write_versioned(session, Application, {id(row): row for row in self.rows}.values())  # a row fired twice: once
         session.flush()
-        if self.events:
-            session.execute(insert(AuditEvent.__table__), self.events)  # type: ignore[attr-defined]
-        return len(queue_many(session, self.mail, at=at, render_now=False))
+        insert_rows(session, AuditEvent.__table__, self.events)  # type: ignore[attr-defined]
+        return queue_unrendered(session, self.mail, at=at)
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """How the bulk door writes a batch of transitions (states/versioned.py): one UPDATE statement per set of
-changed columns instead of one per row, the same row as the single path writes, the optimistic version
-still checked, and reads inside the batch still seeing the rows changed before them."""
+changed columns instead of one per row (on PostgreSQL one UPDATE … FROM the rows COPYed), the same row as
+the single path writes, the optimistic version still checked, and reads inside the batch still seeing the
+rows changed before them."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from sqlalchemy import event, func, select, update
 from sqlmodel import Session, col
 
+from models import bulk_copy
 from models.errors import ConcurrentUpdate
 from models.tables import Application, AuditEvent, Enterprise
 from states import bulk
@@ -24,21 +26,28 @@ from tests import factories as f
 UNRELATED = {"id", "enterprise_id", "title", "content", "content_sha256", "audit_head", "created_at"}
 
 
+@pytest.fixture(autouse=True)
+def _copy_any_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests' few rows go by COPY on PostgreSQL, as a batch of hundreds does (`models.bulk_copy`)."""
+    monkeypatch.setattr(bulk_copy, "COPY_FROM", 1)
+
+
 @contextmanager
 def _updates(session: Session) -> Iterator[list[int]]:
-    """The number of parameter sets of each UPDATE of `application` sent while inside."""
+    """The rows each UPDATE of `application` sent while inside wrote (an executemany's parameter sets, or
+    the rows PostgreSQL's one UPDATE … FROM the COPYed rows wrote: `models.bulk_copy`)."""
     sent: list[int] = []
 
     def count(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
         if statement.lstrip().upper().startswith("UPDATE APPLICATION"):
-            sent.append(len(parameters) if executemany else 1)
+            sent.append(cursor.rowcount)
 
     engine = session.get_bind()
-    event.listen(engine, "before_cursor_execute", count)
+    event.listen(engine, "after_cursor_execute", count)
     try:
         yield sent
     finally:
-        event.remove(engine, "before_cursor_execute", count)
+        event.remove(engine, "after_cursor_execute", count)
 
 
 def _submits(session: Session, n: int) -> tuple[list[Application], list[Decision]]:

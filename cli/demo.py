@@ -121,7 +121,7 @@ def run_season(output: Path, *, enterprises: int, seed: int, fast: bool, console
     # Only called on a folder claim_output accepted: new, empty, or made by an earlier demo (its marker).
     for sub in ("mail", "summary-tables", "audit"):
         shutil.rmtree(output / sub, ignore_errors=True)
-    (output / "mail").mkdir()
+    (output / "mail").mkdir(parents=True)  # the bench passes a folder not made yet
     engine = _point_everything_at(output / "demo.db")
     refusals: Counter[str] = Counter()
     log: list[dict[str, Any]] = []

@@ -12,7 +12,10 @@ Measured in the same run:
   the due-item index;
 - `render at send time`: what the sender does first with those rows (reported so the cost moved out of
   the sweep stays visible);
-- baseline: one indexed query, the drafts per enterprise (`ix_application_season_state`).
+- baseline: one indexed query, the drafts per enterprise (`ix_application_season_state`);
+- `writes alone`: the least any sweep of this data must write, on a second database seeded the same: the
+  very outbox rows the sweep queued, inserted with Core `executemany`, and every application's next
+  reminder instant set by one UPDATE, in one transaction. The first sweep is also given against it.
 
     .venv/bin/python -m bench.sweep_bench [size]
 """
@@ -24,12 +27,12 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlmodel import Session, col
 
 from bench.common import fresh_database, row, timed
 from models.clock import SHANGHAI
-from models.tables import Actor, Application, Enterprise
+from models.tables import Actor, Application, Enterprise, OutboxMessage
 from notifications.outbox import render_queued
 from notifications.reminders import sweep
 from programmes.season import get_season
@@ -94,6 +97,20 @@ def _chain(season: Any, code: str) -> list[str]:
     return list(season.lineage(code))
 
 
+def _writes_alone(size: int, outbox_rows: list[dict[str, Any]]) -> float:
+    """Seconds to write what the first sweep wrote, bare: its outbox rows and a next instant per application."""
+    later = datetime(2025, 7, 16, 1, 0, tzinfo=UTC)
+    with fresh_database("sweep-writes") as engine:
+        _seed(engine, size)
+
+        def writes() -> None:
+            with engine.begin() as conn:
+                conn.execute(insert(OutboxMessage), outbox_rows)
+                conn.execute(update(Application).values(remind_at=later))
+
+        return timed(writes)
+
+
 def run(size: int = 100_000) -> list[dict[str, Any]]:
     with fresh_database("sweep") as engine:
         _seed(engine, size)
@@ -116,12 +133,19 @@ def run(size: int = 100_000) -> list[dict[str, Any]]:
         first = timed(do_sweep)
         again = timed(do_sweep)
         queued = reports[0].queued
+        with engine.connect() as conn:
+            table = OutboxMessage.__table__  # type: ignore[attr-defined]
+            outbox_rows = [dict(r._mapping) for r in conn.execute(select(*(c for c in table.c if c.name != "id")))]
         rendering = timed(lambda: render_queued(engine))
+    floor = _writes_alone(size, outbox_rows)
     return [
         row(f"reminder sweep, first ({queued} queued)", size, first, "one indexed query", base, "applications"),
         row("reminder sweep, again (0 new)", size, again, "one indexed query", base, "applications"),
         row(f"render the {queued} at send time", size, rendering, "one indexed query", base, "applications"),
-    ]
+        row(f"the first sweep's writes alone ({queued} outbox rows, {size} next instants)", size, floor,
+            "one indexed query", base, "applications"),
+        row("reminder sweep, first, vs its writes alone", size, first, "the writes alone", floor, "applications"),
+    ]  # fmt: skip
 
 
 def main() -> None:

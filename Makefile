@@ -23,7 +23,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
-	bash scripts/bench.sh $(ARGS)
+	@bash scripts/bench.sh $(ARGS)
 
 # 500,000 basic filings on PostgreSQL (throwaway databases); SIZE=50000 for a shorter run.
 bench-national: $(STAMP)

@@ -14,10 +14,12 @@ for rows other issues bring).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,11 +130,30 @@ def main(argv: list[str] | None = None) -> int:
     only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
     width = None if sys.stdout.isatty() else 150  # a piped table stays one row per line
     console = Console(width=width, stderr=as_json)
-    rows = run(only, lambda line: console.print(line, highlight=False))
-    console.print(_table(rows))
+    with stdout_to_stderr() if as_json else contextlib.nullcontext():
+        rows = run(only, lambda line: console.print(line, highlight=False))
+        console.print(_table(rows))
     if as_json:
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
     return 0
+
+
+@contextlib.contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """Everything the benches print goes to stderr, so that `--json`'s stdout is the JSON alone.
+
+    At the descriptor, not only `sys.stdout`: `prefect deploy` (the workers row) prints its table of
+    deployments, and child processes inherit descriptor 1; both had put text before the JSON."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 if __name__ == "__main__":
